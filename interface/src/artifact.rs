@@ -1,0 +1,114 @@
+//! Artifacts: what builders make and later steps change or transform.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use abi_stable::StableAbi;
+use abi_stable::std_types::{RString, RVec, Tuple2};
+
+/// The result of a build step: a set of files under one root directory, with
+/// metadata.
+///
+/// Builders return a new artifact, provisioners return the artifact they were
+/// given (changed as needed), post-processors return the artifact they turned
+/// it into. Paths in `files` are relative to `root`, so an artifact reads the
+/// same whichever process produced it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Artifact {
+    /// A short identifier for users, for example the name of a directory.
+    pub id: String,
+    /// The directory the artifact's files live in.
+    pub root: PathBuf,
+    /// The artifact's files, relative to `root`, in a stable order.
+    pub files: Vec<String>,
+    /// Free-form key/value facts about the artifact (`builder`, `sha256`, ...).
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl Artifact {
+    /// The absolute path of each file of the artifact.
+    pub fn paths(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        self.files.iter().map(|file| self.root.join(file))
+    }
+
+    /// The path of one file of the artifact, relative to its root.
+    pub fn path_of(&self, file: &str) -> PathBuf {
+        self.root.join(file)
+    }
+}
+
+/// The FFI form of an [`Artifact`], as it crosses the plugin boundary.
+///
+/// Paths travel as UTF-8 text; a path that is not valid UTF-8 is converted
+/// lossily, so keep artifact paths UTF-8.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct RArtifact {
+    /// See [`Artifact::id`].
+    pub id: RString,
+    /// See [`Artifact::root`].
+    pub root: RString,
+    /// See [`Artifact::files`].
+    pub files: RVec<RString>,
+    /// See [`Artifact::metadata`], as sorted pairs.
+    pub metadata: RVec<Tuple2<RString, RString>>,
+}
+
+impl From<&Artifact> for RArtifact {
+    fn from(artifact: &Artifact) -> Self {
+        RArtifact {
+            id: artifact.id.as_str().into(),
+            root: path_text(&artifact.root).into(),
+            files: artifact
+                .files
+                .iter()
+                .map(|f| RString::from(f.as_str()))
+                .collect(),
+            metadata: artifact
+                .metadata
+                .iter()
+                .map(|(k, v)| Tuple2(RString::from(k.as_str()), RString::from(v.as_str())))
+                .collect(),
+        }
+    }
+}
+
+impl From<&RArtifact> for Artifact {
+    fn from(artifact: &RArtifact) -> Self {
+        Artifact {
+            id: artifact.id.to_string(),
+            root: PathBuf::from(artifact.root.as_str()),
+            files: artifact.files.iter().map(|f| f.to_string()).collect(),
+            metadata: artifact
+                .metadata
+                .iter()
+                .map(|Tuple2(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+}
+
+fn path_text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_ffi_form() {
+        let artifact = Artifact {
+            id: "site".into(),
+            root: "/tmp/out/site".into(),
+            files: vec!["index.html".into(), "css/main.css".into()],
+            metadata: [("builder".to_string(), "dir".to_string())].into(),
+        };
+        let ffi = RArtifact::from(&artifact);
+        assert_eq!(Artifact::from(&ffi), artifact);
+        assert_eq!(
+            artifact.path_of("index.html"),
+            PathBuf::from("/tmp/out/site/index.html")
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! Errors plugins report, in plain Rust form and in FFI form.
+
+use std::fmt;
+
+use abi_stable::StableAbi;
+use abi_stable::std_types::RString;
+
+/// What went wrong in a plugin, as its author reports it.
+///
+/// Any error type converts into it with `?`, keeping its chain of causes in
+/// the message, so plugin code can use `std::io`, `serde_json` and friends
+/// directly. Use [`Error::config`] for bad configuration, which hosts show as
+/// a problem in the user's template rather than a failure of the plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+}
+
+impl Error {
+    /// A step failed: the message says what and, ideally, what to do.
+    pub fn new(message: impl Into<String>) -> Self {
+        Error {
+            kind: ErrorKind::Failed,
+            message: message.into(),
+        }
+    }
+
+    /// The configuration given to `prepare` is wrong.
+    pub fn config(message: impl Into<String>) -> Self {
+        Error {
+            kind: ErrorKind::Config,
+            message: message.into(),
+        }
+    }
+
+    /// What kind of error this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message, without the kind.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for Error {
+    fn from(error: E) -> Self {
+        let mut message = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Error::new(message)
+    }
+}
+
+/// The broad class of a plugin error.
+#[repr(u8)]
+#[derive(
+    StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum ErrorKind {
+    /// The user's configuration for the plugin is wrong.
+    Config,
+    /// The plugin tried and failed.
+    Failed,
+    /// The plugin panicked; the panic was caught at the boundary.
+    Panicked,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorKind::Config => "bad configuration",
+            ErrorKind::Failed => "failed",
+            ErrorKind::Panicked => "panicked",
+        })
+    }
+}
+
+/// The FFI form of [`Error`], returned by every entry point of a plugin.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct RError {
+    /// What kind of error this is.
+    pub kind: ErrorKind,
+    /// The plugin's message (for a panic, the panic message and location).
+    pub message: RString,
+}
+
+impl From<Error> for RError {
+    fn from(error: Error) -> Self {
+        RError {
+            kind: error.kind,
+            message: error.message.into(),
+        }
+    }
+}
+
+impl From<RError> for Error {
+    fn from(error: RError) -> Self {
+        Error {
+            kind: error.kind,
+            message: error.message.into(),
+        }
+    }
+}
+
+impl RError {
+    /// An error for a caught panic.
+    pub fn panicked(message: String) -> Self {
+        RError {
+            kind: ErrorKind::Panicked,
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn question_mark_keeps_the_cause_chain() {
+        fn read() -> Result<(), Error> {
+            std::fs::read("/definitely/not/here")?;
+            Ok(())
+        }
+        let error = read().unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Failed);
+        assert!(error.message().contains("No such file"), "{error}");
+    }
+
+    #[test]
+    fn survives_the_ffi_form() {
+        let error = Error::config("`dir` is required");
+        assert_eq!(Error::from(RError::from(error.clone())), error);
+    }
+}
