@@ -1,6 +1,8 @@
 //! Artifacts: what builders make and later steps change or transform.
 
 use std::collections::BTreeMap;
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use abi_stable::StableAbi;
@@ -35,6 +37,46 @@ impl Artifact {
     pub fn path_of(&self, file: &str) -> PathBuf {
         self.root.join(file)
     }
+
+    /// An artifact made of every regular file under `root`.
+    pub fn from_dir(id: impl Into<String>, root: impl Into<PathBuf>) -> io::Result<Artifact> {
+        let mut artifact = Artifact {
+            id: id.into(),
+            root: root.into(),
+            ..Artifact::default()
+        };
+        artifact.rescan()?;
+        Ok(artifact)
+    }
+
+    /// Sets `files` to every regular file under `root`, relative, with `/`
+    /// separators, sorted; call it after changing the directory.
+    pub fn rescan(&mut self) -> io::Result<()> {
+        let mut files = Vec::new();
+        collect_files(&self.root, "", &mut files)?;
+        files.sort();
+        self.files = files;
+        Ok(())
+    }
+}
+
+fn collect_files(dir: &Path, prefix: &str, files: &mut Vec<String>) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let relative = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let file_type = entry.file_type()?;
+        if file_type.is_dir() {
+            collect_files(&entry.path(), &relative, files)?;
+        } else if file_type.is_file() {
+            files.push(relative);
+        }
+    }
+    Ok(())
 }
 
 /// The FFI form of an [`Artifact`], as it crosses the plugin boundary.
@@ -110,5 +152,17 @@ mod tests {
             artifact.path_of("index.html"),
             PathBuf::from("/tmp/out/site/index.html")
         );
+    }
+
+    #[test]
+    fn from_dir_lists_nested_files_sorted() {
+        let root = std::env::temp_dir().join(format!("rivet-artifact-{}", std::process::id()));
+        fs::create_dir_all(root.join("b/c")).unwrap();
+        fs::write(root.join("z.txt"), "z").unwrap();
+        fs::write(root.join("b/c/d.txt"), "d").unwrap();
+        fs::write(root.join("a.txt"), "a").unwrap();
+        let artifact = Artifact::from_dir("t", &root).unwrap();
+        fs::remove_dir_all(&root).unwrap();
+        assert_eq!(artifact.files, ["a.txt", "b/c/d.txt", "z.txt"]);
     }
 }
