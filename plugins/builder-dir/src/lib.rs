@@ -1,0 +1,684 @@
+//! The `dir` builder: creates an artifact directory, empty or copied from a
+//! source directory.
+//!
+//! ```toml
+//! [[builders]]
+//! plugin = "dir"
+//! [builders.config]
+//! output = "build/site"   # required: the artifact directory, replaced on each build
+//! source = "www"          # optional: a directory copied as the artifact's content
+//! id = "site"             # optional: defaults to the output directory's name
+//! ```
+//!
+//! The build happens in a temporary sibling of `output`
+//! (`.NAME.rivet-tmp-PID`), which then replaces `output`: a failed build
+//! leaves the previous output as it was and no half-written directory behind.
+//!
+//! Symbolic links in the source are followed: a link to a file is copied as a
+//! regular file with the content it points to, a link to a directory is copied
+//! as a directory. A dangling link or a link loop fails the build, naming the
+//! link. Entries that are neither files, directories nor links (sockets,
+//! FIFOs, devices) fail the build too.
+
+use std::fs;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use rivet_interface::{Artifact, Builder, Context, Error, Plugin, Ui};
+use serde::Deserialize;
+
+/// The configuration of the `dir` builder (the `config` table of its step).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The directory the artifact is created in, relative to the template's
+    /// directory. It is replaced on each build.
+    pub output: String,
+    /// A directory, relative to the template's directory, whose content is
+    /// copied into the artifact; when absent the artifact starts empty.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// The artifact's id; defaults to the file name of `output`.
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// The `dir` builder, prepared from a valid [`Config`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirBuilder {
+    /// The artifact directory, absolute and normalised.
+    output: PathBuf,
+    /// The source directory as written in the template and as resolved.
+    source: Option<(String, PathBuf)>,
+    /// The artifact's id.
+    id: String,
+}
+
+impl Plugin for DirBuilder {
+    const NAME: &'static str = "dir";
+    const DESCRIPTION: &'static str =
+        "Creates an artifact directory, empty or copied from a source directory";
+}
+
+impl Builder for DirBuilder {
+    type Config = Config;
+
+    fn prepare(config: Config, context: &Context) -> Result<Self, Error> {
+        if config.output.trim().is_empty() {
+            return Err(Error::config(
+                "`output` is empty; expected the directory to create the artifact in, \
+                 such as \"build/site\"",
+            ));
+        }
+        let output = normalize(&context.resolve(&config.output));
+        let Some(name) = output.file_name() else {
+            return Err(Error::config(format!(
+                "`output` = {:?} resolves to `{}`, which has no directory name; \
+                 expected a directory such as \"build/site\"",
+                config.output,
+                output.display()
+            )));
+        };
+        if output.exists() && !output.is_dir() {
+            return Err(Error::config(format!(
+                "`output`: `{}` exists and is not a directory; expected a directory \
+                 (replaced on each build): remove the file or choose another `output`",
+                output.display()
+            )));
+        }
+        let id = match config.id {
+            Some(id) if id.trim().is_empty() => {
+                return Err(Error::config(
+                    "`id` is empty; expected a short name for the artifact, or leave \
+                     `id` out to use the output directory's name",
+                ));
+            }
+            Some(id) => id,
+            None => name.to_string_lossy().into_owned(),
+        };
+        let source = match config.source {
+            Some(text) => {
+                let path = check_source(&text, context)?;
+                check_no_overlap(&path, &output)?;
+                Some((text, path))
+            }
+            None => None,
+        };
+        Ok(DirBuilder { output, source, id })
+    }
+
+    fn build(&self, ui: &Ui) -> Result<Artifact, Error> {
+        let parent = self.output.parent().unwrap_or(Path::new("/"));
+        let name = self
+            .output
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
+        fs::create_dir_all(parent).map_err(|error| {
+            io_error(
+                "create the parent directory of the output",
+                parent,
+                error,
+                "check that you may write there, or choose another `output`",
+            )
+        })?;
+        let plan = match &self.source {
+            Some((_, source)) => plan_copy(source)?,
+            None => Vec::new(),
+        };
+
+        let staging = parent.join(format!(".{name}.rivet-tmp-{}", std::process::id()));
+        remove_if_exists(&staging)?;
+        let copied = populate(&staging, &plan, ui)
+            .and_then(|copied| replace_dir(&staging, &self.output, ui).map(|()| copied));
+        let (files, bytes) = match copied {
+            Ok(copied) => copied,
+            Err(error) => {
+                let _ = fs::remove_dir_all(&staging);
+                return Err(error);
+            }
+        };
+
+        let mut artifact = Artifact::from_dir(&self.id, &self.output).map_err(|error| {
+            io_error(
+                "list the files of the new artifact in",
+                &self.output,
+                error,
+                "check that nothing else changes the output directory during the build",
+            )
+        })?;
+        artifact.metadata.insert("builder".into(), "dir".into());
+        match &self.source {
+            Some((text, source)) => {
+                artifact.metadata.insert("source".into(), text.clone());
+                ui.say(format!(
+                    "Built artifact `{}` in {}: {files} files ({bytes} bytes) copied from {}",
+                    self.id,
+                    self.output.display(),
+                    source.display()
+                ));
+            }
+            None => ui.say(format!(
+                "Built empty artifact `{}` in {}",
+                self.id,
+                self.output.display()
+            )),
+        }
+        Ok(artifact)
+    }
+}
+
+rivet_interface::export_builder!(DirBuilder);
+
+/// One step of copying a source tree, relative to the artifact root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Entry {
+    /// Create this directory.
+    Dir(PathBuf),
+    /// Copy file `from` to this relative path.
+    File { from: PathBuf, to: PathBuf },
+}
+
+/// Resolves `source` and checks it is an existing directory.
+fn check_source(text: &str, context: &Context) -> Result<PathBuf, Error> {
+    let path = context.resolve(text);
+    match fs::metadata(&path) {
+        Ok(meta) if meta.is_dir() => fs::canonicalize(&path).map_err(|error| {
+            Error::config(format!(
+                "`source`: cannot resolve `{}`: {error}",
+                path.display()
+            ))
+        }),
+        Ok(_) => Err(Error::config(format!(
+            "`source`: `{}` is a file; expected a directory whose content becomes the \
+             artifact's: name a directory, or leave `source` out for an empty artifact",
+            path.display()
+        ))),
+        Err(error) => Err(Error::config(format!(
+            "`source`: cannot use `{}` ({error}); expected an existing directory, \
+             relative to the template's directory `{}`",
+            path.display(),
+            context.base_dir().display()
+        ))),
+    }
+}
+
+/// Rejects a source inside the output (the build would delete it) and an
+/// output inside the source (the copy would include its own output).
+fn check_no_overlap(source: &Path, output: &Path) -> Result<(), Error> {
+    let output = real_path(output);
+    if source.starts_with(&output) {
+        return Err(Error::config(format!(
+            "`source` `{}` is inside `output` `{}`, which each build replaces; \
+             move the source out of the output directory",
+            source.display(),
+            output.display()
+        )));
+    }
+    if output.starts_with(source) {
+        return Err(Error::config(format!(
+            "`output` `{}` is inside `source` `{}`, so the copy would include its own \
+             output; choose an `output` outside the source directory",
+            output.display(),
+            source.display()
+        )));
+    }
+    Ok(())
+}
+
+/// `path` without `.` components and with `..` applied, without touching
+/// the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(normal.components().next_back(), Some(Component::Normal(_))) {
+                    normal.pop();
+                } else if !normal.has_root() {
+                    normal.push("..");
+                }
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
+}
+
+/// `path` with its longest existing ancestor canonicalised (symbolic links
+/// resolved), for comparing a path that may not exist yet.
+fn real_path(path: &Path) -> PathBuf {
+    let mut existing = path;
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = fs::canonicalize(existing) {
+            return rest.iter().rev().fold(real, |path, part| path.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+}
+
+/// Lists what copying `source` takes, in a stable order, following symbolic
+/// links; fails on dangling links, link loops and special files.
+fn plan_copy(source: &Path) -> Result<Vec<Entry>, Error> {
+    let mut plan = Vec::new();
+    let mut ancestors = vec![real_path(source)];
+    plan_dir(source, Path::new(""), &mut ancestors, &mut plan)?;
+    Ok(plan)
+}
+
+fn plan_dir(
+    dir: &Path,
+    relative: &Path,
+    ancestors: &mut Vec<PathBuf>,
+    plan: &mut Vec<Entry>,
+) -> Result<(), Error> {
+    let unreadable = |error| {
+        io_error(
+            "read the source directory",
+            dir,
+            error,
+            "check that it exists and you may read it",
+        )
+    };
+    let mut entries = fs::read_dir(dir)
+        .map_err(unreadable)?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unreadable)?;
+    entries.sort();
+    for path in entries {
+        let to = relative.join(path.file_name().unwrap_or_default());
+        let meta = fs::metadata(&path).map_err(|error| {
+            io_error(
+                "copy",
+                &path,
+                error,
+                "if it is a dangling symbolic link, remove it or make it point at an \
+                 existing file",
+            )
+        })?;
+        if meta.is_dir() {
+            let real = real_path(&path);
+            if ancestors.contains(&real) {
+                return Err(Error::new(format!(
+                    "cannot copy `{}`: it is a symbolic link to `{}`, which contains it \
+                     (a link loop); remove the link from the source",
+                    path.display(),
+                    real.display()
+                )));
+            }
+            plan.push(Entry::Dir(to.clone()));
+            ancestors.push(real);
+            plan_dir(&path, &to, ancestors, plan)?;
+            ancestors.pop();
+        } else if meta.is_file() {
+            plan.push(Entry::File { from: path, to });
+        } else {
+            return Err(Error::new(format!(
+                "cannot copy `{}`: expected a file, directory or symbolic link, found a \
+                 special file (socket, FIFO or device); remove it from the source",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Creates `staging` and carries out `plan` in it, reporting progress per
+/// file; returns the number of files and bytes copied.
+fn populate(staging: &Path, plan: &[Entry], ui: &Ui) -> Result<(u64, u64), Error> {
+    fs::create_dir(staging).map_err(|error| {
+        io_error(
+            "create the staging directory",
+            staging,
+            error,
+            "check that you may write next to the output directory",
+        )
+    })?;
+    let total = plan
+        .iter()
+        .filter(|entry| matches!(entry, Entry::File { .. }))
+        .count() as u64;
+    let (mut files, mut bytes) = (0, 0);
+    for entry in plan {
+        match entry {
+            Entry::Dir(to) => {
+                let to = staging.join(to);
+                fs::create_dir(&to).map_err(|error| {
+                    io_error("create directory", &to, error, "check the disk and rights")
+                })?;
+            }
+            Entry::File { from, to } => {
+                bytes += fs::copy(from, staging.join(to)).map_err(|error| {
+                    io_error(
+                        "copy",
+                        from,
+                        error,
+                        "check that you may read it and the disk is not full",
+                    )
+                })?;
+                files += 1;
+                ui.progress(files, total);
+            }
+        }
+    }
+    Ok((files, bytes))
+}
+
+/// Puts the complete `staging` directory in place of `output`, keeping the
+/// window where neither exists as small as two renames.
+fn replace_dir(staging: &Path, output: &Path, ui: &Ui) -> Result<(), Error> {
+    let rename_error = |error| {
+        io_error(
+            "move the new artifact into place at",
+            output,
+            error,
+            "check that nothing holds the output directory open",
+        )
+    };
+    match fs::symlink_metadata(output) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            fs::rename(staging, output).map_err(rename_error)
+        }
+        Err(error) => Err(io_error(
+            "inspect",
+            output,
+            error,
+            "check that you may read its parent directory",
+        )),
+        Ok(meta) if !meta.is_dir() && !meta.file_type().is_symlink() => Err(Error::new(format!(
+            "cannot replace `{}`: expected a directory, found a file; remove it or \
+                 choose another `output`",
+            output.display()
+        ))),
+        Ok(_) => {
+            let name = output.file_name().unwrap_or_default().to_string_lossy();
+            let old = output.with_file_name(format!(".{name}.rivet-old-{}", std::process::id()));
+            remove_if_exists(&old)?;
+            fs::rename(output, &old).map_err(|error| {
+                io_error(
+                    "move the previous output aside from",
+                    output,
+                    error,
+                    "check that nothing holds the output directory open",
+                )
+            })?;
+            if let Err(error) = fs::rename(staging, output) {
+                let _ = fs::rename(&old, output);
+                return Err(rename_error(error));
+            }
+            if let Err(error) = remove_tree(&old) {
+                ui.error(format!(
+                    "could not remove the previous output, moved to `{}`: {error}; \
+                     delete it by hand",
+                    old.display()
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Removes `path` (a directory tree, a file or a link) if it exists.
+fn remove_if_exists(path: &Path) -> Result<(), Error> {
+    match remove_tree(path) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => Err(io_error(
+            "remove the leftover",
+            path,
+            error,
+            "delete it by hand",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn remove_tree(path: &Path) -> io::Result<()> {
+    if fs::symlink_metadata(path)?.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    }
+}
+
+/// An error for a failed file-system operation: what, where, why, and what
+/// to do about it.
+fn io_error(action: &str, path: &Path, error: io::Error, hint: &str) -> Error {
+    Error::new(format!(
+        "cannot {action} `{}`: {error}; {hint}",
+        path.display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    use rivet_interface::abi_stable::sabi_trait::TD_Opaque;
+    use rivet_interface::abi_stable::std_types::{ROption, RStr, RString};
+    use rivet_interface::{ErrorKind, HostServices, HostServices_TO, LogLevel, PluginKind};
+
+    /// A host UI that records every line and progress report.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<String>>>);
+
+    impl Recorder {
+        fn ui(&self) -> Ui {
+            Ui::new(HostServices_TO::from_value(self.clone(), TD_Opaque))
+        }
+        fn lines(&self) -> Vec<String> {
+            self.0.lock().unwrap().clone()
+        }
+        fn push(&self, line: String) {
+            self.0.lock().unwrap().push(line);
+        }
+    }
+
+    impl HostServices for Recorder {
+        fn say(&self, line: RStr<'_>) {
+            self.push(format!("say: {line}"));
+        }
+        fn message(&self, line: RStr<'_>) {
+            self.push(format!("message: {line}"));
+        }
+        fn error(&self, line: RStr<'_>) {
+            self.push(format!("error: {line}"));
+        }
+        fn progress(&self, done: u64, total: u64) {
+            self.push(format!("progress: {done}/{total}"));
+        }
+        fn log_level(&self) -> LogLevel {
+            LogLevel::Off
+        }
+        fn log(&self, _: LogLevel, _: RStr<'_>, _: RStr<'_>) {}
+        fn locate(&self, _: PluginKind, _: RStr<'_>) -> ROption<RString> {
+            ROption::RNone
+        }
+    }
+
+    fn config(output: &str, source: Option<&str>) -> Config {
+        Config {
+            output: output.into(),
+            source: source.map(Into::into),
+            id: None,
+        }
+    }
+
+    fn site(base: &Path) {
+        fs::create_dir_all(base.join("www/css")).unwrap();
+        fs::write(base.join("www/index.html"), "<h1>hi</h1>").unwrap();
+        fs::write(base.join("www/css/main.css"), "h1 {}").unwrap();
+    }
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.contains(".rivet-"))
+            .collect()
+    }
+
+    #[test]
+    fn config_rejects_unknown_and_missing_fields() {
+        let error = serde_json::from_str::<Config>(r#"{"output": "a", "sorce": "b"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown field `sorce`"), "{error}");
+        let error = serde_json::from_str::<Config>("{}")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("missing field `output`"), "{error}");
+    }
+
+    #[test]
+    fn prepare_rejects_bad_sources_and_outputs() {
+        let temp = tempfile::tempdir().unwrap();
+        let context = Context::new(temp.path());
+        fs::write(temp.path().join("file"), "x").unwrap();
+        fs::create_dir(temp.path().join("www")).unwrap();
+
+        let cases = [
+            (config("out", Some("missing")), "`source`"),
+            (config("out", Some("file")), "is a file"),
+            (config("file", None), "is not a directory"),
+            (config("", None), "`output` is empty"),
+            (config("/", None), "no directory name"),
+            (config("www/build", Some("www")), "inside `source`"),
+            (config(".", Some("www")), "inside `output`"),
+            (
+                Config {
+                    id: Some(" ".into()),
+                    ..config("out", None)
+                },
+                "`id` is empty",
+            ),
+        ];
+        for (config, expected) in cases {
+            let error = DirBuilder::prepare(config.clone(), &context).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Config, "{config:?}");
+            assert!(error.message().contains(expected), "{config:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn builds_a_copy_of_the_source_and_replaces_the_old_output() {
+        let temp = tempfile::tempdir().unwrap();
+        site(temp.path());
+        let out = temp.path().join("build/site");
+        fs::create_dir_all(&out).unwrap();
+        fs::write(out.join("stale.txt"), "old").unwrap();
+
+        let builder = DirBuilder::prepare(
+            config("build/site", Some("www")),
+            &Context::new(temp.path()),
+        )
+        .unwrap();
+        let recorder = Recorder::default();
+        let artifact = builder.build(&recorder.ui()).unwrap();
+
+        assert_eq!(artifact.id, "site");
+        assert_eq!(artifact.root, out);
+        assert_eq!(artifact.files, ["css/main.css", "index.html"]);
+        assert_eq!(artifact.metadata["builder"], "dir");
+        assert_eq!(artifact.metadata["source"], "www");
+        assert_eq!(
+            fs::read_to_string(out.join("css/main.css")).unwrap(),
+            "h1 {}"
+        );
+        assert!(!out.join("stale.txt").exists());
+        assert!(leftovers(&temp.path().join("build")).is_empty());
+        let lines = recorder.lines();
+        assert_eq!(lines[..2], ["progress: 1/2", "progress: 2/2"]);
+        assert!(
+            lines[2].starts_with("say: Built artifact `site`"),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn without_source_the_artifact_is_empty() {
+        let temp = tempfile::tempdir().unwrap();
+        let builder = DirBuilder::prepare(
+            Config {
+                id: Some("blank".into()),
+                ..config("out", None)
+            },
+            &Context::new(temp.path()),
+        )
+        .unwrap();
+        let artifact = builder.build(&Recorder::default().ui()).unwrap();
+        assert_eq!(artifact.id, "blank");
+        assert!(artifact.files.is_empty());
+        assert!(temp.path().join("out").is_dir());
+        assert!(!artifact.metadata.contains_key("source"));
+    }
+
+    #[test]
+    fn symlinks_are_copied_as_what_they_point_to() {
+        let temp = tempfile::tempdir().unwrap();
+        site(temp.path());
+        std::os::unix::fs::symlink("index.html", temp.path().join("www/home.html")).unwrap();
+        std::os::unix::fs::symlink("css", temp.path().join("www/styles")).unwrap();
+        let builder =
+            DirBuilder::prepare(config("out", Some("www")), &Context::new(temp.path())).unwrap();
+        let artifact = builder.build(&Recorder::default().ui()).unwrap();
+        assert_eq!(
+            artifact.files,
+            ["css/main.css", "home.html", "index.html", "styles/main.css"]
+        );
+        let home = temp.path().join("out/home.html");
+        assert!(fs::symlink_metadata(&home).unwrap().is_file());
+        assert_eq!(fs::read_to_string(home).unwrap(), "<h1>hi</h1>");
+    }
+
+    #[test]
+    fn a_failed_build_leaves_the_previous_output_alone() {
+        let temp = tempfile::tempdir().unwrap();
+        site(temp.path());
+        std::os::unix::fs::symlink("nowhere", temp.path().join("www/broken")).unwrap();
+        let out = temp.path().join("out");
+        fs::create_dir(&out).unwrap();
+        fs::write(out.join("keep.txt"), "previous build").unwrap();
+
+        let builder =
+            DirBuilder::prepare(config("out", Some("www")), &Context::new(temp.path())).unwrap();
+        let error = builder.build(&Recorder::default().ui()).unwrap_err();
+        assert!(error.message().contains("www/broken"), "{error}");
+        assert!(
+            error.message().contains("dangling symbolic link"),
+            "{error}"
+        );
+        assert_eq!(
+            fs::read_to_string(out.join("keep.txt")).unwrap(),
+            "previous build"
+        );
+        assert!(leftovers(temp.path()).is_empty());
+    }
+
+    #[test]
+    fn link_loops_are_reported() {
+        let temp = tempfile::tempdir().unwrap();
+        site(temp.path());
+        std::os::unix::fs::symlink("..", temp.path().join("www/css/up")).unwrap();
+        let builder =
+            DirBuilder::prepare(config("out", Some("www")), &Context::new(temp.path())).unwrap();
+        let error = builder.build(&Recorder::default().ui()).unwrap_err();
+        assert!(error.message().contains("link loop"), "{error}");
+        assert!(!temp.path().join("out").exists());
+    }
+
+    #[test]
+    fn normalize_applies_dot_dot_lexically() {
+        assert_eq!(normalize(Path::new("/a/./b/../c/")), PathBuf::from("/a/c"));
+        assert_eq!(normalize(Path::new("/..")), PathBuf::from("/"));
+        assert_eq!(normalize(Path::new("../a")), PathBuf::from("../a"));
+    }
+}
