@@ -32,6 +32,13 @@ pub trait PluginEntry: 'static {
             .into_result()
             .map_err(Error::from)
     }
+
+    /// [`prepare`](Self::prepare), catching a panic.
+    fn instantiate(config: &str, context: &Context, ui: Ui) -> Result<PluginInstance, Error> {
+        guard(|| Self::prepare(config, context, ui))
+            .into_result()
+            .map_err(Error::from)
+    }
 }
 
 macro_rules! configured_entry {

@@ -1,7 +1,5 @@
 //! The root module every plugin library exports, and what it hands out.
 
-use std::sync::OnceLock;
-
 use abi_stable::library::RootModule;
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::sabi_types::VersionStrings;
@@ -12,7 +10,7 @@ use crate::boundary::{guard, install_panic_hook};
 use crate::entry::PluginEntry;
 use crate::host::HostServicesBox;
 use crate::{
-    BuilderBox, CommandBox, Context, Error, Plugin, PluginKind, PostProcessorBox, ProvisionerBox,
+    BuilderBox, CommandBox, Context, Plugin, PluginKind, PostProcessorBox, ProvisionerBox,
     RError, Ui, log_bridge,
 };
 
@@ -64,11 +62,15 @@ pub struct PluginMod {
     /// Called once after loading, with the host's services; installs the log
     /// bridge and runs the plugin's [`Plugin::init`].
     pub init: extern "C" fn(services: HostServicesBox) -> RResult<(), RError>,
-    /// Parses `config` (JSON text) and prepares an instance; relative paths
-    /// in the configuration are resolved against `base_dir`.
+    /// Parses `config` (JSON text) and prepares an instance that reports to
+    /// `services`; relative paths in the configuration are resolved against
+    /// `base_dir`.
     #[sabi(last_prefix_field)]
-    pub prepare:
-        extern "C" fn(config: RStr<'_>, base_dir: RStr<'_>) -> RResult<PluginInstance, RError>,
+    pub prepare: extern "C" fn(
+        config: RStr<'_>,
+        base_dir: RStr<'_>,
+        services: HostServicesBox,
+    ) -> RResult<PluginInstance, RError>,
 }
 
 impl RootModule for PluginModRef {
@@ -77,10 +79,6 @@ impl RootModule for PluginModRef {
     const NAME: &'static str = "rivet plugin";
     const VERSION_STRINGS: VersionStrings = package_version_strings!();
 }
-
-/// The host's UI, stored by `init` for the instances `prepare` makes. Each
-/// plugin library has its own copy of this static.
-static HOST_UI: OnceLock<Ui> = OnceLock::new();
 
 /// Builds the root module for plugin entry `E`; called by the code the
 /// `export_*!` macros generate, with the plugin crate's version.
@@ -104,21 +102,14 @@ extern "C" fn init<E: PluginEntry>(services: HostServicesBox) -> RResult<(), REr
         install_panic_hook();
         let ui = Ui::new(services);
         log_bridge::install(ui.services().clone());
-        E::Plugin::init(&ui)?;
-        let _ = HOST_UI.set(ui);
-        Ok(())
+        E::Plugin::init(&ui)
     })
 }
 
 extern "C" fn prepare<E: PluginEntry>(
     config: RStr<'_>,
     base_dir: RStr<'_>,
+    services: HostServicesBox,
 ) -> RResult<PluginInstance, RError> {
-    guard(|| {
-        let ui = HOST_UI
-            .get()
-            .cloned()
-            .ok_or_else(|| Error::new("the host called prepare before init"))?;
-        E::prepare(config.as_str(), &Context::new(base_dir.as_str()), ui)
-    })
+    guard(|| E::prepare(config.as_str(), &Context::new(base_dir.as_str()), Ui::new(services)))
 }

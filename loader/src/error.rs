@@ -1,0 +1,162 @@
+//! What can go wrong finding, loading and calling plugins.
+
+use std::path::PathBuf;
+
+use rivet_interface::PluginKind;
+
+/// Why a plugin could not be loaded. Every variant names the file (or, for
+/// [`LoadError::NotFound`], the plugin and where it was looked for) and says
+/// what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be opened as a shared library.
+    #[error(
+        "{path}: not a loadable plugin library ({reason}); rebuild it as a `cdylib` for this platform or remove it"
+    )]
+    NotALibrary {
+        /// The file.
+        path: PathBuf,
+        /// What the dynamic linker said.
+        reason: String,
+    },
+    /// A shared library without a Rivet root module.
+    #[error(
+        "{path}: a shared library, but not a Rivet plugin: it exports no root module; plugin crates must invoke one `rivet_interface::export_*!` macro"
+    )]
+    NoRootModule {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The plugin declares another kind or name than its file name says.
+    #[error(
+        "{path}: the file name says {expected_kind} `{expected_name}`, but the plugin inside declares {found_kind} `{found_name}`; rename the file to `{suggested}` or fix the plugin's NAME"
+    )]
+    NameMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The kind the file name (or template) asked for.
+        expected_kind: PluginKind,
+        /// The name the file name (or template) asked for.
+        expected_name: String,
+        /// The kind the plugin declares.
+        found_kind: PluginKind,
+        /// The name the plugin declares.
+        found_name: String,
+        /// The file name that would match the plugin.
+        suggested: String,
+    },
+    /// The plugin was built against a different major version of the interface.
+    #[error(
+        "{path}: built against rivet-interface {found}, but this host accepts {accepted}; rebuild the plugin against rivet-interface {host}"
+    )]
+    IncompatibleInterface {
+        /// The file.
+        path: PathBuf,
+        /// The interface version recorded in the plugin.
+        found: String,
+        /// The versions the host accepts (`1.x`).
+        accepted: String,
+        /// The host's interface version.
+        host: String,
+    },
+    /// The types the plugin was built with differ from the host's.
+    #[error(
+        "{path}: plugin `{plugin}` does not match the ABI of rivet-interface {host}: {summary}; rebuild it against rivet-interface {host} (run with RIVET_LOG=debug for abi_stable's full report)"
+    )]
+    AbiMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The plugin, as its file name calls it.
+        plugin: String,
+        /// The host's interface version.
+        host: String,
+        /// A one-line summary: expected vs found.
+        summary: String,
+        /// abi_stable's full report (it runs to hundreds of lines).
+        report: String,
+    },
+    /// The plugin's `init` returned an error or panicked.
+    #[error("{path}: plugin `{plugin}` failed to initialise: {message}")]
+    InitFailed {
+        /// The file (or `built-in`).
+        path: PathBuf,
+        /// The plugin.
+        plugin: String,
+        /// What the plugin said.
+        message: String,
+    },
+    /// No file or built-in plugin serves `(kind, name)`.
+    #[error(
+        "no {kind} plugin named `{name}`: looked for `{file_name}` in {searched}; build or install it there, set RIVET_PLUGIN_PATH, or give its path in the template"
+    )]
+    NotFound {
+        /// The kind asked for.
+        kind: PluginKind,
+        /// The name asked for.
+        name: String,
+        /// The file name looked for.
+        file_name: String,
+        /// The directories searched, as text.
+        searched: String,
+    },
+    /// The plugin file could not be read.
+    #[error("{path}: cannot read the plugin file: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Why a call into a plugin failed. Every variant names the plugin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The configuration given to the plugin is wrong.
+    #[error("{plugin}: bad configuration: {message}")]
+    Config {
+        /// The plugin, as `kind name`.
+        plugin: String,
+        /// What the plugin said.
+        message: String,
+    },
+    /// The plugin reported a failure.
+    #[error("{plugin} failed: {message}")]
+    Failed {
+        /// The plugin, as `kind name`.
+        plugin: String,
+        /// What the plugin said.
+        message: String,
+    },
+    /// The plugin panicked; the panic was caught at the boundary.
+    #[error("{plugin} panicked: {message}")]
+    Panicked {
+        /// The plugin, as `kind name`.
+        plugin: String,
+        /// The panic message and location.
+        message: String,
+    },
+    /// The operation does not exist for this kind of plugin.
+    #[error("{plugin} is a {kind} plugin and cannot {operation}")]
+    WrongKind {
+        /// The plugin, as `kind name`.
+        plugin: String,
+        /// Its kind.
+        kind: PluginKind,
+        /// What was asked of it.
+        operation: &'static str,
+    },
+}
+
+impl CallError {
+    /// The error a plugin returned, tagged with the plugin's label.
+    pub(crate) fn from_plugin(plugin: &str, error: rivet_interface::Error) -> Self {
+        let plugin = plugin.to_owned();
+        let message = error.message().to_owned();
+        match error.kind() {
+            rivet_interface::ErrorKind::Config => CallError::Config { plugin, message },
+            rivet_interface::ErrorKind::Failed => CallError::Failed { plugin, message },
+            rivet_interface::ErrorKind::Panicked => CallError::Panicked { plugin, message },
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Discovers, checks and loads Rivet plugins.
+//!
+//! A host asks a [`Loader`] for a plugin by `(kind, name)`. The loader finds
+//! the file `libplugin_KIND_NAME.so` (see [`plugin_file_name`]) on its
+//! [`SearchPath`], checks it (interface version, abi_stable's layout check,
+//! the declared kind and name), initialises it with the host's services and
+//! returns a [`Plugin`] handle. [`Plugin::prepare`] turns the user's
+//! configuration into an [`Instance`], whose methods run the plugin.
+//!
+//! Nothing a plugin or a file does can take the host down through this API:
+//! bad files are [`LoadError`]s naming the file and the fix, panics inside
+//! plugins come back as [`CallError::Panicked`], and [`Loader::load_all`]
+//! loads every good plugin even when others are broken.
+//!
+//! Plugin libraries are loaded into the host process and never unloaded.
+
+mod builtin;
+mod discovery;
+mod error;
+mod file_name;
+mod library;
+mod loader;
+mod plugin;
+mod search_path;
+mod services;
+
+pub use builtin::BuiltinPlugin;
+pub use discovery::{PluginFile, Scan, Shadowed, UnreadableDir};
+pub use error::{CallError, LoadError};
+pub use file_name::{is_valid_name, parse_plugin_file_name, plugin_file_name};
+pub use loader::{Broken, Discovery, Loader};
+pub use plugin::{Instance, Mode, Plugin, PluginMetadata, PluginSource};
+pub use search_path::{PLUGIN_PATH_VAR, RIVET_HOME_VAR, SearchPath, rivet_home};
+pub use services::{ConsoleUi, HostUi};
+
+pub use rivet_interface::{Artifact, PluginKind};

@@ -1,0 +1,161 @@
+//! Opening plugin libraries in this process and checking them.
+//!
+//! Many plugins share one root-module type, so abi_stable's
+//! `RootModule::load_from_*` (which caches one library per type) is not used:
+//! each file is opened with `lib_header_from_path` and checked on its own.
+//!
+//! Libraries are never unloaded: code and statics of a plugin may be
+//! referenced by values the host still holds, and abi_stable itself never
+//! unloads. A library loaded once is remembered by its canonical path and not
+//! opened or initialised again.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rivet_interface::abi_stable::library::{LibraryError, lib_header_from_path};
+use rivet_interface::{HostServicesBox, INTERFACE_VERSION, PluginModRef};
+
+use crate::{LoadError, PluginMetadata};
+
+/// A checked, initialised plugin library.
+#[derive(Clone, Copy)]
+pub(crate) struct Library {
+    pub(crate) module: PluginModRef,
+}
+
+impl Library {
+    /// What the library says about its plugin.
+    pub(crate) fn metadata(&self, interface_version: &str) -> PluginMetadata {
+        let info = self.module.info();
+        PluginMetadata {
+            kind: info.kind,
+            name: info.name.to_string(),
+            version: info.version.to_string(),
+            description: info.description.to_string(),
+            interface_version: interface_version.to_owned(),
+        }
+    }
+}
+
+/// Libraries opened so far, by canonical path, with their interface version.
+static OPENED: Mutex<Option<HashMap<PathBuf, (Library, Arc<str>)>>> = Mutex::new(None);
+
+/// Opens, checks and (the first time) initialises the plugin library at
+/// `path`. `label` is how errors name the plugin (from its file name);
+/// `services` builds the services handed to its `init`.
+pub(crate) fn open(
+    path: &Path,
+    label: &str,
+    services: impl FnOnce(&PluginMetadata) -> HostServicesBox,
+) -> Result<(Library, PluginMetadata), LoadError> {
+    let canonical = path.canonicalize().map_err(|source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut opened = OPENED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((library, version)) = opened.get_or_insert_with(HashMap::new).get(&canonical) {
+        return Ok((*library, library.metadata(version)));
+    }
+
+    let header = lib_header_from_path(&canonical).map_err(|error| match error {
+        LibraryError::GetSymbolError { .. } => LoadError::NoRootModule {
+            path: path.to_owned(),
+        },
+        other => LoadError::NotALibrary {
+            path: path.to_owned(),
+            reason: one_line(&other.to_string()),
+        },
+    })?;
+    let found_version = header.version_strings().version.as_str().to_owned();
+    check_interface_version(path, &found_version)?;
+    let module = header
+        .init_root_module::<PluginModRef>()
+        .map_err(|error| match error {
+            LibraryError::AbiInstability(report) => {
+                let report = report.to_string();
+                log::debug!("abi_stable's report for {}:\n{report}", path.display());
+                LoadError::AbiMismatch {
+                    path: path.to_owned(),
+                    plugin: label.to_owned(),
+                    host: INTERFACE_VERSION.to_owned(),
+                    summary: summarize_abi_report(&report),
+                    report,
+                }
+            }
+            other => LoadError::NotALibrary {
+                path: path.to_owned(),
+                reason: one_line(&other.to_string()),
+            },
+        })?;
+    let library = Library { module };
+    let metadata = library.metadata(&found_version);
+
+    let init = module.init();
+    if let Err(error) = init(services(&metadata)).into_result() {
+        return Err(LoadError::InitFailed {
+            path: path.to_owned(),
+            plugin: metadata.name,
+            message: error.message.into(),
+        });
+    }
+    opened
+        .get_or_insert_with(HashMap::new)
+        .insert(canonical, (library, found_version.into()));
+    Ok((library, metadata))
+}
+
+/// The host accepts plugins built against the same major interface version.
+fn check_interface_version(path: &Path, found: &str) -> Result<(), LoadError> {
+    let major = |version: &str| version.split('.').next().map(str::to_owned);
+    if major(found) == major(INTERFACE_VERSION) {
+        return Ok(());
+    }
+    Err(LoadError::IncompatibleInterface {
+        path: path.to_owned(),
+        found: found.to_owned(),
+        accepted: format!("{}.x", major(INTERFACE_VERSION).unwrap_or_default()),
+        host: INTERFACE_VERSION.to_owned(),
+    })
+}
+
+/// Collapses a multi-line message into one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A short summary of abi_stable's layout report: the first error it names,
+/// with the expected and found values when the report gives them.
+fn summarize_abi_report(report: &str) -> String {
+    let mut error = None;
+    let mut expected = None;
+    let mut found = None;
+    for line in report.lines().map(str::trim) {
+        if error.is_none() && line.starts_with("Error:") {
+            error = Some(line.trim_start_matches("Error:").trim());
+        } else if expected.is_none() && line.starts_with("Expected:") {
+            expected = Some(line.trim_start_matches("Expected:").trim());
+        } else if found.is_none() && line.starts_with("Found:") {
+            found = Some(line.trim_start_matches("Found:").trim());
+        }
+    }
+    let mut summary = error.unwrap_or("the layouts differ").to_owned();
+    if let (Some(expected), Some(found)) = (expected, found) {
+        summary.push_str(&format!(" (expected {expected}, found {found})"));
+    }
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_major_version_is_accepted() {
+        let path = Path::new("libplugin_builder_x.so");
+        assert!(check_interface_version(path, INTERFACE_VERSION).is_ok());
+        let error = check_interface_version(path, "999.0.0").unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("999.0.0") && text.contains("rebuild"), "{text}");
+    }
+}

@@ -1,0 +1,284 @@
+//! The loader: finds plugins on the search path (or built in), checks and
+//! loads them, and hands back [`Plugin`] handles.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rivet_interface::PluginKind;
+
+use crate::builtin::BuiltinPlugin;
+use crate::discovery::{self, PluginFile, Scan, Shadowed, UnreadableDir};
+use crate::library;
+use crate::services::{ConsoleUi, HostUi, Locate, Services};
+use crate::{LoadError, Plugin, PluginSource, SearchPath, plugin_file_name};
+
+/// Finds, checks and loads plugins.
+///
+/// ```no_run
+/// use std::path::Path;
+/// use rivet_interface::PluginKind;
+/// use rivet_loader::Loader;
+///
+/// let loader = Loader::new(); // search path from the environment
+/// let plugin = loader.load(PluginKind::Builder, "dir")?;
+/// let builder = plugin.prepare(r#"{"output": "out"}"#, Path::new("."))?;
+/// let artifact = builder.build()?;
+/// println!("{} files in {}", artifact.files.len(), artifact.root.display());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Loader {
+    search_path: SearchPath,
+    builtins: Vec<Arc<BuiltinPlugin>>,
+    ui: Arc<dyn HostUi>,
+}
+
+impl Default for Loader {
+    fn default() -> Self {
+        Loader::new()
+    }
+}
+
+impl Loader {
+    /// A loader with the default search path (see [`SearchPath::from_env`])
+    /// that shows plugin output on the terminal ([`ConsoleUi`]).
+    pub fn new() -> Self {
+        Loader::with_search_path(SearchPath::from_env())
+    }
+
+    /// A loader that searches exactly `search_path`.
+    pub fn with_search_path(search_path: SearchPath) -> Self {
+        Loader {
+            search_path,
+            builtins: Vec::new(),
+            ui: Arc::new(ConsoleUi::default()),
+        }
+    }
+
+    /// The directories searched, highest priority first.
+    pub fn search_path(&self) -> &SearchPath {
+        &self.search_path
+    }
+
+    /// The search path, to extend or replace it.
+    pub fn search_path_mut(&mut self) -> &mut SearchPath {
+        &mut self.search_path
+    }
+
+    /// Sends what plugins tell the user to `ui` (for plugins loaded from now on).
+    pub fn set_ui(&mut self, ui: Arc<dyn HostUi>) {
+        self.ui = ui;
+    }
+
+    /// Registers a plugin built into the host. A plugin file of the same kind
+    /// and name on the search path takes precedence over it.
+    pub fn register(&mut self, builtin: BuiltinPlugin) {
+        self.builtins.push(Arc::new(builtin));
+    }
+
+    /// Scans the search path for plugin files, loading none of them.
+    pub fn scan(&self) -> Scan {
+        discovery::scan(&self.search_path)
+    }
+
+    /// Loads plugin `(kind, name)`: the first file on the search path named
+    /// for it, else a built-in plugin.
+    pub fn load(&self, kind: PluginKind, name: &str) -> Result<Plugin, LoadError> {
+        let file_name = plugin_file_name(kind, name);
+        if let Some(path) = self
+            .search_path
+            .dirs()
+            .iter()
+            .map(|dir| dir.join(&file_name))
+            .find(|path| path.is_file())
+        {
+            return self.load_file(&path, kind, name);
+        }
+        if let Some(builtin) = self.builtin(kind, name) {
+            return self.load_builtin(builtin);
+        }
+        Err(LoadError::NotFound {
+            kind,
+            name: name.to_owned(),
+            file_name,
+            searched: describe_dirs(self.search_path.dirs()),
+        })
+    }
+
+    /// Loads the plugin file at `path`, which must declare itself as
+    /// `(kind, name)`; its file name does not matter (for plugins under
+    /// development, named by path in a template).
+    pub fn load_file(&self, path: &Path, kind: PluginKind, name: &str) -> Result<Plugin, LoadError> {
+        let label = format!("{kind} {name}");
+        let (library, metadata) = library::open(path, &label, |metadata| {
+            Services::for_plugin(metadata.kind, &metadata.name, self.ui.clone(), self.locator())
+        })?;
+        if metadata.kind != kind || metadata.name != name {
+            return Err(LoadError::NameMismatch {
+                path: path.to_owned(),
+                expected_kind: kind,
+                expected_name: name.to_owned(),
+                suggested: plugin_file_name(metadata.kind, &metadata.name),
+                found_kind: metadata.kind,
+                found_name: metadata.name,
+            });
+        }
+        Ok(Plugin::from_library(
+            library.module,
+            metadata,
+            path.to_owned(),
+            self.ui.clone(),
+            self.locator(),
+        ))
+    }
+
+    /// Loads every plugin on the search path and every built-in one. A bad
+    /// file never stops the others: it is listed in [`Discovery::broken`].
+    pub fn load_all(&self) -> Discovery {
+        let Scan {
+            files,
+            mut shadowed,
+            unreadable,
+        } = self.scan();
+        let mut discovery = Discovery::default();
+        for file in files {
+            match self.load_file(&file.path, file.kind, &file.name) {
+                Ok(plugin) => discovery.plugins.push(plugin),
+                Err(error) => discovery.broken.push(Broken { file, error }),
+            }
+        }
+        for builtin in &self.builtins {
+            let (kind, name) = (builtin.kind(), builtin.name());
+            // A file for the same plugin hides the built-in one, even a
+            // broken file: `load` would pick the file too.
+            let by_file = discovery
+                .plugins
+                .iter()
+                .filter_map(|p| match p.source() {
+                    PluginSource::File(path) => Some((p.metadata().kind, &p.metadata().name, path)),
+                    PluginSource::BuiltIn => None,
+                })
+                .chain(discovery.broken.iter().map(|b| (b.file.kind, &b.file.name, &b.file.path)))
+                .find(|(k, n, _)| *k == kind && n.as_str() == name)
+                .map(|(_, _, path)| path.clone());
+            match by_file {
+                Some(by) => shadowed.push(Shadowed {
+                    kind,
+                    name: name.to_owned(),
+                    hidden: PluginSource::BuiltIn,
+                    by,
+                }),
+                None => match self.load_builtin(builtin.clone()) {
+                    Ok(plugin) => discovery.plugins.push(plugin),
+                    Err(error) => discovery.broken_builtins.push(error),
+                },
+            }
+        }
+        discovery.shadowed = shadowed;
+        discovery.unreadable = unreadable;
+        discovery
+    }
+
+    fn builtin(&self, kind: PluginKind, name: &str) -> Option<Arc<BuiltinPlugin>> {
+        self.builtins
+            .iter()
+            .find(|b| b.kind() == kind && b.name() == name)
+            .cloned()
+    }
+
+    fn load_builtin(&self, builtin: Arc<BuiltinPlugin>) -> Result<Plugin, LoadError> {
+        let ui = || {
+            rivet_interface::Ui::new(Services::for_plugin(
+                builtin.kind(),
+                builtin.name(),
+                self.ui.clone(),
+                self.locator(),
+            ))
+        };
+        builtin
+            .init(ui)
+            .map_err(|message| LoadError::InitFailed {
+                path: PathBuf::from("built-in"),
+                plugin: builtin.name().to_owned(),
+                message,
+            })?;
+        Ok(Plugin::from_builtin(builtin, self.ui.clone(), self.locator()))
+    }
+
+    fn locator(&self) -> Arc<dyn Locate> {
+        Arc::new(Locator {
+            search_path: self.search_path.clone(),
+            builtins: self
+                .builtins
+                .iter()
+                .map(|b| (b.kind(), b.name().to_owned()))
+                .collect(),
+        })
+    }
+}
+
+impl fmt::Debug for Loader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Loader")
+            .field("search_path", &self.search_path)
+            .field("builtins", &self.builtins)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`Loader::load_all`] found.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// The plugins that loaded, files first (in search order), then built-ins.
+    pub plugins: Vec<Plugin>,
+    /// Plugin files that failed to load, with the reason.
+    pub broken: Vec<Broken>,
+    /// Built-in plugins whose `init` failed.
+    pub broken_builtins: Vec<LoadError>,
+    /// Plugins hidden by a file earlier on the search path.
+    pub shadowed: Vec<Shadowed>,
+    /// Directories on the search path that could not be read.
+    pub unreadable: Vec<UnreadableDir>,
+}
+
+/// A plugin file that failed to load.
+#[derive(Debug)]
+pub struct Broken {
+    /// The file.
+    pub file: PluginFile,
+    /// Why it failed.
+    pub error: LoadError,
+}
+
+struct Locator {
+    search_path: SearchPath,
+    builtins: Vec<(PluginKind, String)>,
+}
+
+impl Locate for Locator {
+    fn locate(&self, kind: PluginKind, name: &str) -> Option<String> {
+        let file_name = plugin_file_name(kind, name);
+        self.search_path
+            .dirs()
+            .iter()
+            .map(|dir| dir.join(&file_name))
+            .find(|path| path.is_file())
+            .map(|path| path.display().to_string())
+            .or_else(|| {
+                self.builtins
+                    .iter()
+                    .any(|(k, n)| *k == kind && n == name)
+                    .then(|| "built-in".to_owned())
+            })
+    }
+}
+
+fn describe_dirs(dirs: &[PathBuf]) -> String {
+    if dirs.is_empty() {
+        return "no directories (the search path is empty)".to_owned();
+    }
+    dirs.iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

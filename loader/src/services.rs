@@ -1,0 +1,143 @@
+//! The host side of the services every plugin receives: UI and logging.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use rivet_interface::abi_stable::sabi_trait::TD_Opaque;
+use rivet_interface::abi_stable::std_types::{ROption, RStr, RString};
+use rivet_interface::{HostServices, HostServices_TO, HostServicesBox, LogLevel, PluginKind};
+
+/// Where a host shows what plugins tell the user.
+///
+/// `plugin` is the plugin's label, such as `builder dir`. Implement it to put
+/// plugin output into your own UI; [`ConsoleUi`] prints to the terminal.
+pub trait HostUi: Send + Sync {
+    /// A normal line.
+    fn say(&self, plugin: &str, line: &str);
+    /// A secondary line: details, output of a tool the plugin runs.
+    fn message(&self, plugin: &str, line: &str);
+    /// A line reporting a problem.
+    fn error(&self, plugin: &str, line: &str);
+    /// Progress of the plugin's current step.
+    fn progress(&self, plugin: &str, done: u64, total: u64);
+}
+
+/// A [`HostUi`] for terminals, in Packer's style: `==> builder dir: line` on
+/// stdout for normal lines, indented details, errors on stderr, and progress
+/// at every tenth of the way.
+#[derive(Debug, Default)]
+pub struct ConsoleUi {
+    last_tenth: Mutex<HashMap<String, u64>>,
+}
+
+impl HostUi for ConsoleUi {
+    fn say(&self, plugin: &str, line: &str) {
+        let _ = writeln!(std::io::stdout().lock(), "==> {plugin}: {line}");
+    }
+
+    fn message(&self, plugin: &str, line: &str) {
+        let _ = writeln!(std::io::stdout().lock(), "    {plugin}: {line}");
+    }
+
+    fn error(&self, plugin: &str, line: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "==> {plugin}: error: {line}");
+    }
+
+    fn progress(&self, plugin: &str, done: u64, total: u64) {
+        let tenth = (done.min(total) * 10).checked_div(total).unwrap_or(10);
+        let mut last = self.last_tenth.lock().unwrap_or_else(|e| e.into_inner());
+        let previous = last.insert(plugin.to_owned(), tenth);
+        if previous != Some(tenth) {
+            let _ = writeln!(
+                std::io::stdout().lock(),
+                "    {plugin}: {done}/{total} ({}%)",
+                tenth * 10
+            );
+        }
+        if done >= total {
+            last.remove(plugin);
+        }
+    }
+}
+
+/// Answers a plugin's question "where would the host find plugin X?".
+pub(crate) trait Locate: Send + Sync {
+    /// A file path or `built-in`, or `None`.
+    fn locate(&self, kind: PluginKind, name: &str) -> Option<String>;
+}
+
+/// The services given to one plugin: its label, its log target, the host UI
+/// and a way to locate other plugins.
+pub(crate) struct Services {
+    label: String,
+    log_target: String,
+    ui: Arc<dyn HostUi>,
+    locator: Arc<dyn Locate>,
+}
+
+impl Services {
+    /// The FFI services object for plugin `(kind, name)`.
+    pub(crate) fn for_plugin(
+        kind: PluginKind,
+        name: &str,
+        ui: Arc<dyn HostUi>,
+        locator: Arc<dyn Locate>,
+    ) -> HostServicesBox {
+        let services = Services {
+            label: format!("{kind} {name}"),
+            log_target: format!("plugin_{}_{name}", kind.file_token()),
+            ui,
+            locator,
+        };
+        HostServices_TO::from_value(services, TD_Opaque)
+    }
+}
+
+impl HostServices for Services {
+    fn say(&self, line: RStr<'_>) {
+        self.ui.say(&self.label, line.as_str());
+    }
+
+    fn message(&self, line: RStr<'_>) {
+        self.ui.message(&self.label, line.as_str());
+    }
+
+    fn error(&self, line: RStr<'_>) {
+        self.ui.error(&self.label, line.as_str());
+    }
+
+    fn progress(&self, done: u64, total: u64) {
+        self.ui.progress(&self.label, done, total);
+    }
+
+    fn log_level(&self) -> LogLevel {
+        log::max_level().into()
+    }
+
+    fn log(&self, level: LogLevel, _target: RStr<'_>, message: RStr<'_>) {
+        let Some(level) = level.to_level() else {
+            return;
+        };
+        let logger = log::logger();
+        let metadata = log::Metadata::builder()
+            .level(level)
+            .target(&self.log_target)
+            .build();
+        if level <= log::max_level() && logger.enabled(&metadata) {
+            logger.log(
+                &log::Record::builder()
+                    .metadata(metadata)
+                    .args(format_args!("{message}"))
+                    .build(),
+            );
+        }
+    }
+
+    fn locate(&self, kind: PluginKind, name: RStr<'_>) -> ROption<RString> {
+        self.locator
+            .locate(kind, name.as_str())
+            .map(RString::from)
+            .into()
+    }
+}
