@@ -1,0 +1,325 @@
+//! The `checksum` post-processor: writes the SHA-256 sums of the artifact's
+//! files into the artifact, in `sha256sum` format.
+//!
+//! ```toml
+//! [["post-processors"]]
+//! plugin = "checksum"
+//! [post-processors.config]
+//! file = "SHA256SUMS"   # optional: the sums file's name, in the artifact's root
+//! ```
+//!
+//! The sums file has one line per file, sorted by path, exactly as
+//! `sha256sum` writes them (`<64 hex digits>  <relative path>`), so
+//! `sha256sum -c SHA256SUMS` run in the artifact's root checks them. A path
+//! holding a backslash or a newline is escaped as `sha256sum` does (the line
+//! starts with `\`). The sums file itself is not listed. It is written to a
+//! temporary file and renamed into place, and added to the artifact's files.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use rivet_interface::{Artifact, Context, Error, Plugin, PostProcessor, Ui};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// The sums file's name when the configuration gives none.
+pub const DEFAULT_FILE: &str = "SHA256SUMS";
+
+/// The configuration of the `checksum` post-processor (the `config` table
+/// of its step).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The name of the sums file, written in the artifact's root (default
+    /// `SHA256SUMS`); a plain file name, without `/`.
+    #[serde(default)]
+    pub file: Option<String>,
+}
+
+/// The `checksum` post-processor, prepared from a valid [`Config`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checksum {
+    /// The sums file's name.
+    file: String,
+}
+
+impl Plugin for Checksum {
+    const NAME: &'static str = "checksum";
+    const DESCRIPTION: &'static str = "Writes a sha256sum-style SHA256SUMS file into the artifact";
+}
+
+impl PostProcessor for Checksum {
+    type Config = Config;
+
+    fn prepare(config: Config, _context: &Context) -> Result<Self, Error> {
+        let file = config.file.unwrap_or_else(|| DEFAULT_FILE.to_owned());
+        if file.is_empty() || file == "." || file == ".." || file.contains(['/', '\\', '\0']) {
+            return Err(Error::config(format!(
+                "`file` = {file:?} is not a plain file name; expected a name for the sums \
+                 file in the artifact's root, without `/`, such as \"{DEFAULT_FILE}\""
+            )));
+        }
+        Ok(Checksum { file })
+    }
+
+    fn post_process(&self, ui: &Ui, mut input: Artifact) -> Result<Artifact, Error> {
+        let mut files: Vec<&String> = input.files.iter().filter(|f| **f != self.file).collect();
+        files.sort();
+        files.dedup();
+        let total = files.len() as u64;
+
+        let target = input.root.join(&self.file);
+        let temp = TempFile {
+            path: input
+                .root
+                .join(format!(".{}.rivet-tmp-{}", self.file, std::process::id())),
+        };
+        let write_failed = |error| {
+            io_error(
+                "write the sums file",
+                &temp.path,
+                error,
+                "check that you may write in the artifact's root and the disk is not full",
+            )
+        };
+        let mut out = BufWriter::new(File::create(&temp.path).map_err(write_failed)?);
+        for (done, file) in files.iter().enumerate() {
+            let path = input.root.join(file);
+            let digest = sha256_file(&path).map_err(|error| {
+                io_error(
+                    "hash",
+                    &path,
+                    error,
+                    "check that the file exists and is readable (did a step remove it \
+                     without rescanning the artifact?)",
+                )
+            })?;
+            out.write_all(sum_line(&digest, file).as_bytes())
+                .map_err(write_failed)?;
+            ui.progress(done as u64 + 1, total);
+        }
+        out.into_inner()
+            .map_err(|error| error.into_error())
+            .and_then(|file| file.sync_all())
+            .map_err(write_failed)?;
+        fs::rename(&temp.path, &target).map_err(|error| {
+            io_error(
+                "move the sums file into place at",
+                &target,
+                error,
+                "check that it is not a directory",
+            )
+        })?;
+
+        ui.say(format!(
+            "Wrote the SHA-256 sums of {total} files to {}",
+            target.display()
+        ));
+        input.files.push(self.file.clone());
+        input.files.sort();
+        input.files.dedup();
+        input.metadata.insert("checksums".into(), self.file.clone());
+        Ok(input)
+    }
+}
+
+rivet_interface::export_post_processor!(Checksum);
+
+/// The SHA-256 digest of the file at `path`, read in blocks.
+fn sha256_file(path: &Path) -> io::Result<[u8; 32]> {
+    let mut hasher = Sha256::new();
+    io::copy(&mut File::open(path)?, &mut hasher)?;
+    Ok(hasher.finalize().into())
+}
+
+/// One line of a `sha256sum` listing, with its newline: the digest in lower
+/// case hex, two spaces and the path; a path holding `\` or a newline is
+/// escaped and the line prefixed with `\`, as `sha256sum` does.
+fn sum_line(digest: &[u8; 32], path: &str) -> String {
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    if path.contains(['\\', '\n']) {
+        let escaped = path.replace('\\', "\\\\").replace('\n', "\\n");
+        format!("\\{hex}  {escaped}\n")
+    } else {
+        format!("{hex}  {path}\n")
+    }
+}
+
+/// A temporary file removed on drop (a no-op once it has been renamed).
+struct TempFile {
+    path: PathBuf,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// An error for a failed file-system operation: what, where, why, and what
+/// to do about it.
+fn io_error(action: &str, path: &Path, error: io::Error, hint: &str) -> Error {
+    Error::new(format!(
+        "cannot {action} `{}`: {error}; {hint}",
+        path.display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+    use std::sync::{Arc, Mutex};
+
+    use rivet_interface::abi_stable::sabi_trait::TD_Opaque;
+    use rivet_interface::abi_stable::std_types::{ROption, RStr, RString};
+    use rivet_interface::{ErrorKind, HostServices, HostServices_TO, LogLevel, PluginKind};
+
+    /// A host UI that records what it is asked to show.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<String>>>);
+
+    impl Recorder {
+        fn ui(&self) -> Ui {
+            Ui::new(HostServices_TO::from_value(self.clone(), TD_Opaque))
+        }
+    }
+
+    impl HostServices for Recorder {
+        fn say(&self, line: RStr<'_>) {
+            self.0.lock().unwrap().push(line.to_string());
+        }
+        fn message(&self, _: RStr<'_>) {}
+        fn error(&self, _: RStr<'_>) {}
+        fn progress(&self, done: u64, total: u64) {
+            self.0.lock().unwrap().push(format!("{done}/{total}"));
+        }
+        fn log_level(&self) -> LogLevel {
+            LogLevel::Off
+        }
+        fn log(&self, _: LogLevel, _: RStr<'_>, _: RStr<'_>) {}
+        fn locate(&self, _: PluginKind, _: RStr<'_>) -> ROption<RString> {
+            ROption::RNone
+        }
+    }
+
+    fn site(root: &Path) -> Artifact {
+        fs::create_dir_all(root.join("css")).unwrap();
+        fs::write(root.join("index.html"), "<h1>hi</h1>\n").unwrap();
+        fs::write(root.join("css/main.css"), "").unwrap();
+        Artifact::from_dir("site", root).unwrap()
+    }
+
+    fn checksum(file: Option<&str>) -> Result<Checksum, Error> {
+        let config = Config {
+            file: file.map(Into::into),
+        };
+        Checksum::prepare(config, &Context::new("/unused"))
+    }
+
+    #[test]
+    fn prepare_wants_a_plain_file_name() {
+        for bad in ["", ".", "..", "sums/SHA256SUMS", "../SUMS", "/SUMS"] {
+            let error = checksum(Some(bad)).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Config);
+            assert!(error.message().contains("not a plain file name"), "{error}");
+        }
+        assert_eq!(checksum(None).unwrap().file, "SHA256SUMS");
+        let error = serde_json::from_str::<Config>(r#"{"algorithm": "md5"}"#).unwrap_err();
+        assert!(error.to_string().contains("unknown field `algorithm`"));
+    }
+
+    #[test]
+    fn writes_sorted_sha256sum_lines_and_lists_the_file() {
+        let temp = tempfile::tempdir().unwrap();
+        let mut input = site(temp.path());
+        input.metadata.insert("builder".into(), "dir".into());
+        let recorder = Recorder::default();
+        let output = checksum(None)
+            .unwrap()
+            .post_process(&recorder.ui(), input)
+            .unwrap();
+
+        assert_eq!(output.files, ["SHA256SUMS", "css/main.css", "index.html"]);
+        assert_eq!(output.metadata["checksums"], "SHA256SUMS");
+        assert_eq!(output.metadata["builder"], "dir");
+        let sums = fs::read_to_string(temp.path().join("SHA256SUMS")).unwrap();
+        // The first digest is the well-known one of empty input.
+        let expected = format!(
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  css/main.css\n\
+             {}  index.html\n",
+            sha256_hex(b"<h1>hi</h1>\n")
+        );
+        assert_eq!(sums, expected);
+        let lines = recorder.0.lock().unwrap().clone();
+        assert_eq!(lines[..2], ["1/2", "2/2"]);
+        let names: Vec<_> = fs::read_dir(temp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.contains("rivet-tmp"))
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
+    }
+
+    #[test]
+    fn running_twice_excludes_the_sums_file_itself() {
+        let temp = tempfile::tempdir().unwrap();
+        let plugin = checksum(Some("sums.txt")).unwrap();
+        let ui = Recorder::default().ui();
+        let first = plugin.post_process(&ui, site(temp.path())).unwrap();
+        let before = fs::read(temp.path().join("sums.txt")).unwrap();
+        let second = plugin.post_process(&ui, first.clone()).unwrap();
+        assert_eq!(second.files, first.files);
+        assert_eq!(fs::read(temp.path().join("sums.txt")).unwrap(), before);
+    }
+
+    #[test]
+    fn sha256sum_accepts_the_file() {
+        if Command::new("sha256sum").arg("--version").output().is_err() {
+            return;
+        }
+        let temp = tempfile::tempdir().unwrap();
+        checksum(None)
+            .unwrap()
+            .post_process(&Recorder::default().ui(), site(temp.path()))
+            .unwrap();
+        let status = Command::new("sha256sum")
+            .args(["--check", "--quiet", "SHA256SUMS"])
+            .current_dir(temp.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let temp = tempfile::tempdir().unwrap();
+        let mut input = site(temp.path());
+        input.files.push("gone.txt".into());
+        let error = checksum(None)
+            .unwrap()
+            .post_process(&Recorder::default().ui(), input)
+            .unwrap_err();
+        assert!(error.message().contains("gone.txt"), "{error}");
+        assert!(!temp.path().join("SHA256SUMS").exists());
+    }
+
+    #[test]
+    fn odd_paths_are_escaped_like_sha256sum() {
+        let digest = [0u8; 32];
+        let zeros = "0".repeat(64);
+        assert_eq!(sum_line(&digest, "a b"), format!("{zeros}  a b\n"));
+        assert_eq!(
+            sum_line(&digest, "a\\b\nc"),
+            format!("\\{zeros}  a\\\\b\\nc\n")
+        );
+    }
+
+    fn sha256_hex(data: &[u8]) -> String {
+        Sha256::digest(data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
