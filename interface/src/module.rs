@@ -10,8 +10,8 @@ use crate::boundary::{guard, install_panic_hook};
 use crate::entry::PluginEntry;
 use crate::host::HostServicesBox;
 use crate::{
-    BuilderBox, CommandBox, Context, Plugin, PluginKind, PostProcessorBox, ProvisionerBox,
-    RError, Ui, log_bridge,
+    BuilderBox, CommandBox, Context, Plugin, PluginKind, PostProcessorBox, ProvisionerBox, RError,
+    Ui, log_bridge,
 };
 
 /// The version of this interface crate, which every plugin records at build
@@ -111,5 +111,11 @@ extern "C" fn prepare<E: PluginEntry>(
     base_dir: RStr<'_>,
     services: HostServicesBox,
 ) -> RResult<PluginInstance, RError> {
-    guard(|| E::prepare(config.as_str(), &Context::new(base_dir.as_str()), Ui::new(services)))
+    guard(|| {
+        E::prepare(
+            config.as_str(),
+            &Context::new(base_dir.as_str()),
+            Ui::new(services),
+        )
+    })
 }

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use rivet_interface::PluginKind;
 
-use crate::{PluginSource, SearchPath};
 use crate::file_name::parse_plugin_file_name;
+use crate::{PluginSource, SearchPath};
 
 /// A file whose name makes it a candidate plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,8 +97,7 @@ fn plugin_files_in(dir: &Path) -> io::Result<Vec<PluginFile>> {
     let mut files = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
-        let Some((kind, name)) = entry.file_name().to_str().and_then(parse_plugin_file_name)
-        else {
+        let Some((kind, name)) = entry.file_name().to_str().and_then(parse_plugin_file_name) else {
             continue;
         };
         let path = entry.path();
@@ -123,24 +122,48 @@ mod tests {
         let dir_builder = plugin_file_name(PluginKind::Builder, "dir");
         fs::write(first.path().join(&dir_builder), "a").unwrap();
         fs::write(second.path().join(&dir_builder), "b").unwrap();
-        fs::write(second.path().join(plugin_file_name(PluginKind::Command, "x")), "c").unwrap();
+        fs::write(
+            second
+                .path()
+                .join(plugin_file_name(PluginKind::Command, "x")),
+            "c",
+        )
+        .unwrap();
         fs::write(second.path().join("notes.txt"), "not a plugin").unwrap();
-        fs::create_dir(second.path().join(plugin_file_name(PluginKind::Builder, "adir"))).unwrap();
+        fs::create_dir(
+            second
+                .path()
+                .join(plugin_file_name(PluginKind::Builder, "adir")),
+        )
+        .unwrap();
 
         let path: SearchPath = [first.path(), second.path(), Path::new("/no/such/dir")]
             .into_iter()
             .collect();
         let scan = scan(&path);
 
-        let found: Vec<_> = scan.files.iter().map(|f| (f.kind, f.name.as_str())).collect();
-        assert_eq!(found, [(PluginKind::Builder, "dir"), (PluginKind::Command, "x")]);
-        assert_eq!(scan.find(PluginKind::Builder, "dir").unwrap().path, first.path().join(&dir_builder));
+        let found: Vec<_> = scan
+            .files
+            .iter()
+            .map(|f| (f.kind, f.name.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [(PluginKind::Builder, "dir"), (PluginKind::Command, "x")]
+        );
+        assert_eq!(
+            scan.find(PluginKind::Builder, "dir").unwrap().path,
+            first.path().join(&dir_builder)
+        );
         assert_eq!(scan.shadowed.len(), 1);
         assert_eq!(
             scan.shadowed[0].hidden,
             PluginSource::File(second.path().join(&dir_builder))
         );
         assert_eq!(scan.shadowed[0].by, first.path().join(&dir_builder));
-        assert!(scan.unreadable.is_empty(), "a missing directory is not an error");
+        assert!(
+            scan.unreadable.is_empty(),
+            "a missing directory is not an error"
+        );
     }
 }

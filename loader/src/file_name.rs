@@ -13,7 +13,10 @@ use rivet_interface::PluginKind;
 /// The file name of plugin `(kind, name)` on this platform:
 /// `libplugin_builder_dir.so` on Linux.
 pub fn plugin_file_name(kind: PluginKind, name: &str) -> String {
-    format!("{DLL_PREFIX}plugin_{}_{name}{DLL_SUFFIX}", kind.file_token())
+    format!(
+        "{DLL_PREFIX}plugin_{}_{name}{DLL_SUFFIX}",
+        kind.file_token()
+    )
 }
 
 /// The `(kind, name)` a file name stands for, or `None` when the name does

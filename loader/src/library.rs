@@ -156,6 +156,9 @@ mod tests {
         assert!(check_interface_version(path, INTERFACE_VERSION).is_ok());
         let error = check_interface_version(path, "999.0.0").unwrap_err();
         let text = error.to_string();
-        assert!(text.contains("999.0.0") && text.contains("rebuild"), "{text}");
+        assert!(
+            text.contains("999.0.0") && text.contains("rebuild"),
+            "{text}"
+        );
     }
 }

@@ -108,10 +108,20 @@ impl Loader {
     /// Loads the plugin file at `path`, which must declare itself as
     /// `(kind, name)`; its file name does not matter (for plugins under
     /// development, named by path in a template).
-    pub fn load_file(&self, path: &Path, kind: PluginKind, name: &str) -> Result<Plugin, LoadError> {
+    pub fn load_file(
+        &self,
+        path: &Path,
+        kind: PluginKind,
+        name: &str,
+    ) -> Result<Plugin, LoadError> {
         let label = format!("{kind} {name}");
         let (library, metadata) = library::open(path, &label, |metadata| {
-            Services::for_plugin(metadata.kind, &metadata.name, self.ui.clone(), self.locator())
+            Services::for_plugin(
+                metadata.kind,
+                &metadata.name,
+                self.ui.clone(),
+                self.locator(),
+            )
         })?;
         if metadata.kind != kind || metadata.name != name {
             return Err(LoadError::NameMismatch {
@@ -158,7 +168,12 @@ impl Loader {
                     PluginSource::File(path) => Some((p.metadata().kind, &p.metadata().name, path)),
                     PluginSource::BuiltIn => None,
                 })
-                .chain(discovery.broken.iter().map(|b| (b.file.kind, &b.file.name, &b.file.path)))
+                .chain(
+                    discovery
+                        .broken
+                        .iter()
+                        .map(|b| (b.file.kind, &b.file.name, &b.file.path)),
+                )
                 .find(|(k, n, _)| *k == kind && n.as_str() == name)
                 .map(|(_, _, path)| path.clone());
             match by_file {
@@ -195,14 +210,16 @@ impl Loader {
                 self.locator(),
             ))
         };
-        builtin
-            .init(ui)
-            .map_err(|message| LoadError::InitFailed {
-                path: PathBuf::from("built-in"),
-                plugin: builtin.name().to_owned(),
-                message,
-            })?;
-        Ok(Plugin::from_builtin(builtin, self.ui.clone(), self.locator()))
+        builtin.init(ui).map_err(|message| LoadError::InitFailed {
+            path: PathBuf::from("built-in"),
+            plugin: builtin.name().to_owned(),
+            message,
+        })?;
+        Ok(Plugin::from_builtin(
+            builtin,
+            self.ui.clone(),
+            self.locator(),
+        ))
     }
 
     fn locator(&self) -> Arc<dyn Locate> {

@@ -5,13 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rivet_interface::abi_stable::std_types::RString;
-use rivet_interface::{
-    Artifact, Context, PluginInstance, PluginKind, PluginModRef, RArtifact, Ui,
-};
+use rivet_interface::{Artifact, Context, PluginInstance, PluginKind, PluginModRef, RArtifact, Ui};
 
+use crate::CallError;
 use crate::builtin::BuiltinPlugin;
 use crate::services::{HostUi, Locate, Services};
-use crate::CallError;
 
 /// What a plugin says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,7 +253,9 @@ impl Instance {
         &self,
         result: Result<RArtifact, rivet_interface::RError>,
     ) -> Result<Artifact, CallError> {
-        result.map(|a| Artifact::from(&a)).map_err(|e| self.error(e))
+        result
+            .map(|a| Artifact::from(&a))
+            .map_err(|e| self.error(e))
     }
 
     fn text(&self, result: Result<RString, rivet_interface::RError>) -> Result<String, CallError> {

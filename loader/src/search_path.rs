@@ -43,7 +43,11 @@ impl SearchPath {
             exe_dir,
             cwd,
             rivet_home().map(|home| home.join("plugins")),
-            plugin_path.as_deref().map(env::split_paths).into_iter().flatten(),
+            plugin_path
+                .as_deref()
+                .map(env::split_paths)
+                .into_iter()
+                .flatten(),
         )
     }
 
@@ -127,10 +131,16 @@ mod tests {
             Some("/home/u/.rivet.d/plugins".into()),
             env::split_paths(&join(&["/a", "", "/b"])),
         );
-        let expected: Vec<PathBuf> = ["/opt/rivet/bin", "/work", "/home/u/.rivet.d/plugins", "/a", "/b"]
-            .iter()
-            .map(PathBuf::from)
-            .collect();
+        let expected: Vec<PathBuf> = [
+            "/opt/rivet/bin",
+            "/work",
+            "/home/u/.rivet.d/plugins",
+            "/a",
+            "/b",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
         assert_eq!(path.dirs(), expected);
     }
 
@@ -142,7 +152,10 @@ mod tests {
             None,
             [PathBuf::from("/other"), PathBuf::from("/same")],
         );
-        assert_eq!(path.dirs(), [PathBuf::from("/same"), PathBuf::from("/other")]);
+        assert_eq!(
+            path.dirs(),
+            [PathBuf::from("/same"), PathBuf::from("/other")]
+        );
     }
 
     #[test]

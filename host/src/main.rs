@@ -1,0 +1,118 @@
+//! `rivet`: builds artifacts from templates with plugins, lists plugins and
+//! runs command plugins. One embedding of `rivet-loader`.
+
+mod commands;
+mod listing;
+mod logger;
+mod pipeline;
+mod template;
+
+use std::io;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use rivet_loader::Loader;
+
+use crate::pipeline::BuildOptions;
+
+/// Rivet: build artifacts with plugins.
+#[derive(Debug, Parser)]
+#[command(name = "rivet", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Build the artifacts a template describes
+    Build {
+        /// The template (TOML)
+        template: PathBuf,
+        /// Keep a builder's incomplete artifact when a later step fails
+        #[arg(long)]
+        keep_on_error: bool,
+    },
+    /// List the plugins rivet can use
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCmd,
+    },
+    /// A command plugin: `rivet NAME ARGS...`
+    #[command(external_subcommand)]
+    External(Vec<String>),
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginsCmd {
+    /// List every plugin found, with its version, mode and file, then broken and shadowed files
+    List,
+}
+
+fn main() -> ExitCode {
+    if let Some(warning) = logger::init() {
+        eprintln!("warning: {warning}");
+    }
+    let cli = Cli::parse();
+    let loader = Loader::new();
+    log::debug!("plugin search path: {:?}", loader.search_path().dirs());
+    match run(cli, &loader) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli, loader: &Loader) -> Result<ExitCode, String> {
+    match cli.command {
+        None => {
+            let builtin = builtin_commands();
+            let builtin: Vec<(&str, &str)> = builtin
+                .iter()
+                .map(|(n, a)| (n.as_str(), a.as_str()))
+                .collect();
+            commands::overview(loader, &builtin, &mut io::stdout().lock())
+                .map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Build {
+            template,
+            keep_on_error,
+        }) => {
+            let artifacts = pipeline::build(loader, &template, &BuildOptions { keep_on_error })
+                .map_err(|e| e.to_string())?;
+            println!("==> Build finished. The artifacts:");
+            for artifact in artifacts {
+                for path in artifact.paths() {
+                    println!("--> {}: {}", artifact.id, path.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Plugins {
+            command: PluginsCmd::List,
+        }) => {
+            listing::list(loader, &mut io::stdout().lock()).map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::External(args)) => {
+            let (name, args) = args.split_first().ok_or("a command name is needed")?;
+            let code = commands::run(loader, name, args).map_err(|e| e.to_string())?;
+            Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+        }
+    }
+}
+
+/// The built-in subcommands and their one-line help, from the CLI definition.
+fn builtin_commands() -> Vec<(String, String)> {
+    Cli::command()
+        .get_subcommands()
+        .map(|cmd| {
+            let about = cmd.get_about().map(|a| a.to_string()).unwrap_or_default();
+            (cmd.get_name().to_owned(), about)
+        })
+        .collect()
+}

@@ -1,0 +1,171 @@
+//! `rivet build`: running a template's steps.
+//!
+//! Every plugin is loaded and every step prepared before any work starts, so
+//! a missing plugin or bad configuration fails the build with nothing
+//! written. Then each builder runs, followed by the provisioners and the
+//! post-processors in order, each taking the artifact of the step before.
+//! When a later step fails, the builder's artifact is incomplete: it is
+//! removed (as Packer does) if it lies inside the template's directory, and
+//! kept with a warning otherwise or when `--keep-on-error` is given.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rivet_loader::{Artifact, CallError, Instance, LoadError, Loader, PluginKind};
+
+use crate::template::{Step, Template, TemplateError};
+
+/// Why a build failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The template is unusable.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// A step's plugin could not be loaded.
+    #[error("{template}: {step}: {source}")]
+    Load {
+        /// The template.
+        template: PathBuf,
+        /// The step, as `builder #1 (dir)`.
+        step: String,
+        /// Why.
+        source: LoadError,
+    },
+    /// A plugin call failed.
+    #[error("{template}: {step}: {source}")]
+    Call {
+        /// The template.
+        template: PathBuf,
+        /// The step.
+        step: String,
+        /// Why.
+        source: CallError,
+    },
+}
+
+/// Options of `rivet build`.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Keep a builder's incomplete artifact when a later step fails.
+    pub keep_on_error: bool,
+}
+
+struct Prepared {
+    step: Step,
+    instance: Instance,
+}
+
+/// Runs the template at `path`; returns the final artifact of each builder.
+pub fn build(
+    loader: &Loader,
+    path: &Path,
+    options: &BuildOptions,
+) -> Result<Vec<Artifact>, BuildError> {
+    let template = Template::load(path)?;
+    let prepared = prepare_all(loader, &template)?;
+    println!(
+        "==> Building {}{}",
+        template.path.display(),
+        template
+            .description
+            .as_deref()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default()
+    );
+    let (builders, steps): (Vec<_>, Vec<_>) = prepared
+        .iter()
+        .partition(|p| p.step.kind == PluginKind::Builder);
+
+    let mut finished = Vec::new();
+    for builder in builders {
+        let artifact = builder
+            .instance
+            .build()
+            .map_err(|source| call_error(&template, &builder.step, source))?;
+        match run_steps(&steps, artifact.clone()) {
+            Ok(last) => finished.push(last),
+            Err((step, source)) => {
+                discard(&artifact, &template, options);
+                return Err(call_error(&template, &step.step, source));
+            }
+        }
+    }
+    Ok(finished)
+}
+
+fn prepare_all(loader: &Loader, template: &Template) -> Result<Vec<Prepared>, BuildError> {
+    template
+        .steps
+        .iter()
+        .map(|step| {
+            let plugin = match &step.path {
+                Some(file) => loader.load_file(file, step.kind, &step.plugin),
+                None => loader.load(step.kind, &step.plugin),
+            }
+            .map_err(|source| BuildError::Load {
+                template: template.path.clone(),
+                step: step.to_string(),
+                source,
+            })?;
+            log::debug!("{step}: using {}", plugin.source());
+            let instance = plugin
+                .prepare(&step.config, &template.base_dir)
+                .map_err(|source| call_error(template, step, source))?;
+            Ok(Prepared {
+                step: step.clone(),
+                instance,
+            })
+        })
+        .collect()
+}
+
+/// Runs the provisioners and post-processors on `artifact`, in order.
+fn run_steps<'a>(
+    steps: &[&'a Prepared],
+    mut artifact: Artifact,
+) -> Result<Artifact, (&'a Prepared, CallError)> {
+    for &step in steps {
+        artifact = match step.step.kind {
+            PluginKind::Provisioner => step.instance.provision(&artifact),
+            _ => step.instance.post_process(&artifact),
+        }
+        .map_err(|error| (step, error))?;
+    }
+    Ok(artifact)
+}
+
+fn call_error(template: &Template, step: &Step, source: CallError) -> BuildError {
+    BuildError::Call {
+        template: template.path.clone(),
+        step: step.to_string(),
+        source,
+    }
+}
+
+/// Removes a builder's incomplete artifact, when it is safe to.
+fn discard(artifact: &Artifact, template: &Template, options: &BuildOptions) {
+    let root = &artifact.root;
+    let inside_template_dir = root.starts_with(&template.base_dir) && *root != template.base_dir;
+    if options.keep_on_error || !inside_template_dir || !root.is_dir() {
+        eprintln!(
+            "warning: the artifact in {} is incomplete; it was kept{}",
+            root.display(),
+            if options.keep_on_error {
+                " (--keep-on-error)"
+            } else {
+                " because it lies outside the template's directory"
+            }
+        );
+        return;
+    }
+    match fs::remove_dir_all(root) {
+        Ok(()) => eprintln!(
+            "==> removed the incomplete artifact {} (use --keep-on-error to keep it)",
+            root.display()
+        ),
+        Err(error) => eprintln!(
+            "warning: could not remove the incomplete artifact {}: {error}",
+            root.display()
+        ),
+    }
+}
