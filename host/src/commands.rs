@@ -3,7 +3,9 @@
 
 use std::io::{self, Write};
 
-use rivet_loader::{CallError, LoadError, Loader, PluginKind};
+use std::sync::Arc;
+
+use rivet_loader::{CallError, ConsoleUi, HostUi, LoadError, Loader, PluginKind};
 
 /// A synopsis longer than this is cut in the overview (Packer's guideline).
 const SYNOPSIS_WIDTH: usize = 50;
@@ -19,27 +21,50 @@ pub enum CommandError {
         /// The name typed.
         name: String,
         /// The loader's answer.
-        source: LoadError,
+        source: Box<LoadError>,
     },
     /// The command plugin exists but could not be loaded.
     #[error(transparent)]
-    Load(#[from] LoadError),
+    Load(Box<LoadError>),
     /// The command plugin failed.
     #[error(transparent)]
     Call(#[from] CallError),
 }
 
+/// The UI of a command plugin: it owns the terminal, so its lines are printed
+/// as they are, without the `==> plugin:` prefix of build steps.
+struct CommandUi;
+
+impl HostUi for CommandUi {
+    fn say(&self, _plugin: &str, line: &str) {
+        let _ = writeln!(io::stdout().lock(), "{line}");
+    }
+
+    fn message(&self, _plugin: &str, line: &str) {
+        let _ = writeln!(io::stdout().lock(), "{line}");
+    }
+
+    fn error(&self, _plugin: &str, line: &str) {
+        let _ = writeln!(io::stderr().lock(), "{line}");
+    }
+
+    fn progress(&self, plugin: &str, done: u64, total: u64) {
+        ConsoleUi.progress(plugin, done, total);
+    }
+}
+
 /// Runs command plugin `name` with `args`; returns its exit status. `--help`
 /// or `-h` as the only argument prints the plugin's help instead.
-pub fn run(loader: &Loader, name: &str, args: &[String]) -> Result<i32, CommandError> {
+pub fn run(loader: &mut Loader, name: &str, args: &[String]) -> Result<i32, CommandError> {
+    loader.set_ui(Arc::new(CommandUi));
     let plugin = loader
         .load(PluginKind::Command, name)
         .map_err(|source| match source {
             LoadError::NotFound { .. } => CommandError::Unknown {
                 name: name.to_owned(),
-                source,
+                source: Box::new(source),
             },
-            other => CommandError::Load(other),
+            other => CommandError::Load(Box::new(other)),
         })?;
     let command = plugin.command()?;
     if let [only] = args

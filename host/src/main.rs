@@ -55,9 +55,9 @@ fn main() -> ExitCode {
         eprintln!("warning: {warning}");
     }
     let cli = Cli::parse();
-    let loader = Loader::new();
+    let mut loader = Loader::new();
     log::debug!("plugin search path: {:?}", loader.search_path().dirs());
-    match run(cli, &loader) {
+    match run(cli, &mut loader) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("error: {message}");
@@ -66,7 +66,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli, loader: &Loader) -> Result<ExitCode, String> {
+fn run(cli: Cli, loader: &mut Loader) -> Result<ExitCode, String> {
     match cli.command {
         None => {
             let builtin = builtin_commands();

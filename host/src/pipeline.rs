@@ -29,7 +29,7 @@ pub enum BuildError {
         /// The step, as `builder #1 (dir)`.
         step: String,
         /// Why.
-        source: LoadError,
+        source: Box<LoadError>,
     },
     /// A plugin call failed.
     #[error("{template}: {step}: {source}")]
@@ -105,7 +105,7 @@ fn prepare_all(loader: &Loader, template: &Template) -> Result<Vec<Prepared>, Bu
             .map_err(|source| BuildError::Load {
                 template: template.path.clone(),
                 step: step.to_string(),
-                source,
+                source: Box::new(source),
             })?;
             log::debug!("{step}: using {}", plugin.source());
             let instance = plugin

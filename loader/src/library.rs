@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use rivet_interface::abi_stable::library::{LibraryError, lib_header_from_path};
 use rivet_interface::{HostServicesBox, INTERFACE_VERSION, PluginModRef};
@@ -19,27 +19,28 @@ use rivet_interface::{HostServicesBox, INTERFACE_VERSION, PluginModRef};
 use crate::{LoadError, PluginMetadata};
 
 /// A checked, initialised plugin library.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub(crate) struct Library {
     pub(crate) module: PluginModRef,
+    interface_version: Arc<str>,
 }
 
 impl Library {
     /// What the library says about its plugin.
-    pub(crate) fn metadata(&self, interface_version: &str) -> PluginMetadata {
+    pub(crate) fn metadata(&self) -> PluginMetadata {
         let info = self.module.info();
         PluginMetadata {
             kind: info.kind,
             name: info.name.to_string(),
             version: info.version.to_string(),
             description: info.description.to_string(),
-            interface_version: interface_version.to_owned(),
+            interface_version: self.interface_version.to_string(),
         }
     }
 }
 
-/// Libraries opened so far, by canonical path, with their interface version.
-static OPENED: Mutex<Option<HashMap<PathBuf, (Library, Arc<str>)>>> = Mutex::new(None);
+/// Libraries opened so far, by canonical path.
+static OPENED: LazyLock<Mutex<HashMap<PathBuf, Library>>> = LazyLock::new(Default::default);
 
 /// Opens, checks and (the first time) initialises the plugin library at
 /// `path`. `label` is how errors name the plugin (from its file name);
@@ -54,8 +55,8 @@ pub(crate) fn open(
         source,
     })?;
     let mut opened = OPENED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((library, version)) = opened.get_or_insert_with(HashMap::new).get(&canonical) {
-        return Ok((*library, library.metadata(version)));
+    if let Some(library) = opened.get(&canonical) {
+        return Ok((library.clone(), library.metadata()));
     }
 
     let header = lib_header_from_path(&canonical).map_err(|error| match error {
@@ -88,8 +89,11 @@ pub(crate) fn open(
                 reason: one_line(&other.to_string()),
             },
         })?;
-    let library = Library { module };
-    let metadata = library.metadata(&found_version);
+    let library = Library {
+        module,
+        interface_version: found_version.into(),
+    };
+    let metadata = library.metadata();
 
     let init = module.init();
     if let Err(error) = init(services(&metadata)).into_result() {
@@ -99,9 +103,7 @@ pub(crate) fn open(
             message: error.message.into(),
         });
     }
-    opened
-        .get_or_insert_with(HashMap::new)
-        .insert(canonical, (library, found_version.into()));
+    opened.insert(canonical, library.clone());
     Ok((library, metadata))
 }
 

@@ -51,7 +51,7 @@ impl Loader {
         Loader {
             search_path,
             builtins: Vec::new(),
-            ui: Arc::new(ConsoleUi::default()),
+            ui: Arc::new(ConsoleUi),
         }
     }
 

@@ -1,8 +1,7 @@
 //! The host side of the services every plugin receives: UI and logging.
 
-use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
 
 use rivet_interface::abi_stable::sabi_trait::TD_Opaque;
 use rivet_interface::abi_stable::std_types::{ROption, RStr, RString};
@@ -24,12 +23,11 @@ pub trait HostUi: Send + Sync {
 }
 
 /// A [`HostUi`] for terminals, in Packer's style: `==> builder dir: line` on
-/// stdout for normal lines, indented details, errors on stderr, and progress
-/// at every tenth of the way.
+/// stdout for normal lines, indented details, errors on stderr. Progress is
+/// drawn on one updating line when stdout is a terminal, and not shown
+/// otherwise (logs and pipes get no progress noise).
 #[derive(Debug, Default)]
-pub struct ConsoleUi {
-    last_tenth: Mutex<HashMap<String, u64>>,
-}
+pub struct ConsoleUi;
 
 impl HostUi for ConsoleUi {
     fn say(&self, plugin: &str, line: &str) {
@@ -45,19 +43,14 @@ impl HostUi for ConsoleUi {
     }
 
     fn progress(&self, plugin: &str, done: u64, total: u64) {
-        let tenth = (done.min(total) * 10).checked_div(total).unwrap_or(10);
-        let mut last = self.last_tenth.lock().unwrap_or_else(|e| e.into_inner());
-        let previous = last.insert(plugin.to_owned(), tenth);
-        if previous != Some(tenth) {
-            let _ = writeln!(
-                std::io::stdout().lock(),
-                "    {plugin}: {done}/{total} ({}%)",
-                tenth * 10
-            );
+        let stdout = std::io::stdout();
+        if !stdout.is_terminal() {
+            return;
         }
-        if done >= total {
-            last.remove(plugin);
-        }
+        let mut out = stdout.lock();
+        let end = if done >= total { "\n" } else { "" };
+        let _ = write!(out, "\r    {plugin}: {done}/{total}{end}");
+        let _ = out.flush();
     }
 }
 
