@@ -244,9 +244,8 @@ fn render(
 /// `libplugin_builder_dir.so` on Linux.
 fn plugin_file_name(kind: PluginKind, name: &str) -> PathBuf {
     PathBuf::from(format!(
-        "{DLL_PREFIX}plugin_{}_{}{DLL_SUFFIX}",
-        kind.file_token(),
-        name.replace('-', "_")
+        "{DLL_PREFIX}plugin_{}_{name}{DLL_SUFFIX}",
+        kind.file_token()
     ))
 }
 
