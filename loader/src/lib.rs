@@ -34,3 +34,9 @@ pub use search_path::{PLUGIN_PATH_VAR, RIVET_HOME_VAR, SearchPath, rivet_home};
 pub use services::{ConsoleUi, HostUi};
 
 pub use rivet_interface::{Artifact, PluginKind};
+
+/// The README's Rust examples (writing a plugin, embedding the loader),
+/// compiled and run as doc tests so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
