@@ -1,0 +1,261 @@
+//! Shared helpers for Rivet's integration tests.
+//!
+//! The tests use real files: the workspace's plugins and `rivet` binary as
+//! `cargo build` makes them in `target/debug`, and the misbehaving plugins of
+//! the separate fixture workspace in `tests/fixtures`, built into
+//! `target/fixtures` so that they never land beside `rivet`. Both builds run
+//! at most once per test process (see [`plugins_dir`] and [`fixtures_dir`]),
+//! so the tests work from a clean clone where nothing is built yet.
+//!
+//! Tests copy plugin files into temporary directories under whatever file
+//! name they need ([`install`], [`install_as`]) and watch what plugins tell
+//! the user with a [`RecordingUi`].
+
+use std::env;
+use std::env::consts::{DLL_PREFIX, DLL_SUFFIX, EXE_SUFFIX};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rivet_loader::{HostUi, Loader, PluginKind, SearchPath, plugin_file_name};
+
+/// The root of the Cargo workspace (the parent of this crate).
+pub fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .expect("the tests crate lives inside the workspace")
+        .to_path_buf()
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace
+/// root when relative) or `<workspace>/target`.
+pub fn target_dir() -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR").filter(|dir| !dir.is_empty()) {
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    }
+}
+
+/// The `cargo` that runs the tests (`CARGO`), else the one on `PATH`.
+fn cargo() -> Command {
+    Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Runs `cargo build ARGS` in the workspace root, panicking with cargo's
+/// output when it fails.
+fn cargo_build(args: &[&str]) -> Result<(), String> {
+    let output = cargo()
+        .arg("build")
+        .args(args)
+        .current_dir(workspace_root())
+        .output()
+        .map_err(|error| format!("cannot run cargo: {error}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`cargo build {}` failed with {}:\n{}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// Runs `build` the first time and returns its result every time, panicking
+/// (in every test that asks) when it failed.
+fn once(
+    cell: &'static OnceLock<Result<PathBuf, String>>,
+    build: fn() -> Result<PathBuf, String>,
+) -> &'static Path {
+    match cell.get_or_init(build) {
+        Ok(dir) => dir,
+        Err(error) => panic!("{error}"),
+    }
+}
+
+/// `target/debug`, after building the workspace's libraries (the real
+/// plugins) and binaries (`rivet`) once per test process.
+pub fn plugins_dir() -> &'static Path {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    once(&BUILT, || {
+        cargo_build(&["--workspace", "--lib", "--bins"])?;
+        Ok(target_dir().join("debug"))
+    })
+}
+
+/// `target/fixtures/debug`, after building the fixture workspace
+/// (`tests/fixtures`) once per test process.
+pub fn fixtures_dir() -> &'static Path {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    once(&BUILT, || {
+        let manifest = workspace_root().join("tests/fixtures/Cargo.toml");
+        let target = target_dir().join("fixtures");
+        cargo_build(&[
+            "--manifest-path",
+            &manifest.to_string_lossy(),
+            "--target-dir",
+            &target.to_string_lossy(),
+        ])?;
+        Ok(target.join("debug"))
+    })
+}
+
+/// The `rivet` binary in `target/debug`, built if needed.
+pub fn rivet_bin() -> PathBuf {
+    plugins_dir().join(format!("rivet{EXE_SUFFIX}"))
+}
+
+/// The built file of the workspace's real plugin `(kind, name)`.
+pub fn real_plugin(kind: PluginKind, name: &str) -> PathBuf {
+    let path = plugins_dir().join(plugin_file_name(kind, name));
+    assert!(path.is_file(), "{} was not built", path.display());
+    path
+}
+
+/// The built library of fixture crate `crate_name` (`panicky`,
+/// `abi_mismatch`, ...): `target/fixtures/debug/libfixture_<crate_name>.so`.
+pub fn fixture(crate_name: &str) -> PathBuf {
+    let path = fixtures_dir().join(format!("{DLL_PREFIX}fixture_{crate_name}{DLL_SUFFIX}"));
+    assert!(path.is_file(), "{} was not built", path.display());
+    path
+}
+
+/// The file names of the workspace's real plugins, from the package names
+/// of `plugins/*/Cargo.toml` (`plugin-builder-dir` gives
+/// `libplugin_builder_dir.so`).
+pub fn real_plugin_file_names() -> Vec<String> {
+    let mut names = Vec::new();
+    for entry in fs::read_dir(workspace_root().join("plugins")).expect("plugins/ exists") {
+        let manifest = entry.expect("readable plugins/").path().join("Cargo.toml");
+        let Ok(text) = fs::read_to_string(&manifest) else {
+            continue;
+        };
+        let package = text
+            .lines()
+            .find_map(|line| {
+                let value = line.trim().strip_prefix("name")?.trim().strip_prefix('=')?;
+                Some(value.trim().trim_matches('"').to_owned())
+            })
+            .unwrap_or_else(|| panic!("{} names no package", manifest.display()));
+        names.push(format!(
+            "{DLL_PREFIX}{}{DLL_SUFFIX}",
+            package.replace('-', "_")
+        ));
+    }
+    names.sort();
+    names
+}
+
+/// Copies `source` into `dir` as `file_name`, returning the new path.
+pub fn install_as(source: &Path, dir: &Path, file_name: &str) -> PathBuf {
+    let target = dir.join(file_name);
+    fs::copy(source, &target).unwrap_or_else(|error| {
+        panic!(
+            "cannot copy {} to {}: {error}",
+            source.display(),
+            target.display()
+        )
+    });
+    target
+}
+
+/// Copies `source` into `dir` under the file name of plugin `(kind, name)`.
+pub fn install(source: &Path, dir: &Path, kind: PluginKind, name: &str) -> PathBuf {
+    install_as(source, dir, &plugin_file_name(kind, name))
+}
+
+/// A loader that searches exactly `dirs` and reports to `ui`.
+pub fn loader_for(dirs: &[&Path], ui: &Arc<RecordingUi>) -> Loader {
+    let mut loader = Loader::with_search_path(dirs.iter().copied().collect::<SearchPath>());
+    loader.set_ui(ui.clone());
+    loader
+}
+
+/// One thing a plugin told the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UiEvent {
+    /// [`HostUi::say`].
+    Say(String),
+    /// [`HostUi::message`].
+    Message(String),
+    /// [`HostUi::error`].
+    Error(String),
+    /// [`HostUi::progress`]: done, total.
+    Progress(u64, u64),
+}
+
+/// A [`HostUi`] that records what each plugin says, by plugin label
+/// (`builder dir`), in order.
+#[derive(Debug, Default)]
+pub struct RecordingUi {
+    events: Mutex<Vec<(String, UiEvent)>>,
+}
+
+impl RecordingUi {
+    /// A new, empty recorder, shared with the loader.
+    pub fn new() -> Arc<RecordingUi> {
+        Arc::new(RecordingUi::default())
+    }
+
+    /// Everything plugin `label` reported, in order.
+    pub fn events(&self, label: &str) -> Vec<UiEvent> {
+        self.lock()
+            .iter()
+            .filter(|(plugin, _)| plugin == label)
+            .map(|(_, event)| event.clone())
+            .collect()
+    }
+
+    /// The text lines (say, message and error) plugin `label` reported.
+    pub fn lines(&self, label: &str) -> Vec<String> {
+        self.events(label)
+            .into_iter()
+            .filter_map(|event| match event {
+                UiEvent::Say(line) | UiEvent::Message(line) | UiEvent::Error(line) => Some(line),
+                UiEvent::Progress(..) => None,
+            })
+            .collect()
+    }
+
+    /// The labels of the plugins that reported anything, in first-seen order.
+    pub fn plugins(&self) -> Vec<String> {
+        let mut labels: Vec<String> = Vec::new();
+        for (plugin, _) in self.lock().iter() {
+            if !labels.contains(plugin) {
+                labels.push(plugin.clone());
+            }
+        }
+        labels
+    }
+
+    fn record(&self, plugin: &str, event: UiEvent) {
+        self.lock().push((plugin.to_owned(), event));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, UiEvent)>> {
+        self.events
+            .lock()
+            .unwrap_or_else(|error| error.into_inner())
+    }
+}
+
+impl HostUi for RecordingUi {
+    fn say(&self, plugin: &str, line: &str) {
+        self.record(plugin, UiEvent::Say(line.to_owned()));
+    }
+
+    fn message(&self, plugin: &str, line: &str) {
+        self.record(plugin, UiEvent::Message(line.to_owned()));
+    }
+
+    fn error(&self, plugin: &str, line: &str) {
+        self.record(plugin, UiEvent::Error(line.to_owned()));
+    }
+
+    fn progress(&self, plugin: &str, done: u64, total: u64) {
+        self.record(plugin, UiEvent::Progress(done, total));
+    }
+}
