@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rivet_interface::PluginKind;
 
-use crate::file_name::parse_plugin_file_name;
+use crate::file_name::{parse_plugin_file_name, same_name};
 use crate::{PluginSource, SearchPath};
 
 /// A file whose name makes it a candidate plugin.
@@ -56,7 +56,9 @@ pub struct Scan {
 impl Scan {
     /// The file used for `(kind, name)`, if any.
     pub fn find(&self, kind: PluginKind, name: &str) -> Option<&PluginFile> {
-        self.files.iter().find(|f| f.kind == kind && f.name == name)
+        self.files
+            .iter()
+            .find(|f| f.kind == kind && same_name(&f.name, name))
     }
 }
 

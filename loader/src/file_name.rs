@@ -4,7 +4,9 @@
 //! Linux, `lib` and `.dylib` on macOS, no prefix and `.dll` on Windows).
 //! TYPE is a [`PluginKind`] file token (`post_processor` for
 //! `post-processor`); kinds are matched longest first so NAME may itself
-//! contain `_`.
+//! contain `_`. Library names cannot contain `-` (Cargo turns it into `_`),
+//! so a `-` in a plugin name is written `_` in its file name, and the two
+//! spellings name the same plugin (see [`same_name`]).
 
 use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
 
@@ -14,9 +16,19 @@ use rivet_interface::PluginKind;
 /// `libplugin_builder_dir.so` on Linux.
 pub fn plugin_file_name(kind: PluginKind, name: &str) -> String {
     format!(
-        "{DLL_PREFIX}plugin_{}_{name}{DLL_SUFFIX}",
-        kind.file_token()
+        "{DLL_PREFIX}plugin_{}_{}{DLL_SUFFIX}",
+        kind.file_token(),
+        name.replace('-', "_")
     )
+}
+
+/// Whether two plugin names are the same plugin: equal once every `-` is
+/// read as `_` (`amazon-ebs` is `amazon_ebs`).
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .all(|(x, y)| x == y || (matches!(x, b'-' | b'_') && matches!(y, b'-' | b'_')))
 }
 
 /// The `(kind, name)` a file name stands for, or `None` when the name does
@@ -63,6 +75,17 @@ mod tests {
             parse_plugin_file_name(&file("plugin_post_processor_compress")),
             Some((PluginKind::PostProcessor, "compress".into()))
         );
+    }
+
+    #[test]
+    fn dashes_in_names_are_underscores_in_files() {
+        assert_eq!(
+            plugin_file_name(PluginKind::Builder, "amazon-ebs"),
+            file("plugin_builder_amazon_ebs")
+        );
+        assert!(same_name("amazon-ebs", "amazon_ebs"));
+        assert!(!same_name("amazon-ebs", "amazonebs"));
+        assert!(!same_name("a", "b"));
     }
 
     #[test]

@@ -27,7 +27,7 @@ mod services;
 pub use builtin::BuiltinPlugin;
 pub use discovery::{PluginFile, Scan, Shadowed, UnreadableDir};
 pub use error::{CallError, LoadError};
-pub use file_name::{is_valid_name, parse_plugin_file_name, plugin_file_name};
+pub use file_name::{is_valid_name, parse_plugin_file_name, plugin_file_name, same_name};
 pub use loader::{Broken, Discovery, Loader};
 pub use plugin::{Instance, Mode, Plugin, PluginMetadata, PluginSource};
 pub use search_path::{PLUGIN_PATH_VAR, RIVET_HOME_VAR, SearchPath, rivet_home};

@@ -11,7 +11,7 @@ use crate::builtin::BuiltinPlugin;
 use crate::discovery::{self, PluginFile, Scan, Shadowed, UnreadableDir};
 use crate::library;
 use crate::services::{ConsoleUi, HostUi, Locate, Services};
-use crate::{LoadError, Plugin, PluginSource, SearchPath, plugin_file_name};
+use crate::{LoadError, Plugin, PluginSource, SearchPath, plugin_file_name, same_name};
 
 /// Finds, checks and loads plugins.
 ///
@@ -123,7 +123,7 @@ impl Loader {
                 self.locator(),
             )
         })?;
-        if metadata.kind != kind || metadata.name != name {
+        if metadata.kind != kind || !same_name(&metadata.name, name) {
             return Err(LoadError::NameMismatch {
                 path: path.to_owned(),
                 expected_kind: kind,
@@ -174,7 +174,7 @@ impl Loader {
                         .iter()
                         .map(|b| (b.file.kind, &b.file.name, &b.file.path)),
                 )
-                .find(|(k, n, _)| *k == kind && n.as_str() == name)
+                .find(|(k, n, _)| *k == kind && same_name(n, name))
                 .map(|(_, _, path)| path.clone());
             match by_file {
                 Some(by) => shadowed.push(Shadowed {
@@ -197,7 +197,7 @@ impl Loader {
     fn builtin(&self, kind: PluginKind, name: &str) -> Option<Arc<BuiltinPlugin>> {
         self.builtins
             .iter()
-            .find(|b| b.kind() == kind && b.name() == name)
+            .find(|b| b.kind() == kind && same_name(b.name(), name))
             .cloned()
     }
 
@@ -284,7 +284,7 @@ impl Locate for Locator {
             .or_else(|| {
                 self.builtins
                     .iter()
-                    .any(|(k, n)| *k == kind && n == name)
+                    .any(|(k, n)| *k == kind && same_name(n, name))
                     .then(|| "built-in".to_owned())
             })
     }
