@@ -108,6 +108,35 @@ pub fn rivet_bin() -> PathBuf {
     plugins_dir().join(format!("rivet{EXE_SUFFIX}"))
 }
 
+/// A `rivet` command (the binary in `target/debug`, built if needed) that
+/// runs in `cwd` with `RIVET_HOME` set to `home`, and without the caller's
+/// `RIVET_PLUGIN_PATH` and `RIVET_LOG`: the user's home and plugins are never
+/// touched. `cwd` is on rivet's search path, so make it a directory you own.
+pub fn rivet(home: &Path, cwd: &Path) -> Command {
+    let mut command = Command::new(rivet_bin());
+    command
+        .current_dir(cwd)
+        .env("RIVET_HOME", home)
+        .env_remove("RIVET_PLUGIN_PATH")
+        .env_remove("RIVET_LOG");
+    command
+}
+
+/// Copies the directory `from` (recursively, regular files only) to `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let file_type = entry.file_type().unwrap();
+        if file_type.is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if file_type.is_file() {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 /// The built file of the workspace's real plugin `(kind, name)`.
 pub fn real_plugin(kind: PluginKind, name: &str) -> PathBuf {
     let path = plugins_dir().join(plugin_file_name(kind, name));
