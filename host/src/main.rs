@@ -10,9 +10,10 @@ mod template;
 use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use rivet_loader::Loader;
+use rivet_loader::{Loader, Mode};
 
 use crate::pipeline::BuildOptions;
 
@@ -20,6 +21,19 @@ use crate::pipeline::BuildOptions;
 #[derive(Debug, Parser)]
 #[command(name = "rivet", version, about)]
 struct Cli {
+    /// How plugins run: `in-process` (fast) or `process` (each in its own
+    /// process; a crash is an error, not the end of rivet)
+    #[arg(long, global = true, env = "RIVET_ISOLATION", value_name = "MODE")]
+    isolation: Option<Mode>,
+    /// Seconds one call to an isolated plugin may take before its process is
+    /// killed
+    #[arg(
+        long,
+        global = true,
+        env = "RIVET_CALL_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    call_timeout: Option<u64>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -56,6 +70,12 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let mut loader = Loader::new();
+    if let Some(mode) = cli.isolation {
+        loader.set_mode(mode);
+    }
+    if let Some(seconds) = cli.call_timeout {
+        loader.set_call_timeout(Duration::from_secs(seconds));
+    }
     log::debug!("plugin search path: {:?}", loader.search_path().dirs());
     match run(cli, &mut loader) {
         Ok(code) => code,

@@ -98,16 +98,17 @@ fn prepare_all(loader: &Loader, template: &Template) -> Result<Vec<Prepared>, Bu
         .steps
         .iter()
         .map(|step| {
+            let mode = step.isolation.unwrap_or(loader.mode());
             let plugin = match &step.path {
-                Some(file) => loader.load_file(file, step.kind, &step.plugin),
-                None => loader.load(step.kind, &step.plugin),
+                Some(file) => loader.load_file_in(file, step.kind, &step.plugin, mode),
+                None => loader.load_in(step.kind, &step.plugin, mode),
             }
             .map_err(|source| BuildError::Load {
                 template: template.path.clone(),
                 step: step.to_string(),
                 source: Box::new(source),
             })?;
-            log::debug!("{step}: using {}", plugin.source());
+            log::debug!("{step}: using {} ({})", plugin.source(), plugin.mode());
             let instance = plugin
                 .prepare(&step.config, &template.base_dir)
                 .map_err(|source| call_error(template, step, source))?;

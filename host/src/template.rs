@@ -10,6 +10,7 @@
 //! [[provisioners]]
 //! plugin = "shell"
 //! path = "../my-plugin/target/debug/libplugin_provisioner_shell.so"  # optional
+//! isolation = "process"  # optional: run this plugin in its own process
 //! config = { inline = ["echo hello > hello.txt"] }
 //!
 //! [[post-processors]]
@@ -20,7 +21,7 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use rivet_loader::{PluginKind, is_valid_name};
+use rivet_loader::{Mode, PluginKind, is_valid_name};
 use serde::Deserialize;
 
 /// A parsed template.
@@ -45,6 +46,8 @@ pub struct Step {
     pub plugin: String,
     /// An explicit plugin file (resolved against the template's directory).
     pub path: Option<PathBuf>,
+    /// How this step's plugin runs, when the template says.
+    pub isolation: Option<Mode>,
     /// The plugin's configuration, as JSON text.
     pub config: String,
     /// Its position among the steps of its kind, from 1.
@@ -95,6 +98,7 @@ struct TemplateFile {
 struct StepFile {
     plugin: String,
     path: Option<PathBuf>,
+    isolation: Option<String>,
     #[serde(default)]
     config: toml::Table,
 }
@@ -146,12 +150,19 @@ impl Template {
                         entry.plugin
                     )));
                 }
+                let isolation = entry
+                    .isolation
+                    .as_deref()
+                    .map(str::parse::<Mode>)
+                    .transpose()
+                    .map_err(|e| invalid(format!("{kind} #{}: isolation: {e}", i + 1)))?;
                 let config = serde_json::to_string(&entry.config)
                     .map_err(|e| invalid(format!("{kind} #{}: config: {e}", i + 1)))?;
                 steps.push(Step {
                     kind,
                     plugin: entry.plugin,
                     path: entry.path.map(|p| base_dir.join(p)),
+                    isolation,
                     config,
                     index: i + 1,
                 });
@@ -236,5 +247,10 @@ mod tests {
         assert!(error.to_string().contains("confg"), "{error}");
         let error = parse("[[builders]]\nplugin = \"../dir\"\n").unwrap_err();
         assert!(error.to_string().contains("not a plugin name"), "{error}");
+        let error = parse("[[builders]]\nplugin = \"dir\"\nisolation = \"vm\"\n").unwrap_err();
+        assert!(
+            error.to_string().contains("not an isolation mode"),
+            "{error}"
+        );
     }
 }

@@ -99,6 +99,23 @@ pub enum LoadError {
         /// The directories searched, as text.
         searched: String,
     },
+    /// The plugin server executable for isolated mode is missing.
+    #[error(
+        "{path}: the plugin server for isolated mode is missing; build it (`cargo build` in the Rivet workspace builds `rivet-plugin-server`) and put it beside the host, or set its path with `Loader::set_plugin_server`"
+    )]
+    ServerNotFound {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The plugin could not be started in its own process.
+    #[error("{path}: cannot run the plugin in its own process: {message}")]
+    Isolated {
+        /// The plugin file.
+        path: PathBuf,
+        /// What went wrong (the plugin server's own message when it could
+        /// not load the plugin).
+        message: String,
+    },
     /// The plugin file could not be read.
     #[error("{path}: cannot read the plugin file: {source}")]
     Io {
@@ -110,7 +127,7 @@ pub enum LoadError {
 }
 
 /// Why a call into a plugin failed. Every variant names the plugin.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CallError {
     /// The configuration given to the plugin is wrong.
     #[error("{plugin}: bad configuration: {message}")]
@@ -134,6 +151,52 @@ pub enum CallError {
         /// The plugin, as `kind name`.
         plugin: String,
         /// The panic message and location.
+        message: String,
+    },
+    /// The isolated plugin's process died during the call.
+    #[error("{plugin} crashed: its process {status}; the next call starts a fresh one")]
+    Crashed {
+        /// The plugin, as `kind name`.
+        plugin: String,
+        /// How the process ended (exit status or signal).
+        status: String,
+    },
+    /// The isolated plugin did not answer in time; its process was killed.
+    #[error("{plugin} did not answer within {seconds}s; its process was killed")]
+    Timeout {
+        /// The plugin, as `kind name`.
+        plugin: String,
+        /// The per-call timeout.
+        seconds: f64,
+    },
+    /// The isolated plugin broke the protocol; its process was killed.
+    #[error(
+        "{plugin} sent something that is not the plugin protocol ({message}); its process was killed"
+    )]
+    Protocol {
+        /// The plugin, as `kind name`.
+        plugin: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// The isolated plugin crashed too often to be started again.
+    #[error(
+        "{plugin} crashed again after {restarts} restarts; giving up (last: {last}). Fix the plugin, or run it in-process to debug it"
+    )]
+    CrashLoop {
+        /// The plugin, as `kind name`.
+        plugin: String,
+        /// How many times it was restarted.
+        restarts: u32,
+        /// How its process last ended.
+        last: String,
+    },
+    /// A fresh process for the isolated plugin could not be started.
+    #[error("{plugin}: cannot restart its process: {message}")]
+    Restart {
+        /// The plugin, as `kind name`.
+        plugin: String,
+        /// Why.
         message: String,
     },
     /// The operation does not exist for this kind of plugin.

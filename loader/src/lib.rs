@@ -12,12 +12,18 @@
 //! plugins come back as [`CallError::Panicked`], and [`Loader::load_all`]
 //! loads every good plugin even when others are broken.
 //!
-//! Plugin libraries are loaded into the host process and never unloaded.
+//! Plugins run in one of two [`Mode`]s. In-process (the default), plugin
+//! libraries are loaded into the host process and never unloaded. Isolated
+//! ([`Mode::Process`], Unix only), each plugin file runs in its own
+//! `rivet-plugin-server` process (see [`serve_plugin_process`]) and is
+//! called over a Unix socket through the same [`Plugin`] and [`Instance`]
+//! API; a crash or hang there is an error for one call, not for the host.
 
 mod builtin;
 mod discovery;
 mod error;
 mod file_name;
+mod isolated;
 mod library;
 mod loader;
 mod plugin;
@@ -28,6 +34,7 @@ pub use builtin::BuiltinPlugin;
 pub use discovery::{PluginFile, Scan, Shadowed, UnreadableDir};
 pub use error::{CallError, LoadError};
 pub use file_name::{is_valid_name, parse_plugin_file_name, plugin_file_name, same_name};
+pub use isolated::server::serve_plugin_process;
 pub use loader::{Broken, Discovery, Loader};
 pub use plugin::{Instance, Mode, Plugin, PluginMetadata, PluginSource};
 pub use search_path::{PLUGIN_PATH_VAR, RIVET_HOME_VAR, SearchPath, rivet_home};

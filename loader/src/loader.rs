@@ -4,11 +4,14 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rivet_interface::PluginKind;
 
+use crate::Mode;
 use crate::builtin::BuiltinPlugin;
 use crate::discovery::{self, PluginFile, Scan, Shadowed, UnreadableDir};
+use crate::isolated::process::{ProcessOptions, ProcessPlugin, server_file_name};
 use crate::library;
 use crate::services::{ConsoleUi, HostUi, Locate, Services};
 use crate::{LoadError, Plugin, PluginSource, SearchPath, plugin_file_name, same_name};
@@ -31,6 +34,8 @@ pub struct Loader {
     search_path: SearchPath,
     builtins: Vec<Arc<BuiltinPlugin>>,
     ui: Arc<dyn HostUi>,
+    mode: Mode,
+    process: ProcessOptions,
 }
 
 impl Default for Loader {
@@ -52,6 +57,8 @@ impl Loader {
             search_path,
             builtins: Vec::new(),
             ui: Arc::new(ConsoleUi),
+            mode: Mode::InProcess,
+            process: ProcessOptions::default(),
         }
     }
 
@@ -70,6 +77,36 @@ impl Loader {
         self.ui = ui;
     }
 
+    /// How plugins loaded with [`load`](Self::load) and
+    /// [`load_file`](Self::load_file) run: in-process (the default) or each
+    /// in its own process.
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.mode = mode;
+    }
+
+    /// The mode plugins run in unless asked otherwise.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The `rivet-plugin-server` executable for isolated plugins (by default
+    /// the one beside the host's executable).
+    pub fn set_plugin_server(&mut self, path: impl Into<PathBuf>) {
+        self.process.server = Some(path.into());
+    }
+
+    /// How long one call to an isolated plugin may take before its process
+    /// is killed and the call fails (default: 300 s).
+    pub fn set_call_timeout(&mut self, timeout: Duration) {
+        self.process.call_timeout = timeout;
+    }
+
+    /// How many times an isolated plugin's process is started again after
+    /// crashing before calls fail for good (default: 3).
+    pub fn set_max_restarts(&mut self, restarts: u32) {
+        self.process.max_restarts = restarts;
+    }
+
     /// Registers a plugin built into the host. A plugin file of the same kind
     /// and name on the search path takes precedence over it.
     pub fn register(&mut self, builtin: BuiltinPlugin) {
@@ -82,8 +119,14 @@ impl Loader {
     }
 
     /// Loads plugin `(kind, name)`: the first file on the search path named
-    /// for it, else a built-in plugin.
+    /// for it, else a built-in plugin; in the loader's [`mode`](Self::mode).
     pub fn load(&self, kind: PluginKind, name: &str) -> Result<Plugin, LoadError> {
+        self.load_in(kind, name, self.mode)
+    }
+
+    /// [`load`](Self::load) in the given mode. Built-in plugins always run
+    /// in-process.
+    pub fn load_in(&self, kind: PluginKind, name: &str, mode: Mode) -> Result<Plugin, LoadError> {
         let file_name = plugin_file_name(kind, name);
         if let Some(path) = self
             .search_path
@@ -92,7 +135,7 @@ impl Loader {
             .map(|dir| dir.join(&file_name))
             .find(|path| path.is_file())
         {
-            return self.load_file(&path, kind, name);
+            return self.load_file_in(&path, kind, name, mode);
         }
         if let Some(builtin) = self.builtin(kind, name) {
             return self.load_builtin(builtin);
@@ -107,22 +150,75 @@ impl Loader {
 
     /// Loads the plugin file at `path`, which must declare itself as
     /// `(kind, name)`; its file name does not matter (for plugins under
-    /// development, named by path in a template).
+    /// development, named by path in a template). Runs in the loader's
+    /// [`mode`](Self::mode).
     pub fn load_file(
         &self,
         path: &Path,
         kind: PluginKind,
         name: &str,
     ) -> Result<Plugin, LoadError> {
-        let label = format!("{kind} {name}");
-        let (library, metadata) = library::open(path, &label, |metadata| {
-            Services::for_plugin(
-                metadata.kind,
-                &metadata.name,
-                self.ui.clone(),
-                self.locator(),
-            )
-        })?;
+        self.load_file_in(path, kind, name, self.mode)
+    }
+
+    /// [`load_file`](Self::load_file) in the given mode.
+    pub fn load_file_in(
+        &self,
+        path: &Path,
+        kind: PluginKind,
+        name: &str,
+        mode: Mode,
+    ) -> Result<Plugin, LoadError> {
+        let plugin = match mode {
+            Mode::InProcess => {
+                let label = format!("{kind} {name}");
+                let (library, metadata) = library::open(path, &label, |metadata| {
+                    Services::for_plugin(
+                        metadata.kind,
+                        &metadata.name,
+                        self.ui.clone(),
+                        self.locator(),
+                    )
+                })?;
+                Plugin::from_library(
+                    library.module,
+                    metadata,
+                    path.to_owned(),
+                    self.ui.clone(),
+                    self.locator(),
+                )
+            }
+            Mode::Process => {
+                let server = self.plugin_server()?;
+                if !path.is_file() {
+                    return Err(LoadError::Io {
+                        path: path.to_owned(),
+                        source: std::io::ErrorKind::NotFound.into(),
+                    });
+                }
+                let (process, metadata) = ProcessPlugin::start(
+                    path,
+                    kind,
+                    name,
+                    self.search_path.dirs().to_vec(),
+                    server,
+                    self.process.clone(),
+                    self.ui.clone(),
+                )
+                .map_err(|message| LoadError::Isolated {
+                    path: path.to_owned(),
+                    message,
+                })?;
+                Plugin::from_process(
+                    process,
+                    metadata,
+                    path.to_owned(),
+                    self.ui.clone(),
+                    self.locator(),
+                )
+            }
+        };
+        let metadata = plugin.metadata();
         if metadata.kind != kind || !same_name(&metadata.name, name) {
             return Err(LoadError::NameMismatch {
                 path: path.to_owned(),
@@ -130,16 +226,27 @@ impl Loader {
                 expected_name: name.to_owned(),
                 suggested: plugin_file_name(metadata.kind, &metadata.name),
                 found_kind: metadata.kind,
-                found_name: metadata.name,
+                found_name: metadata.name.clone(),
             });
         }
-        Ok(Plugin::from_library(
-            library.module,
-            metadata,
-            path.to_owned(),
-            self.ui.clone(),
-            self.locator(),
-        ))
+        Ok(plugin)
+    }
+
+    /// The plugin server executable: the one set, else the one beside the
+    /// host's executable.
+    fn plugin_server(&self) -> Result<PathBuf, LoadError> {
+        let path = match &self.process.server {
+            Some(path) => path.clone(),
+            None => std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.parent().map(|dir| dir.join(server_file_name())))
+                .unwrap_or_else(|| PathBuf::from(server_file_name())),
+        };
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(LoadError::ServerNotFound { path })
+        }
     }
 
     /// Loads every plugin on the search path and every built-in one. A bad

@@ -9,6 +9,8 @@ use rivet_interface::{Artifact, Context, PluginInstance, PluginKind, PluginModRe
 
 use crate::CallError;
 use crate::builtin::BuiltinPlugin;
+use crate::isolated::process::{ProcessPlugin, RemoteInstance};
+use crate::isolated::protocol::Call;
 use crate::services::{HostUi, Locate, Services};
 
 /// What a plugin says about itself.
@@ -45,18 +47,44 @@ impl fmt::Display for PluginSource {
 }
 
 /// How a plugin runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
     /// Loaded into the host process: calls cost nanoseconds, but a crash in
     /// the plugin is a crash of the host.
+    #[default]
     InProcess,
+    /// In its own process, called over a Unix socket: calls cost
+    /// microseconds, and a crash or hang is an error for one call.
+    Process,
+}
+
+impl Mode {
+    /// The name users write: `in-process` or `process`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::InProcess => "in-process",
+            Mode::Process => "process",
+        }
+    }
 }
 
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Mode::InProcess => "in-process",
-        })
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "in-process" => Ok(Mode::InProcess),
+            "process" => Ok(Mode::Process),
+            other => Err(format!(
+                "`{other}` is not an isolation mode; use `in-process` or `process`"
+            )),
+        }
     }
 }
 
@@ -64,6 +92,7 @@ impl fmt::Display for Mode {
 enum Backend {
     Library(PluginModRef),
     BuiltIn(Arc<BuiltinPlugin>),
+    Process(Arc<ProcessPlugin>),
 }
 
 /// A loaded, checked plugin, ready to prepare instances.
@@ -109,6 +138,22 @@ impl Plugin {
         }
     }
 
+    pub(crate) fn from_process(
+        process: Arc<ProcessPlugin>,
+        metadata: PluginMetadata,
+        path: PathBuf,
+        ui: Arc<dyn HostUi>,
+        locator: Arc<dyn Locate>,
+    ) -> Self {
+        Plugin {
+            metadata: Arc::new(metadata),
+            source: PluginSource::File(path),
+            backend: Backend::Process(process),
+            ui,
+            locator,
+        }
+    }
+
     /// What the plugin says about itself.
     pub fn metadata(&self) -> &PluginMetadata {
         &self.metadata
@@ -121,7 +166,10 @@ impl Plugin {
 
     /// How it runs.
     pub fn mode(&self) -> Mode {
-        Mode::InProcess
+        match self.backend {
+            Backend::Process(_) => Mode::Process,
+            Backend::Library(_) | Backend::BuiltIn(_) => Mode::InProcess,
+        }
     }
 
     /// `kind name`, as messages name it: `builder dir`.
@@ -134,28 +182,37 @@ impl Plugin {
     /// reported here, before any work is done.
     pub fn prepare(&self, config: &str, base_dir: &Path) -> Result<Instance, CallError> {
         let label = self.label();
-        let services = Services::for_plugin(
-            self.metadata.kind,
-            &self.metadata.name,
-            self.ui.clone(),
-            self.locator.clone(),
-        );
-        let instance = match &self.backend {
+        let services = || {
+            Services::for_plugin(
+                self.metadata.kind,
+                &self.metadata.name,
+                self.ui.clone(),
+                self.locator.clone(),
+            )
+        };
+        let local = match &self.backend {
             Backend::Library(module) => {
                 let base_dir = base_dir.to_string_lossy();
-                (module.prepare())(config.into(), base_dir.as_ref().into(), services)
+                (module.prepare())(config.into(), base_dir.as_ref().into(), services())
                     .into_result()
                     .map_err(rivet_interface::Error::from)
             }
             Backend::BuiltIn(builtin) => {
-                builtin.prepare(config, &Context::new(base_dir), Ui::new(services))
+                builtin.prepare(config, &Context::new(base_dir), Ui::new(services()))
+            }
+            Backend::Process(process) => {
+                return Ok(Instance {
+                    label: label.into(),
+                    kind: self.metadata.kind,
+                    inner: Inner::Remote(process.prepare(config, base_dir)?),
+                });
             }
         }
         .map_err(|error| CallError::from_plugin(&label, error))?;
         Ok(Instance {
             label: label.into(),
             kind: self.metadata.kind,
-            inner: instance,
+            inner: Inner::Local(local),
         })
     }
 
@@ -182,7 +239,12 @@ impl fmt::Debug for Plugin {
 pub struct Instance {
     label: Arc<str>,
     kind: PluginKind,
-    inner: PluginInstance,
+    inner: Inner,
+}
+
+enum Inner {
+    Local(PluginInstance),
+    Remote(RemoteInstance),
 }
 
 impl Instance {
@@ -194,7 +256,12 @@ impl Instance {
     /// Runs a builder.
     pub fn build(&self) -> Result<Artifact, CallError> {
         match &self.inner {
-            PluginInstance::Builder(builder) => self.artifact(builder.build().into_result()),
+            Inner::Local(PluginInstance::Builder(builder)) => {
+                self.artifact(builder.build().into_result())
+            }
+            Inner::Remote(remote) if self.kind == PluginKind::Builder => {
+                remote.artifact(remote.call(|instance| Call::Build { instance })?)
+            }
             _ => Err(self.wrong_kind("build an artifact")),
         }
     }
@@ -202,8 +269,14 @@ impl Instance {
     /// Runs a provisioner on `artifact`, returning the changed artifact.
     pub fn provision(&self, artifact: &Artifact) -> Result<Artifact, CallError> {
         match &self.inner {
-            PluginInstance::Provisioner(provisioner) => {
+            Inner::Local(PluginInstance::Provisioner(provisioner)) => {
                 self.artifact(provisioner.provision(&artifact.into()).into_result())
+            }
+            Inner::Remote(remote) if self.kind == PluginKind::Provisioner => {
+                remote.artifact(remote.call(|instance| Call::Provision {
+                    instance,
+                    artifact: artifact.clone(),
+                })?)
             }
             _ => Err(self.wrong_kind("provision an artifact")),
         }
@@ -212,8 +285,14 @@ impl Instance {
     /// Runs a post-processor on `input`, returning the artifact it made.
     pub fn post_process(&self, input: &Artifact) -> Result<Artifact, CallError> {
         match &self.inner {
-            PluginInstance::PostProcessor(post_processor) => {
+            Inner::Local(PluginInstance::PostProcessor(post_processor)) => {
                 self.artifact(post_processor.post_process(&input.into()).into_result())
+            }
+            Inner::Remote(remote) if self.kind == PluginKind::PostProcessor => {
+                remote.artifact(remote.call(|instance| Call::PostProcess {
+                    instance,
+                    artifact: input.clone(),
+                })?)
             }
             _ => Err(self.wrong_kind("post-process an artifact")),
         }
@@ -222,7 +301,12 @@ impl Instance {
     /// A command's one-line synopsis.
     pub fn synopsis(&self) -> Result<String, CallError> {
         match &self.inner {
-            PluginInstance::Command(command) => self.text(command.synopsis().into_result()),
+            Inner::Local(PluginInstance::Command(command)) => {
+                self.text(command.synopsis().into_result())
+            }
+            Inner::Remote(remote) if self.kind == PluginKind::Command => {
+                remote.text(remote.call(|instance| Call::Synopsis { instance })?)
+            }
             _ => Err(self.wrong_kind("give a synopsis")),
         }
     }
@@ -230,7 +314,12 @@ impl Instance {
     /// A command's long help.
     pub fn help(&self) -> Result<String, CallError> {
         match &self.inner {
-            PluginInstance::Command(command) => self.text(command.help().into_result()),
+            Inner::Local(PluginInstance::Command(command)) => {
+                self.text(command.help().into_result())
+            }
+            Inner::Remote(remote) if self.kind == PluginKind::Command => {
+                remote.text(remote.call(|instance| Call::Help { instance })?)
+            }
             _ => Err(self.wrong_kind("give help")),
         }
     }
@@ -238,12 +327,18 @@ impl Instance {
     /// Runs a command with `args`, returning its exit status.
     pub fn run(&self, args: &[String]) -> Result<i32, CallError> {
         match &self.inner {
-            PluginInstance::Command(command) => {
+            Inner::Local(PluginInstance::Command(command)) => {
                 let args: Vec<RString> = args.iter().map(|a| a.as_str().into()).collect();
                 command
                     .run(args.as_slice().into())
                     .into_result()
                     .map_err(|e| self.error(e))
+            }
+            Inner::Remote(remote) if self.kind == PluginKind::Command => {
+                remote.code(remote.call(|instance| Call::Run {
+                    instance,
+                    args: args.to_vec(),
+                })?)
             }
             _ => Err(self.wrong_kind("run as a command")),
         }

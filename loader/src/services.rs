@@ -109,21 +109,8 @@ impl HostServices for Services {
     }
 
     fn log(&self, level: LogLevel, _target: RStr<'_>, message: RStr<'_>) {
-        let Some(level) = level.to_level() else {
-            return;
-        };
-        let logger = log::logger();
-        let metadata = log::Metadata::builder()
-            .level(level)
-            .target(&self.log_target)
-            .build();
-        if level <= log::max_level() && logger.enabled(&metadata) {
-            logger.log(
-                &log::Record::builder()
-                    .metadata(metadata)
-                    .args(format_args!("{message}"))
-                    .build(),
-            );
+        if let Some(level) = level.to_level() {
+            log_as(level, &self.log_target, message.as_str());
         }
     }
 
@@ -132,5 +119,20 @@ impl HostServices for Services {
             .locate(kind, name.as_str())
             .map(RString::from)
             .into()
+    }
+}
+
+/// Logs `message` to the host's logger under `target` (a plugin's target,
+/// such as `plugin_builder_dir`), if the host's logger wants it.
+pub(crate) fn log_as(level: log::Level, target: &str, message: &str) {
+    let logger = log::logger();
+    let metadata = log::Metadata::builder().level(level).target(target).build();
+    if level <= log::max_level() && logger.enabled(&metadata) {
+        logger.log(
+            &log::Record::builder()
+                .metadata(metadata)
+                .args(format_args!("{message}"))
+                .build(),
+        );
     }
 }

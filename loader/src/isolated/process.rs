@@ -1,0 +1,598 @@
+//! The host side of isolated mode: starting a plugin server, calling it and
+//! stopping it.
+//!
+//! Each caller takes an idle connection to the server's socket (or opens a
+//! new one), sends one request and reads until the reply, handling the UI
+//! lines and log records that arrive meanwhile; so calls from many threads
+//! run at once, each on its own connection, and replies never cross.
+
+use std::collections::HashSet;
+use std::io::{self, BufRead, BufReader};
+use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rivet_interface::{Artifact, PluginKind};
+
+use super::protocol::{
+    Call, FrameError, Handshake, Output, PROTOCOL_VERSION, Request, Response, UiLevel, WireError,
+    parse_handshake, read_frame, write_frame,
+};
+use super::{ServerEnv, lock};
+use crate::services::{HostUi, log_as};
+use crate::{CallError, PluginMetadata};
+
+/// How isolated plugins are run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProcessOptions {
+    /// The `rivet-plugin-server` executable; `None`: beside the host's.
+    pub(crate) server: Option<PathBuf>,
+    /// How long one call may take before the process is killed.
+    pub(crate) call_timeout: Duration,
+    /// How many times a crashed plugin process is started again.
+    pub(crate) max_restarts: u32,
+}
+
+impl Default for ProcessOptions {
+    fn default() -> Self {
+        ProcessOptions {
+            server: None,
+            call_timeout: Duration::from_secs(300),
+            max_restarts: 3,
+        }
+    }
+}
+
+/// How long a server may take to load its plugin and print its handshake.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a server may take to exit after being asked to.
+const GRACE: Duration = Duration::from_secs(1);
+
+/// The file name of the plugin server executable.
+pub(crate) fn server_file_name() -> String {
+    format!("rivet-plugin-server{}", std::env::consts::EXE_SUFFIX)
+}
+
+/// One plugin file served by a plugin process, restarted after a crash.
+pub(crate) struct ProcessPlugin {
+    server_env: ServerEnv,
+    server_exe: PathBuf,
+    options: ProcessOptions,
+    label: String,
+    log_target: String,
+    ui: Arc<dyn HostUi>,
+    current: Mutex<Option<Arc<Server>>>,
+    starts: AtomicU32,
+    last_crash: Mutex<String>,
+    next_instance: AtomicU64,
+}
+
+/// A running plugin server.
+struct Server {
+    child: Mutex<Child>,
+    stdin: Mutex<Option<ChildStdin>>,
+    dir: PathBuf,
+    socket: PathBuf,
+    idle: Mutex<Vec<UnixStream>>,
+    prepared: Mutex<HashSet<u64>>,
+    dead: AtomicBool,
+    next_id: AtomicU64,
+}
+
+impl ProcessPlugin {
+    /// Starts a server for the plugin file `file` and asks who the plugin
+    /// is. An error is a message saying why (naming the file).
+    pub(crate) fn start(
+        file: &Path,
+        kind: PluginKind,
+        name: &str,
+        search_path: Vec<PathBuf>,
+        server_exe: PathBuf,
+        options: ProcessOptions,
+        ui: Arc<dyn HostUi>,
+    ) -> Result<(Arc<ProcessPlugin>, PluginMetadata), String> {
+        let plugin = Arc::new(ProcessPlugin {
+            server_env: ServerEnv {
+                host_protocol: PROTOCOL_VERSION.to_string(),
+                socket: PathBuf::new(),
+                file: file.to_owned(),
+                kind,
+                name: name.to_owned(),
+                log_level: log::max_level(),
+                search_path,
+            },
+            server_exe,
+            options,
+            label: format!("{kind} {name}"),
+            log_target: format!("plugin_{}_{}", kind.file_token(), name.replace('-', "_")),
+            ui,
+            current: Mutex::new(None),
+            starts: AtomicU32::new(0),
+            last_crash: Mutex::new(String::new()),
+            next_instance: AtomicU64::new(1),
+        });
+        let server = plugin.spawn()?;
+        *lock(&plugin.current) = Some(server.clone());
+        let metadata = match plugin.exchange(&server, Call::Describe) {
+            Ok(Output::Metadata(m)) => PluginMetadata {
+                kind: m.kind,
+                name: m.name,
+                version: m.version,
+                description: m.description,
+                interface_version: m.interface_version,
+            },
+            Ok(other) => return Err(format!("the plugin server answered {other:?} to describe")),
+            Err(error) => return Err(error.to_string()),
+        };
+        Ok((plugin, metadata))
+    }
+
+    /// Prepares an instance in the plugin process.
+    pub(crate) fn prepare(
+        self: &Arc<Self>,
+        config: &str,
+        base_dir: &Path,
+    ) -> Result<RemoteInstance, CallError> {
+        let instance = RemoteInstance {
+            id: self.next_instance.fetch_add(1, Ordering::Relaxed),
+            config: config.to_owned(),
+            base_dir: base_dir.to_string_lossy().into_owned(),
+            plugin: self.clone(),
+        };
+        let server = self.server()?;
+        instance.prepare_on(&server)?;
+        Ok(instance)
+    }
+
+    /// The running server, starting a fresh one after a crash (up to
+    /// `max_restarts` times).
+    fn server(&self) -> Result<Arc<Server>, CallError> {
+        let mut current = lock(&self.current);
+        if let Some(server) = current.as_ref()
+            && !server.dead.load(Ordering::SeqCst)
+        {
+            return Ok(server.clone());
+        }
+        let restarts = self.starts.load(Ordering::SeqCst).saturating_sub(1);
+        if restarts >= self.options.max_restarts {
+            return Err(CallError::CrashLoop {
+                plugin: self.label.clone(),
+                restarts,
+                last: lock(&self.last_crash).clone(),
+            });
+        }
+        // Drop the dead server first: its directory and socket go away.
+        *current = None;
+        let server = self.spawn().map_err(|message| CallError::Restart {
+            plugin: self.label.clone(),
+            message,
+        })?;
+        log::info!(
+            "restarted the process of {} ({} restarts)",
+            self.label,
+            restarts + 1
+        );
+        *current = Some(server.clone());
+        Ok(server)
+    }
+
+    fn spawn(&self) -> Result<Arc<Server>, String> {
+        self.starts.fetch_add(1, Ordering::SeqCst);
+        let dir = private_dir()?;
+        let socket = dir.join("plugin.sock");
+        let server_env = ServerEnv {
+            socket: socket.clone(),
+            ..self.server_env.clone()
+        };
+        let mut command = Command::new(&self.server_exe);
+        server_env.apply(&mut command);
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().map_err(|error| {
+            let _ = std::fs::remove_dir_all(&dir);
+            format!("cannot start {}: {error}", self.server_exe.display())
+        })?;
+        let stdin = child.stdin.take();
+        let handshake = self.forward_output(&mut child);
+        let server = Server {
+            child: Mutex::new(child),
+            stdin: Mutex::new(stdin),
+            dir,
+            socket: socket.clone(),
+            idle: Mutex::new(Vec::new()),
+            prepared: Mutex::new(HashSet::new()),
+            dead: AtomicBool::new(false),
+            next_id: AtomicU64::new(1),
+        };
+        let line = match handshake.recv_timeout(START_TIMEOUT) {
+            Ok(line) => line,
+            Err(_) => {
+                let status = server.end(true);
+                return Err(format!(
+                    "the plugin server printed no handshake within {}s ({status})",
+                    START_TIMEOUT.as_secs()
+                ));
+            }
+        };
+        if line.is_empty() {
+            let status = server.end(false);
+            return Err(format!(
+                "the plugin server exited before its handshake ({status})"
+            ));
+        }
+        match parse_handshake(&line) {
+            Ok(Handshake::Ready(path)) if Path::new(&path) == socket => Ok(Arc::new(server)),
+            Ok(Handshake::Ready(path)) => {
+                server.end(true);
+                Err(format!(
+                    "the plugin server listens on {path}, not on {}",
+                    socket.display()
+                ))
+            }
+            Ok(Handshake::Failed(message)) => {
+                server.end(false);
+                Err(message)
+            }
+            Err(error) => {
+                server.end(true);
+                Err(format!("the plugin server failed its handshake: {error}"))
+            }
+        }
+    }
+
+    /// Sends the server's stderr to the host log, as lines under the
+    /// plugin's target; returns a channel that gets the first line of its
+    /// stdout (the handshake), or an empty string at end of file.
+    fn forward_output(&self, child: &mut Child) -> mpsc::Receiver<String> {
+        if let Some(stderr) = child.stderr.take() {
+            let target = self.log_target.clone();
+            thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    log_as(log::Level::Info, &target, &line);
+                }
+            });
+        }
+        let (sender, receiver) = mpsc::channel();
+        if let Some(stdout) = child.stdout.take() {
+            let target = self.log_target.clone();
+            thread::spawn(move || {
+                let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+                let _ = sender.send(lines.next().unwrap_or_default());
+                for line in lines {
+                    log_as(log::Level::Info, &target, &line);
+                }
+            });
+        }
+        receiver
+    }
+
+    /// One request and its reply on a connection of `server`; UI lines and
+    /// log records that arrive meanwhile go to the host's UI and log.
+    fn exchange(&self, server: &Server, call: Call) -> Result<Output, CallError> {
+        let mut connection = match lock(&server.idle).pop() {
+            Some(connection) => connection,
+            None => UnixStream::connect(&server.socket)
+                .map_err(|e| self.crashed(server, &e.to_string()))?,
+        };
+        let id = server.next_id.fetch_add(1, Ordering::Relaxed);
+        write_frame(&mut connection, &Request::Call { id, call })
+            .map_err(|e| self.crashed(server, &e.to_string()))?;
+        let deadline = Instant::now() + self.options.call_timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(self.timed_out(server));
+            }
+            connection
+                .set_read_timeout(Some(left))
+                .map_err(|e| self.crashed(server, &e.to_string()))?;
+            match read_frame::<Response>(&mut connection) {
+                Ok(Some(Response::Reply {
+                    id: reply_id,
+                    result,
+                })) if reply_id == id => {
+                    lock(&server.idle).push(connection);
+                    return result.map_err(|error| self.plugin_error(error));
+                }
+                Ok(Some(Response::Reply { id: other, .. })) => {
+                    return Err(self.broken(
+                        server,
+                        &format!("a reply to request {other} arrived for request {id}"),
+                    ));
+                }
+                Ok(Some(Response::Ui { level, line })) => match level {
+                    UiLevel::Say => self.ui.say(&self.label, &line),
+                    UiLevel::Message => self.ui.message(&self.label, &line),
+                    UiLevel::Error => self.ui.error(&self.label, &line),
+                },
+                Ok(Some(Response::Progress { done, total })) => {
+                    self.ui.progress(&self.label, done, total)
+                }
+                Ok(Some(Response::Log {
+                    level,
+                    target,
+                    message,
+                })) => {
+                    if let Some(level) = level_from_number(level) {
+                        log_as(level, &target, &message);
+                    }
+                }
+                Ok(None) => return Err(self.crashed(server, "the connection closed")),
+                Err(FrameError::Io(error))
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(self.timed_out(server));
+                }
+                Err(FrameError::Io(error)) => return Err(self.crashed(server, &error.to_string())),
+                Err(error) => return Err(self.broken(server, &error.to_string())),
+            }
+        }
+    }
+
+    fn plugin_error(&self, error: WireError) -> CallError {
+        match error.kind {
+            Some(kind) => CallError::from_plugin(
+                &self.label,
+                rivet_interface::Error::from(rivet_interface::RError {
+                    kind,
+                    message: error.message.into(),
+                }),
+            ),
+            None => CallError::Failed {
+                plugin: self.label.clone(),
+                message: error.message,
+            },
+        }
+    }
+
+    /// The process died (or dropped the connection): reap it and say how it
+    /// ended.
+    fn crashed(&self, server: &Server, what: &str) -> CallError {
+        let status = server.end(false);
+        log::debug!("{}: {what}; the process {status}", self.label);
+        *lock(&self.last_crash) = status.clone();
+        CallError::Crashed {
+            plugin: self.label.clone(),
+            status,
+        }
+    }
+
+    fn timed_out(&self, server: &Server) -> CallError {
+        let status = server.end(true);
+        *lock(&self.last_crash) = format!("timed out, {status}");
+        CallError::Timeout {
+            plugin: self.label.clone(),
+            seconds: self.options.call_timeout.as_secs_f64(),
+        }
+    }
+
+    fn broken(&self, server: &Server, message: &str) -> CallError {
+        let status = server.end(true);
+        *lock(&self.last_crash) = format!("protocol error, {status}");
+        CallError::Protocol {
+            plugin: self.label.clone(),
+            message: message.to_owned(),
+        }
+    }
+}
+
+impl Server {
+    /// Marks the server dead and reaps it: waits a moment for it to exit on
+    /// its own unless `kill`, then kills it. Returns how it ended.
+    fn end(&self, kill: bool) -> String {
+        self.dead.store(true, Ordering::SeqCst);
+        lock(&self.idle).clear();
+        let mut child = lock(&self.child);
+        if !kill {
+            let deadline = Instant::now() + GRACE;
+            while Instant::now() < deadline {
+                match child.try_wait() {
+                    Ok(Some(status)) => return describe(status),
+                    Ok(None) => thread::sleep(Duration::from_millis(2)),
+                    Err(_) => break,
+                }
+            }
+        }
+        let _ = child.kill();
+        match child.wait() {
+            Ok(status) => describe(status),
+            Err(error) => format!("could not be waited for: {error}"),
+        }
+    }
+}
+
+impl Drop for Server {
+    /// Asks the server to exit, closes its stdin, gives it a grace period,
+    /// then kills it; removes its private directory and socket.
+    fn drop(&mut self) {
+        if !self.dead.load(Ordering::SeqCst) {
+            if let Some(mut connection) = lock(&self.idle).pop() {
+                let _ = write_frame(&mut connection, &Request::Shutdown);
+            }
+            lock(&self.stdin).take();
+            self.end(false);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// An instance prepared in a plugin process. After a restart it is prepared
+/// again in the new process, from the same configuration.
+pub(crate) struct RemoteInstance {
+    id: u64,
+    config: String,
+    base_dir: String,
+    plugin: Arc<ProcessPlugin>,
+}
+
+impl RemoteInstance {
+    fn prepare_on(&self, server: &Server) -> Result<(), CallError> {
+        let call = Call::Prepare {
+            instance: self.id,
+            config: self.config.clone(),
+            base_dir: self.base_dir.clone(),
+        };
+        self.plugin.exchange(server, call)?;
+        lock(&server.prepared).insert(self.id);
+        Ok(())
+    }
+
+    /// Runs `call` (made for this instance's id) in the plugin process.
+    pub(crate) fn call(&self, call: impl FnOnce(u64) -> Call) -> Result<Output, CallError> {
+        let server = self.plugin.server()?;
+        if !lock(&server.prepared).contains(&self.id) {
+            self.prepare_on(&server)?;
+        }
+        self.plugin.exchange(&server, call(self.id))
+    }
+
+    /// The artifact a call returned.
+    pub(crate) fn artifact(&self, output: Output) -> Result<Artifact, CallError> {
+        match output {
+            Output::Artifact(artifact) => Ok(artifact),
+            other => Err(self.unexpected(other)),
+        }
+    }
+
+    /// The text a call returned.
+    pub(crate) fn text(&self, output: Output) -> Result<String, CallError> {
+        match output {
+            Output::Text(text) => Ok(text),
+            other => Err(self.unexpected(other)),
+        }
+    }
+
+    /// The exit status a call returned.
+    pub(crate) fn code(&self, output: Output) -> Result<i32, CallError> {
+        match output {
+            Output::Code(code) => Ok(code),
+            other => Err(self.unexpected(other)),
+        }
+    }
+
+    fn unexpected(&self, output: Output) -> CallError {
+        CallError::Protocol {
+            plugin: self.plugin.label.clone(),
+            message: format!("unexpected answer {output:?}"),
+        }
+    }
+}
+
+impl Drop for RemoteInstance {
+    fn drop(&mut self) {
+        let server = lock(&self.plugin.current).clone();
+        if let Some(server) = server
+            && !server.dead.load(Ordering::SeqCst)
+            && lock(&server.prepared).remove(&self.id)
+        {
+            let _ = self
+                .plugin
+                .exchange(&server, Call::Drop { instance: self.id });
+        }
+    }
+}
+
+/// A new directory only this user can enter, for one server's socket.
+fn private_dir() -> Result<PathBuf, String> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let base = std::env::temp_dir();
+    for _ in 0..16 {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = base.join(format!("rivet-{}-{n}", std::process::id()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(error) => {
+                return Err(format!(
+                    "cannot create a socket directory in {}: {error}",
+                    base.display()
+                ));
+            }
+        }
+    }
+    Err(format!(
+        "cannot create a fresh socket directory in {}",
+        base.display()
+    ))
+}
+
+/// How a process ended, for people: `exited with status 3`, `killed by
+/// signal 11 (SIGSEGV)`.
+fn describe(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exited with status {code}");
+    }
+    match status.signal() {
+        Some(signal) => {
+            let name = match signal {
+                libc::SIGSEGV => " (SIGSEGV)",
+                libc::SIGABRT => " (SIGABRT)",
+                libc::SIGKILL => " (SIGKILL)",
+                libc::SIGBUS => " (SIGBUS)",
+                libc::SIGILL => " (SIGILL)",
+                libc::SIGFPE => " (SIGFPE)",
+                libc::SIGTERM => " (SIGTERM)",
+                _ => "",
+            };
+            format!("killed by signal {signal}{name}")
+        }
+        None => "ended".to_owned(),
+    }
+}
+
+fn level_from_number(level: u8) -> Option<log::Level> {
+    [
+        log::Level::Error,
+        log::Level::Warn,
+        log::Level::Info,
+        log::Level::Debug,
+        log::Level::Trace,
+    ]
+    .into_iter()
+    .find(|l| *l as u8 == level)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_statuses_read_well() {
+        assert_eq!(
+            describe(ExitStatus::from_raw(3 << 8)),
+            "exited with status 3"
+        );
+        assert_eq!(
+            describe(ExitStatus::from_raw(libc::SIGSEGV)),
+            "killed by signal 11 (SIGSEGV)"
+        );
+    }
+
+    #[test]
+    fn log_levels_survive_their_numbers() {
+        for level in [log::Level::Error, log::Level::Trace] {
+            assert_eq!(level_from_number(level as u8), Some(level));
+        }
+        assert_eq!(level_from_number(0), None);
+    }
+
+    #[test]
+    fn private_dirs_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = private_dir().unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        std::fs::remove_dir(&dir).unwrap();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+}

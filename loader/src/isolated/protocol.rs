@@ -1,0 +1,389 @@
+//! The wire protocol between a host and a plugin server.
+//!
+//! Every message is a frame: a 4-byte little-endian length, then that many
+//! bytes of [postcard](https://docs.rs/postcard) (compact binary serde). A
+//! frame longer than [`MAX_FRAME`] is refused before anything is allocated
+//! for it; a frame that does not decode is a protocol error. Either closes
+//! the connection.
+//!
+//! Before any frame, the server announces itself with one handshake line on
+//! its stdout (see [`handshake_line`]), as go-plugin does: the protocol
+//! version and the socket to connect to, or why the plugin did not load.
+//! Then the host opens connections to the socket as it needs them (one per
+//! concurrent caller); on each, it sends a [`Request`] and reads
+//! [`Response`]s (UI lines, log records) until the [`Response::Reply`].
+
+use std::io::{self, Read, Write};
+
+use rivet_interface::{Artifact, ErrorKind, PluginKind};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The largest frame accepted, in bytes (64 MiB).
+pub const MAX_FRAME: usize = 64 << 20;
+
+/// What can go wrong reading or writing frames.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The socket failed or closed mid-frame.
+    #[error("connection error: {0}")]
+    Io(#[from] io::Error),
+    /// A frame announced more than [`MAX_FRAME`] bytes.
+    #[error("a frame of {0} bytes exceeds the limit of {MAX_FRAME} bytes")]
+    TooLarge(usize),
+    /// A frame's bytes do not decode as the expected message.
+    #[error("a malformed frame: {0}")]
+    Malformed(#[from] postcard::Error),
+}
+
+/// Writes one message as a frame.
+pub fn write_frame<T: Serialize>(out: &mut impl Write, message: &T) -> Result<(), FrameError> {
+    let body = postcard::to_stdvec(message)?;
+    write_raw(out, &body)
+}
+
+fn write_raw(out: &mut impl Write, body: &[u8]) -> Result<(), FrameError> {
+    if body.len() > MAX_FRAME {
+        return Err(FrameError::TooLarge(body.len()));
+    }
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    frame.extend_from_slice(body);
+    out.write_all(&frame)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Reads one frame and decodes it; `Ok(None)` at a clean end of stream
+/// (between frames).
+pub fn read_frame<T: DeserializeOwned>(input: &mut impl Read) -> Result<Option<T>, FrameError> {
+    let Some(body) = read_raw(input)? else {
+        return Ok(None);
+    };
+    Ok(Some(postcard::from_bytes(&body)?))
+}
+
+fn read_raw(input: &mut impl Read) -> Result<Option<Vec<u8>>, FrameError> {
+    let mut header = [0u8; 4];
+    let mut filled = 0;
+    while filled < header.len() {
+        match input.read(&mut header[filled..]) {
+            Ok(0) if filled == 0 => return Ok(None),
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let len = u32::from_le_bytes(header) as usize;
+    if len > MAX_FRAME {
+        return Err(FrameError::TooLarge(len));
+    }
+    let mut body = vec![0u8; len];
+    input.read_exact(&mut body)?;
+    Ok(Some(body))
+}
+
+/// The first line a plugin server prints on stdout: `RIVET-PLUGIN|1|ok|SOCKET`
+/// when the plugin loaded, `RIVET-PLUGIN|1|error|MESSAGE` when it did not.
+pub fn handshake_line(result: Result<&str, &str>) -> String {
+    let (status, text) = match result {
+        Ok(socket) => ("ok", socket),
+        Err(message) => ("error", message),
+    };
+    let text = text.replace(['\n', '\r'], " ");
+    format!("{HANDSHAKE_PREFIX}|{PROTOCOL_VERSION}|{status}|{text}")
+}
+
+const HANDSHAKE_PREFIX: &str = "RIVET-PLUGIN";
+
+/// A parsed handshake line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handshake {
+    /// The plugin loaded; connect to this socket.
+    Ready(String),
+    /// The plugin did not load, for this reason.
+    Failed(String),
+}
+
+/// Why a handshake line is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandshakeError {
+    /// Not a Rivet handshake at all.
+    #[error("it did not print a Rivet handshake (first line: {0:?})")]
+    NotAHandshake(String),
+    /// Another protocol version.
+    #[error(
+        "it speaks plugin protocol {found}, this host speaks {expected}; use the rivet-plugin-server built with this host"
+    )]
+    Version {
+        /// The server's version.
+        found: String,
+        /// The host's version.
+        expected: u32,
+    },
+}
+
+/// Parses the server's handshake line (host side).
+pub fn parse_handshake(line: &str) -> Result<Handshake, HandshakeError> {
+    let line = line.trim_end();
+    let mut parts = line.splitn(4, '|');
+    let (Some(HANDSHAKE_PREFIX), Some(version), Some(status), Some(text)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(HandshakeError::NotAHandshake(
+            line.chars().take(80).collect(),
+        ));
+    };
+    if version != PROTOCOL_VERSION.to_string() {
+        return Err(HandshakeError::Version {
+            found: version.to_owned(),
+            expected: PROTOCOL_VERSION,
+        });
+    }
+    match status {
+        "ok" => Ok(Handshake::Ready(text.to_owned())),
+        "error" => Ok(Handshake::Failed(text.to_owned())),
+        _ => Err(HandshakeError::NotAHandshake(
+            line.chars().take(80).collect(),
+        )),
+    }
+}
+
+/// A message from the host to the server, on one connection.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Request {
+    /// A call; the reply carries the same id.
+    Call {
+        /// The request id.
+        id: u64,
+        /// What to do.
+        call: Call,
+    },
+    /// Finish: the server exits.
+    Shutdown,
+}
+
+/// A call on a plugin instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Call {
+    /// Who the plugin is: answered with [`Output::Metadata`].
+    Describe,
+    /// Prepare instance `instance` from its configuration.
+    Prepare {
+        /// The host's id for the instance.
+        instance: u64,
+        /// JSON configuration.
+        config: String,
+        /// The base directory for relative paths.
+        base_dir: String,
+    },
+    /// Forget an instance.
+    Drop {
+        /// The instance.
+        instance: u64,
+    },
+    /// `Builder::build`.
+    Build {
+        /// The instance.
+        instance: u64,
+    },
+    /// `Provisioner::provision`.
+    Provision {
+        /// The instance.
+        instance: u64,
+        /// The artifact.
+        artifact: Artifact,
+    },
+    /// `PostProcessor::post_process`.
+    PostProcess {
+        /// The instance.
+        instance: u64,
+        /// The input artifact.
+        artifact: Artifact,
+    },
+    /// `Command::synopsis`.
+    Synopsis {
+        /// The instance.
+        instance: u64,
+    },
+    /// `Command::help`.
+    Help {
+        /// The instance.
+        instance: u64,
+    },
+    /// `Command::run`.
+    Run {
+        /// The instance.
+        instance: u64,
+        /// The arguments.
+        args: Vec<String>,
+    },
+}
+
+/// A message from the server to the host, on one connection.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Response {
+    /// The answer to call `id`.
+    Reply {
+        /// The request id.
+        id: u64,
+        /// The result.
+        result: Result<Output, WireError>,
+    },
+    /// A UI line.
+    Ui {
+        /// Which kind of line.
+        level: UiLevel,
+        /// The text.
+        line: String,
+    },
+    /// Progress of the current step.
+    Progress {
+        /// Units done.
+        done: u64,
+        /// Units in all.
+        total: u64,
+    },
+    /// A log record from the plugin.
+    Log {
+        /// `log::Level` as a number (1 = error .. 5 = trace).
+        level: u8,
+        /// The record's target.
+        target: String,
+        /// The message.
+        message: String,
+    },
+}
+
+/// The kind of a UI line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UiLevel {
+    /// `Ui::say`.
+    Say,
+    /// `Ui::message`.
+    Message,
+    /// `Ui::error`.
+    Error,
+}
+
+/// The successful result of a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Output {
+    /// Nothing (prepare, drop).
+    Unit,
+    /// An artifact (build, provision, post-process).
+    Artifact(Artifact),
+    /// Text (synopsis, help).
+    Text(String),
+    /// An exit status (run).
+    Code(i32),
+    /// Who the plugin is (describe).
+    Metadata(WireMetadata),
+}
+
+/// A failed call, as the plugin reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireError {
+    /// The plugin error's kind; `None` for a failure of the server itself
+    /// (an unknown instance, a wrong-kind call).
+    pub kind: Option<ErrorKind>,
+    /// The message.
+    pub message: String,
+}
+
+/// What the plugin says about itself, on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireMetadata {
+    /// Its kind.
+    pub kind: PluginKind,
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its description.
+    pub description: String,
+    /// The interface version it was built against.
+    pub interface_version: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        let mut wire = Vec::new();
+        let call = Request::Call {
+            id: 7,
+            call: Call::Run {
+                instance: 1,
+                args: vec!["a".into()],
+            },
+        };
+        write_frame(&mut wire, &call).unwrap();
+        write_frame(&mut wire, &Request::Shutdown).unwrap();
+        let mut input = wire.as_slice();
+        let first: Request = read_frame(&mut input).unwrap().unwrap();
+        assert!(matches!(first, Request::Call { id: 7, .. }));
+        assert!(matches!(
+            read_frame(&mut input).unwrap(),
+            Some(Request::Shutdown)
+        ));
+        assert!(read_frame::<Request>(&mut input).unwrap().is_none());
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_before_allocating() {
+        let mut input: &[u8] = &(u32::MAX).to_le_bytes();
+        assert!(matches!(
+            read_frame::<Request>(&mut input),
+            Err(FrameError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn truncated_and_malformed_frames_are_errors() {
+        let mut wire = Vec::new();
+        write_frame(&mut wire, &Request::Shutdown).unwrap();
+        wire.extend_from_slice(&10u32.to_le_bytes());
+        wire.extend_from_slice(b"abc");
+        let mut input = wire.as_slice();
+        read_frame::<Request>(&mut input).unwrap();
+        assert!(matches!(
+            read_frame::<Request>(&mut input),
+            Err(FrameError::Io(_))
+        ));
+
+        let mut garbage: &[u8] = &[3, 0, 0, 0, 0xff, 0xff, 0xff];
+        assert!(matches!(
+            read_frame::<Request>(&mut garbage),
+            Err(FrameError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn handshake_lines_round_trip() {
+        let ok = handshake_line(Ok("/tmp/x/plugin.sock"));
+        assert_eq!(
+            parse_handshake(&ok),
+            Ok(Handshake::Ready("/tmp/x/plugin.sock".into()))
+        );
+        let failed = handshake_line(Err("bad\nfile"));
+        assert_eq!(
+            parse_handshake(&failed),
+            Ok(Handshake::Failed("bad file".into()))
+        );
+        assert!(matches!(
+            parse_handshake("RIVET-PLUGIN|99|ok|/s"),
+            Err(HandshakeError::Version { .. })
+        ));
+        assert!(matches!(
+            parse_handshake("hello"),
+            Err(HandshakeError::NotAHandshake(_))
+        ));
+    }
+}
