@@ -5,8 +5,8 @@ use std::io::{self, Write};
 use rivet_loader::{Discovery, Loader, PluginSource};
 
 /// Prints the plugins `loader` finds (loading each one to check it), then the
-/// broken and shadowed files. Returns whether every file was usable.
-pub fn list(loader: &Loader, out: &mut impl Write) -> io::Result<bool> {
+/// broken and shadowed files.
+pub fn list(loader: &Loader, out: &mut impl Write) -> io::Result<()> {
     let Discovery {
         plugins,
         broken,
@@ -68,7 +68,7 @@ pub fn list(loader: &Loader, out: &mut impl Write) -> io::Result<bool> {
             writeln!(out, "  {}: {}", item.dir.display(), item.error)?;
         }
     }
-    Ok(broken.is_empty() && broken_builtins.is_empty() && unreadable.is_empty())
+    Ok(())
 }
 
 fn dirs(loader: &Loader) -> String {

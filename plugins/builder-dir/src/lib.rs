@@ -128,6 +128,12 @@ impl Builder for DirBuilder {
         };
 
         let staging = parent.join(format!(".{name}.rivet-tmp-{}", std::process::id()));
+        log::debug!(
+            "staging {} files in {} for {}",
+            plan.len(),
+            staging.display(),
+            self.output.display()
+        );
         remove_if_exists(&staging)?;
         let copied = populate(&staging, &plan, ui)
             .and_then(|copied| replace_dir(&staging, &self.output, ui).map(|()| copied));

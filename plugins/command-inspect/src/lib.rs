@@ -68,7 +68,10 @@ impl Command for Inspect {
             }
         };
         let steps = match read_template(Path::new(&template)) {
-            Ok(steps) => steps,
+            Ok(steps) => {
+                log::debug!("{template}: {} steps", steps.steps.len());
+                steps
+            }
             Err(problem) => {
                 ui.error(problem);
                 return Ok(EXIT_BAD_TEMPLATE);

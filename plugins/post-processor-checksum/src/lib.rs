@@ -68,6 +68,7 @@ impl PostProcessor for Checksum {
         files.sort();
         files.dedup();
         let total = files.len() as u64;
+        log::debug!("hashing {total} files of artifact `{}`", input.id);
 
         let target = input.root.join(&self.file);
         let temp = TempFile {

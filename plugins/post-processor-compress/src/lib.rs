@@ -106,6 +106,13 @@ impl PostProcessor for Compress {
             .to_string_lossy()
             .into_owned();
         let dir = archive.parent().unwrap_or(Path::new("/")).to_path_buf();
+        log::debug!(
+            "packing {} files of artifact `{}` into {} at level {}",
+            input.files.len(),
+            input.id,
+            archive.display(),
+            self.level
+        );
         fs::create_dir_all(&dir).map_err(|error| {
             io_error(
                 "create the archive's directory",

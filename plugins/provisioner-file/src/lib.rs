@@ -71,6 +71,12 @@ impl Provisioner for FileProvisioner {
     fn provision(&self, ui: &Ui, mut artifact: Artifact) -> Result<Artifact, Error> {
         let target = artifact.root.join(&self.destination);
         let into = self.destination.ends_with('/') || target.is_dir();
+        log::debug!(
+            "copying {} to `{}` in {}",
+            self.source.display(),
+            self.destination,
+            artifact.root.display()
+        );
         let destination = if into {
             let name = self.source.file_name().ok_or_else(|| {
                 Error::new(format!(

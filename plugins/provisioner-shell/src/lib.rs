@@ -160,6 +160,7 @@ impl ShellProvisioner {
         args: impl IntoIterator<Item = &'a OsStr>,
         what: &str,
     ) -> Result<(), Error> {
+        log::debug!("running {what} in {}", artifact.root.display());
         let mut child = process::Command::new("sh")
             .args(args)
             .current_dir(&artifact.root)
