@@ -79,7 +79,7 @@ impl Services {
     ) -> HostServicesBox {
         let services = Services {
             label: format!("{kind} {name}"),
-            log_target: format!("plugin_{}_{name}", kind.file_token()),
+            log_target: log_target(kind, name),
             ui,
             locator,
         };
@@ -87,21 +87,35 @@ impl Services {
     }
 }
 
+/// The log target of a plugin's records: `plugin_builder_dir`.
+pub(crate) fn log_target(kind: PluginKind, name: &str) -> String {
+    format!("plugin_{}_{}", kind.file_token(), name.replace('-', "_"))
+}
+
+/// Runs host code called back from a plugin. A panic must not unwind into the
+/// plugin (abi_stable would abort the process), so it is caught and logged.
+fn shield<T>(what: &str, fallback: T, body: impl FnOnce() -> T) -> T {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or_else(|_| {
+        log::error!("the host's {what} panicked while serving a plugin; ignoring it");
+        fallback
+    })
+}
+
 impl HostServices for Services {
     fn say(&self, line: RStr<'_>) {
-        self.ui.say(&self.label, line.as_str());
+        shield("UI", (), || self.ui.say(&self.label, line.as_str()));
     }
 
     fn message(&self, line: RStr<'_>) {
-        self.ui.message(&self.label, line.as_str());
+        shield("UI", (), || self.ui.message(&self.label, line.as_str()));
     }
 
     fn error(&self, line: RStr<'_>) {
-        self.ui.error(&self.label, line.as_str());
+        shield("UI", (), || self.ui.error(&self.label, line.as_str()));
     }
 
     fn progress(&self, done: u64, total: u64) {
-        self.ui.progress(&self.label, done, total);
+        shield("UI", (), || self.ui.progress(&self.label, done, total));
     }
 
     fn log_level(&self) -> LogLevel {
@@ -110,15 +124,18 @@ impl HostServices for Services {
 
     fn log(&self, level: LogLevel, _target: RStr<'_>, message: RStr<'_>) {
         if let Some(level) = level.to_level() {
-            log_as(level, &self.log_target, message.as_str());
+            shield("logger", (), || {
+                log_as(level, &self.log_target, message.as_str())
+            });
         }
     }
 
     fn locate(&self, kind: PluginKind, name: RStr<'_>) -> ROption<RString> {
-        self.locator
-            .locate(kind, name.as_str())
-            .map(RString::from)
-            .into()
+        shield("plugin locator", None, || {
+            self.locator.locate(kind, name.as_str())
+        })
+        .map(RString::from)
+        .into()
     }
 }
 

@@ -434,3 +434,47 @@ fn the_abi_mismatch_summary_says_what_differs() {
         "the summary names neither the changed field nor the changed type: {summary:?}"
     );
 }
+
+/// A host UI that panics on every line, to check that a panic in host code
+/// called back from a plugin never unwinds into the plugin (which would
+/// abort the process).
+struct PanickingUi;
+
+impl rivet_loader::HostUi for PanickingUi {
+    fn say(&self, _plugin: &str, _line: &str) {
+        panic!("the host UI is broken");
+    }
+    fn message(&self, _plugin: &str, _line: &str) {
+        panic!("the host UI is broken");
+    }
+    fn error(&self, _plugin: &str, _line: &str) {
+        panic!("the host UI is broken");
+    }
+    fn progress(&self, _plugin: &str, _done: u64, _total: u64) {
+        panic!("the host UI is broken");
+    }
+}
+
+#[test]
+fn a_panicking_host_ui_does_not_take_the_plugin_call_down() {
+    let dir = tempfile::tempdir().unwrap();
+    install(
+        &fixture("chatty"),
+        dir.path(),
+        PluginKind::Builder,
+        "chatty",
+    );
+    let mut loader = loader_for(&[dir.path()], &RecordingUi::new());
+    loader.set_ui(std::sync::Arc::new(PanickingUi));
+
+    // `chatty` says a line while building: the host's panic is caught on the
+    // host side of the boundary and the call completes.
+    let artifact = loader
+        .load(PluginKind::Builder, "chatty")
+        .unwrap()
+        .prepare("{}", dir.path())
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(artifact.id, "chatty");
+}

@@ -25,7 +25,7 @@ use super::protocol::{
     parse_handshake, read_frame, write_frame,
 };
 use super::{ServerEnv, lock};
-use crate::services::{HostUi, log_as};
+use crate::services::{HostUi, log_as, log_target};
 use crate::{CallError, PluginMetadata};
 
 /// How isolated plugins are run.
@@ -110,7 +110,7 @@ impl ProcessPlugin {
             server_exe,
             options,
             label: format!("{kind} {name}"),
-            log_target: format!("plugin_{}_{}", kind.file_token(), name.replace('-', "_")),
+            log_target: log_target(kind, name),
             ui,
             current: Mutex::new(None),
             starts: AtomicU32::new(0),
