@@ -57,9 +57,14 @@ pub fn serve_plugin_process() -> ExitCode {
 /// The socket file, removed by whichever way the server ends.
 static SOCKET: OnceLock<PathBuf> = OnceLock::new();
 
+/// Ends the server, removing its socket and (when empty) the private
+/// directory holding it, so nothing is left behind even when the host died.
 fn exit_now(code: i32) -> ! {
     if let Some(socket) = SOCKET.get() {
         let _ = fs::remove_file(socket);
+        if let Some(dir) = socket.parent() {
+            let _ = fs::remove_dir(dir);
+        }
     }
     std::process::exit(code)
 }
