@@ -288,3 +288,121 @@ impl HostUi for RecordingUi {
         self.record(plugin, UiEvent::Progress(done, total));
     }
 }
+
+/// The plugin server for isolated mode, `target/debug/rivet-plugin-server`
+/// (built if needed). Tests run from `target/debug/deps`, where the loader's
+/// default (beside the current executable) finds nothing, so isolated
+/// loaders must be given this path with `Loader::set_plugin_server`.
+pub fn plugin_server() -> PathBuf {
+    let path = plugins_dir().join(format!("rivet-plugin-server{EXE_SUFFIX}"));
+    assert!(path.is_file(), "{} was not built", path.display());
+    path
+}
+
+/// A loader that searches exactly `dirs`, reports to `ui` and runs plugins
+/// in their own processes with the server in `target/debug`.
+pub fn isolated_loader_for(dirs: &[&Path], ui: &Arc<RecordingUi>) -> Loader {
+    let mut loader = loader_for(dirs, ui);
+    loader.set_mode(rivet_loader::Mode::Process);
+    loader.set_plugin_server(plugin_server());
+    loader
+}
+
+/// The first 15 bytes of `rivet-plugin-server`: what `/proc/PID/stat` shows
+/// as its command name.
+pub const SERVER_COMM: &str = "rivet-plugin-se";
+
+/// A process as `/proc/PID/stat` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// Its id.
+    pub pid: u32,
+    /// Its command name (at most 15 bytes).
+    pub comm: String,
+    /// Its state: `R`, `S`, `Z` (zombie), ...
+    pub state: char,
+    /// Its parent's id.
+    pub ppid: u32,
+}
+
+/// Process `pid`, or `None` when there is no such process.
+pub fn process_info(pid: u32) -> Option<ProcessInfo> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `PID (COMM) STATE PPID ...`; COMM may itself hold spaces and parens.
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat[open + 1..close].to_owned();
+    let mut rest = stat[close + 1..].split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    let ppid = rest.next()?.parse().ok()?;
+    Some(ProcessInfo {
+        pid,
+        comm,
+        state,
+        ppid,
+    })
+}
+
+/// Every process visible in `/proc`.
+pub fn processes() -> Vec<ProcessInfo> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(process_info)
+        .collect()
+}
+
+/// The `rivet-plugin-server` processes whose parent is `parent` (zombies
+/// included).
+pub fn plugin_servers_of(parent: u32) -> Vec<ProcessInfo> {
+    processes()
+        .into_iter()
+        .filter(|p| p.ppid == parent && p.comm == SERVER_COMM)
+        .collect()
+}
+
+/// The value of variable `name` in the environment process `pid` started
+/// with.
+pub fn process_env(pid: u32, name: &str) -> Option<String> {
+    let environ = fs::read(format!("/proc/{pid}/environ")).ok()?;
+    environ.split(|byte| *byte == 0).find_map(|entry| {
+        let entry = String::from_utf8_lossy(entry);
+        let (key, value) = entry.split_once('=')?;
+        (key == name).then(|| value.to_owned())
+    })
+}
+
+/// The pids of this process's plugin servers that serve the plugin file
+/// `file` (told by their `RIVET_PLUGIN_FILE`). Tests copy plugins into
+/// their own temporary directories, so this finds one test's servers even
+/// while other tests run theirs.
+pub fn servers_for_file(file: &Path) -> Vec<u32> {
+    plugin_servers_of(std::process::id())
+        .into_iter()
+        .filter(|p| process_env(p.pid, "RIVET_PLUGIN_FILE").as_deref() == file.to_str())
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// Whether `pid` is a process that has not ended (a zombie has ended).
+pub fn is_running(pid: u32) -> bool {
+    process_info(pid).is_some_and(|p| p.state != 'Z')
+}
+
+/// Polls `condition` every 10 ms until it holds or `timeout` passes;
+/// returns whether it held.
+pub fn wait_until(timeout: std::time::Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
