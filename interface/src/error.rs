@@ -1,6 +1,7 @@
 //! Errors plugins report, in plain Rust form and in FFI form.
 
 use std::fmt;
+use std::path::Path;
 
 use abi_stable::StableAbi;
 use abi_stable::std_types::RString;
@@ -32,6 +33,32 @@ impl Error {
             kind: ErrorKind::Config,
             message: message.into(),
         }
+    }
+
+    /// A file-system operation failed: says what the plugin could not do,
+    /// where, why, and what the user can do about it.
+    ///
+    /// ```
+    /// use std::io;
+    /// use std::path::Path;
+    /// use rivet_interface::Error;
+    ///
+    /// let error = Error::io(
+    ///     "create directory",
+    ///     Path::new("/site/css"),
+    ///     io::Error::from(io::ErrorKind::PermissionDenied),
+    ///     "check the artifact's rights",
+    /// );
+    /// assert_eq!(
+    ///     error.message(),
+    ///     "cannot create directory `/site/css`: permission denied; check the artifact's rights"
+    /// );
+    /// ```
+    pub fn io(action: &str, path: &Path, error: std::io::Error, hint: &str) -> Self {
+        Error::new(format!(
+            "cannot {action} `{}`: {error}; {hint}",
+            path.display()
+        ))
     }
 
     /// What kind of error this is.
@@ -139,6 +166,17 @@ mod tests {
         let error = read().unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Failed);
         assert!(error.message().contains("No such file"), "{error}");
+    }
+
+    #[test]
+    fn io_errors_say_what_where_why_and_what_to_do() {
+        let cause = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let error = Error::io("hash", Path::new("site/a b.txt"), cause, "check it exists");
+        assert_eq!(error.kind(), ErrorKind::Failed);
+        assert_eq!(
+            error.message(),
+            "cannot hash `site/a b.txt`: no such file; check it exists"
+        );
     }
 
     #[test]

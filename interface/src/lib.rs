@@ -52,6 +52,7 @@ mod plugin;
 mod post_processor;
 mod prepared;
 mod provisioner;
+pub mod testing;
 
 pub use artifact::{Artifact, RArtifact};
 pub use builder::{Builder, BuilderAbi, BuilderAbi_TO, BuilderBox};
