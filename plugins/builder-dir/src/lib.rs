@@ -115,7 +115,7 @@ impl Builder for DirBuilder {
             .unwrap_or_default()
             .to_string_lossy();
         fs::create_dir_all(parent).map_err(|error| {
-            io_error(
+            Error::io(
                 "create the parent directory of the output",
                 parent,
                 error,
@@ -146,7 +146,7 @@ impl Builder for DirBuilder {
         };
 
         let mut artifact = Artifact::from_dir(&self.id, &self.output).map_err(|error| {
-            io_error(
+            Error::io(
                 "list the files of the new artifact in",
                 &self.output,
                 error,
@@ -287,7 +287,7 @@ fn plan_dir(
     plan: &mut Vec<Entry>,
 ) -> Result<(), Error> {
     let unreadable = |error| {
-        io_error(
+        Error::io(
             "read the source directory",
             dir,
             error,
@@ -303,7 +303,7 @@ fn plan_dir(
     for path in entries {
         let to = relative.join(path.file_name().unwrap_or_default());
         let meta = fs::metadata(&path).map_err(|error| {
-            io_error(
+            Error::io(
                 "copy",
                 &path,
                 error,
@@ -342,7 +342,7 @@ fn plan_dir(
 /// file; returns the number of files and bytes copied.
 fn populate(staging: &Path, plan: &[Entry], ui: &Ui) -> Result<(u64, u64), Error> {
     fs::create_dir(staging).map_err(|error| {
-        io_error(
+        Error::io(
             "create the staging directory",
             staging,
             error,
@@ -359,12 +359,12 @@ fn populate(staging: &Path, plan: &[Entry], ui: &Ui) -> Result<(u64, u64), Error
             Entry::Dir(to) => {
                 let to = staging.join(to);
                 fs::create_dir(&to).map_err(|error| {
-                    io_error("create directory", &to, error, "check the disk and rights")
+                    Error::io("create directory", &to, error, "check the disk and rights")
                 })?;
             }
             Entry::File { from, to } => {
                 bytes += fs::copy(from, staging.join(to)).map_err(|error| {
-                    io_error(
+                    Error::io(
                         "copy",
                         from,
                         error,
@@ -383,7 +383,7 @@ fn populate(staging: &Path, plan: &[Entry], ui: &Ui) -> Result<(u64, u64), Error
 /// window where neither exists as small as two renames.
 fn replace_dir(staging: &Path, output: &Path, ui: &Ui) -> Result<(), Error> {
     let rename_error = |error| {
-        io_error(
+        Error::io(
             "move the new artifact into place at",
             output,
             error,
@@ -394,7 +394,7 @@ fn replace_dir(staging: &Path, output: &Path, ui: &Ui) -> Result<(), Error> {
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             fs::rename(staging, output).map_err(rename_error)
         }
-        Err(error) => Err(io_error(
+        Err(error) => Err(Error::io(
             "inspect",
             output,
             error,
@@ -410,7 +410,7 @@ fn replace_dir(staging: &Path, output: &Path, ui: &Ui) -> Result<(), Error> {
             let old = output.with_file_name(format!(".{name}.rivet-old-{}", std::process::id()));
             remove_if_exists(&old)?;
             fs::rename(output, &old).map_err(|error| {
-                io_error(
+                Error::io(
                     "move the previous output aside from",
                     output,
                     error,
@@ -436,7 +436,7 @@ fn replace_dir(staging: &Path, output: &Path, ui: &Ui) -> Result<(), Error> {
 /// Removes `path` (a directory tree, a file or a link) if it exists.
 fn remove_if_exists(path: &Path) -> Result<(), Error> {
     match remove_tree(path) {
-        Err(error) if error.kind() != io::ErrorKind::NotFound => Err(io_error(
+        Err(error) if error.kind() != io::ErrorKind::NotFound => Err(Error::io(
             "remove the leftover",
             path,
             error,
@@ -454,61 +454,12 @@ fn remove_tree(path: &Path) -> io::Result<()> {
     }
 }
 
-/// An error for a failed file-system operation: what, where, why, and what
-/// to do about it.
-fn io_error(action: &str, path: &Path, error: io::Error, hint: &str) -> Error {
-    Error::new(format!(
-        "cannot {action} `{}`: {error}; {hint}",
-        path.display()
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
 
-    use rivet_interface::abi_stable::sabi_trait::TD_Opaque;
-    use rivet_interface::abi_stable::std_types::{ROption, RStr, RString};
-    use rivet_interface::{ErrorKind, HostServices, HostServices_TO, LogLevel, PluginKind};
-
-    /// A host UI that records every line and progress report.
-    #[derive(Clone, Default)]
-    struct Recorder(Arc<Mutex<Vec<String>>>);
-
-    impl Recorder {
-        fn ui(&self) -> Ui {
-            Ui::new(HostServices_TO::from_value(self.clone(), TD_Opaque))
-        }
-        fn lines(&self) -> Vec<String> {
-            self.0.lock().unwrap().clone()
-        }
-        fn push(&self, line: String) {
-            self.0.lock().unwrap().push(line);
-        }
-    }
-
-    impl HostServices for Recorder {
-        fn say(&self, line: RStr<'_>) {
-            self.push(format!("say: {line}"));
-        }
-        fn message(&self, line: RStr<'_>) {
-            self.push(format!("message: {line}"));
-        }
-        fn error(&self, line: RStr<'_>) {
-            self.push(format!("error: {line}"));
-        }
-        fn progress(&self, done: u64, total: u64) {
-            self.push(format!("progress: {done}/{total}"));
-        }
-        fn log_level(&self) -> LogLevel {
-            LogLevel::Off
-        }
-        fn log(&self, _: LogLevel, _: RStr<'_>, _: RStr<'_>) {}
-        fn locate(&self, _: PluginKind, _: RStr<'_>) -> ROption<RString> {
-            ROption::RNone
-        }
-    }
+    use rivet_interface::ErrorKind;
+    use rivet_interface::testing::{RecordingUi, UiEvent};
 
     fn config(output: &str, source: Option<&str>) -> Config {
         Config {
@@ -587,7 +538,7 @@ mod tests {
             &Context::new(temp.path()),
         )
         .unwrap();
-        let recorder = Recorder::default();
+        let recorder = RecordingUi::default();
         let artifact = builder.build(&recorder.ui()).unwrap();
 
         assert_eq!(artifact.id, "site");
@@ -601,11 +552,17 @@ mod tests {
         );
         assert!(!out.join("stale.txt").exists());
         assert!(leftovers(&temp.path().join("build")).is_empty());
-        let lines = recorder.lines();
-        assert_eq!(lines[..2], ["progress: 1/2", "progress: 2/2"]);
+        let events = recorder.events();
+        assert_eq!(
+            events[..2],
+            [
+                UiEvent::Progress { done: 1, total: 2 },
+                UiEvent::Progress { done: 2, total: 2 }
+            ]
+        );
         assert!(
-            lines[2].starts_with("say: Built artifact `site`"),
-            "{lines:?}"
+            matches!(&events[2], UiEvent::Say(line) if line.starts_with("Built artifact `site`")),
+            "{events:?}"
         );
     }
 
@@ -620,7 +577,7 @@ mod tests {
             &Context::new(temp.path()),
         )
         .unwrap();
-        let artifact = builder.build(&Recorder::default().ui()).unwrap();
+        let artifact = builder.build(&RecordingUi::default().ui()).unwrap();
         assert_eq!(artifact.id, "blank");
         assert!(artifact.files.is_empty());
         assert!(temp.path().join("out").is_dir());
@@ -635,7 +592,7 @@ mod tests {
         std::os::unix::fs::symlink("css", temp.path().join("www/styles")).unwrap();
         let builder =
             DirBuilder::prepare(config("out", Some("www")), &Context::new(temp.path())).unwrap();
-        let artifact = builder.build(&Recorder::default().ui()).unwrap();
+        let artifact = builder.build(&RecordingUi::default().ui()).unwrap();
         assert_eq!(
             artifact.files,
             ["css/main.css", "home.html", "index.html", "styles/main.css"]
@@ -656,7 +613,7 @@ mod tests {
 
         let builder =
             DirBuilder::prepare(config("out", Some("www")), &Context::new(temp.path())).unwrap();
-        let error = builder.build(&Recorder::default().ui()).unwrap_err();
+        let error = builder.build(&RecordingUi::default().ui()).unwrap_err();
         assert!(error.message().contains("www/broken"), "{error}");
         assert!(
             error.message().contains("dangling symbolic link"),
@@ -676,7 +633,7 @@ mod tests {
         std::os::unix::fs::symlink("..", temp.path().join("www/css/up")).unwrap();
         let builder =
             DirBuilder::prepare(config("out", Some("www")), &Context::new(temp.path())).unwrap();
-        let error = builder.build(&Recorder::default().ui()).unwrap_err();
+        let error = builder.build(&RecordingUi::default().ui()).unwrap_err();
         assert!(error.message().contains("link loop"), "{error}");
         assert!(!temp.path().join("out").exists());
     }

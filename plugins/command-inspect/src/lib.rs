@@ -255,11 +255,7 @@ fn plugin_file_name(kind: PluginKind, name: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
-
-    use rivet_interface::abi_stable::sabi_trait::TD_Opaque;
-    use rivet_interface::abi_stable::std_types::{ROption, RStr, RString};
-    use rivet_interface::{HostServices, HostServices_TO, LogLevel};
+    use rivet_interface::testing::{RecordingUi, UiEvent};
 
     const SITE: &str = r#"
 description = "Static site bundle"
@@ -282,50 +278,37 @@ plugin = "compress"
 path = "libs/libplugin_post_processor_compress.so"
 "#;
 
-    /// A host that knows the builder `dir` and the provisioner `shell`, and
-    /// records what it is asked to show.
-    #[derive(Clone, Default)]
-    struct Host(Arc<Mutex<Vec<String>>>);
-
-    impl Host {
-        fn ui(&self) -> Ui {
-            Ui::new(HostServices_TO::from_value(self.clone(), TD_Opaque))
-        }
-        fn lines(&self) -> Vec<String> {
-            self.0.lock().unwrap().clone()
-        }
+    /// A host that knows the builder `dir` and the provisioner `shell`.
+    fn host() -> RecordingUi {
+        let known = [
+            (PluginKind::Builder, "dir"),
+            (PluginKind::Provisioner, "shell"),
+        ];
+        known
+            .into_iter()
+            .fold(RecordingUi::new(), |host, (kind, name)| {
+                let file = plugin_file_name(kind, name);
+                host.with_plugin(kind, name, format!("/plugins/{}", file.display()))
+            })
     }
 
-    impl HostServices for Host {
-        fn say(&self, line: RStr<'_>) {
-            self.0.lock().unwrap().push(line.to_string());
-        }
-        fn message(&self, _: RStr<'_>) {}
-        fn error(&self, line: RStr<'_>) {
-            self.0.lock().unwrap().push(format!("error: {line}"));
-        }
-        fn progress(&self, _: u64, _: u64) {}
-        fn log_level(&self) -> LogLevel {
-            LogLevel::Off
-        }
-        fn log(&self, _: LogLevel, _: RStr<'_>, _: RStr<'_>) {}
-        fn locate(&self, kind: PluginKind, name: RStr<'_>) -> ROption<RString> {
-            match (kind, name.as_str()) {
-                (PluginKind::Builder, "dir") | (PluginKind::Provisioner, "shell") => {
-                    ROption::RSome(
-                        format!("/plugins/{}", plugin_file_name(kind, &name).display()).into(),
-                    )
-                }
-                _ => ROption::RNone,
-            }
-        }
+    /// The lines shown, in order, errors prefixed with `error: `.
+    fn lines(host: &RecordingUi) -> Vec<String> {
+        host.events()
+            .into_iter()
+            .filter_map(|event| match event {
+                UiEvent::Say(line) => Some(line),
+                UiEvent::Error(line) => Some(format!("error: {line}")),
+                _ => None,
+            })
+            .collect()
     }
 
     fn run(args: &[&str]) -> (i32, Vec<String>) {
-        let host = Host::default();
+        let host = host();
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let status = Inspect.run(&host.ui(), &args).unwrap();
-        (status, host.lines())
+        (status, lines(&host))
     }
 
     #[test]

@@ -77,7 +77,7 @@ impl PostProcessor for Checksum {
                 .join(format!(".{}.rivet-tmp-{}", self.file, std::process::id())),
         };
         let write_failed = |error| {
-            io_error(
+            Error::io(
                 "write the sums file",
                 &temp.path,
                 error,
@@ -88,7 +88,7 @@ impl PostProcessor for Checksum {
         for (done, file) in files.iter().enumerate() {
             let path = input.root.join(file);
             let digest = sha256_file(&path).map_err(|error| {
-                io_error(
+                Error::io(
                     "hash",
                     &path,
                     error,
@@ -105,7 +105,7 @@ impl PostProcessor for Checksum {
             .and_then(|file| file.sync_all())
             .map_err(write_failed)?;
         fs::rename(&temp.path, &target).map_err(|error| {
-            io_error(
+            Error::io(
                 "move the sums file into place at",
                 &target,
                 error,
@@ -158,52 +158,13 @@ impl Drop for TempFile {
     }
 }
 
-/// An error for a failed file-system operation: what, where, why, and what
-/// to do about it.
-fn io_error(action: &str, path: &Path, error: io::Error, hint: &str) -> Error {
-    Error::new(format!(
-        "cannot {action} `{}`: {error}; {hint}",
-        path.display()
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::process::Command;
-    use std::sync::{Arc, Mutex};
 
-    use rivet_interface::abi_stable::sabi_trait::TD_Opaque;
-    use rivet_interface::abi_stable::std_types::{ROption, RStr, RString};
-    use rivet_interface::{ErrorKind, HostServices, HostServices_TO, LogLevel, PluginKind};
-
-    /// A host UI that records what it is asked to show.
-    #[derive(Clone, Default)]
-    struct Recorder(Arc<Mutex<Vec<String>>>);
-
-    impl Recorder {
-        fn ui(&self) -> Ui {
-            Ui::new(HostServices_TO::from_value(self.clone(), TD_Opaque))
-        }
-    }
-
-    impl HostServices for Recorder {
-        fn say(&self, line: RStr<'_>) {
-            self.0.lock().unwrap().push(line.to_string());
-        }
-        fn message(&self, _: RStr<'_>) {}
-        fn error(&self, _: RStr<'_>) {}
-        fn progress(&self, done: u64, total: u64) {
-            self.0.lock().unwrap().push(format!("{done}/{total}"));
-        }
-        fn log_level(&self) -> LogLevel {
-            LogLevel::Off
-        }
-        fn log(&self, _: LogLevel, _: RStr<'_>, _: RStr<'_>) {}
-        fn locate(&self, _: PluginKind, _: RStr<'_>) -> ROption<RString> {
-            ROption::RNone
-        }
-    }
+    use rivet_interface::ErrorKind;
+    use rivet_interface::testing::{RecordingUi, UiEvent};
 
     fn site(root: &Path) -> Artifact {
         fs::create_dir_all(root.join("css")).unwrap();
@@ -236,7 +197,7 @@ mod tests {
         let temp = tempfile::tempdir().unwrap();
         let mut input = site(temp.path());
         input.metadata.insert("builder".into(), "dir".into());
-        let recorder = Recorder::default();
+        let recorder = RecordingUi::default();
         let output = checksum(None)
             .unwrap()
             .post_process(&recorder.ui(), input)
@@ -253,8 +214,13 @@ mod tests {
             sha256_hex(b"<h1>hi</h1>\n")
         );
         assert_eq!(sums, expected);
-        let lines = recorder.0.lock().unwrap().clone();
-        assert_eq!(lines[..2], ["1/2", "2/2"]);
+        assert_eq!(
+            recorder.events()[..2],
+            [
+                UiEvent::Progress { done: 1, total: 2 },
+                UiEvent::Progress { done: 2, total: 2 }
+            ]
+        );
         let names: Vec<_> = fs::read_dir(temp.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -267,7 +233,7 @@ mod tests {
     fn running_twice_excludes_the_sums_file_itself() {
         let temp = tempfile::tempdir().unwrap();
         let plugin = checksum(Some("sums.txt")).unwrap();
-        let ui = Recorder::default().ui();
+        let ui = RecordingUi::default().ui();
         let first = plugin.post_process(&ui, site(temp.path())).unwrap();
         let before = fs::read(temp.path().join("sums.txt")).unwrap();
         let second = plugin.post_process(&ui, first.clone()).unwrap();
@@ -283,7 +249,7 @@ mod tests {
         let temp = tempfile::tempdir().unwrap();
         checksum(None)
             .unwrap()
-            .post_process(&Recorder::default().ui(), site(temp.path()))
+            .post_process(&RecordingUi::default().ui(), site(temp.path()))
             .unwrap();
         let status = Command::new("sha256sum")
             .args(["--check", "--quiet", "SHA256SUMS"])
@@ -300,7 +266,7 @@ mod tests {
         input.files.push("gone.txt".into());
         let error = checksum(None)
             .unwrap()
-            .post_process(&Recorder::default().ui(), input)
+            .post_process(&RecordingUi::default().ui(), input)
             .unwrap_err();
         assert!(error.message().contains("gone.txt"), "{error}");
         assert!(!temp.path().join("SHA256SUMS").exists());

@@ -114,7 +114,7 @@ impl PostProcessor for Compress {
             self.level
         );
         fs::create_dir_all(&dir).map_err(|error| {
-            io_error(
+            Error::io(
                 "create the archive's directory",
                 &dir,
                 error,
@@ -137,7 +137,7 @@ impl PostProcessor for Compress {
             .map_err(|error| error.into_error())
             .and_then(|file| file.sync_all())
             .map_err(|error| {
-                io_error(
+                Error::io(
                     "write",
                     temp.path(),
                     error,
@@ -147,7 +147,7 @@ impl PostProcessor for Compress {
         temp.persist(&archive)?;
 
         let compressed_bytes = fs::metadata(&archive)
-            .map_err(|error| io_error("inspect", &archive, error, "check the disk"))?
+            .map_err(|error| Error::io("inspect", &archive, error, "check the disk"))?
             .len();
         ui.say(format!(
             "Compressed {total} files of artifact `{}` into {} ({compressed_bytes} bytes)",
@@ -205,7 +205,7 @@ fn write_archive<W: Write>(
         check_relative(file)?;
         let path = root.join(file);
         let failed = |error| {
-            io_error(
+            Error::io(
                 "add to the archive",
                 &path,
                 error,
@@ -241,7 +241,7 @@ fn write_archive<W: Write>(
         progress(done as u64 + 1);
     }
     let finish = |error| {
-        io_error(
+        Error::io(
             "finish the archive of",
             root,
             error,
@@ -308,7 +308,7 @@ impl TempFile {
     /// open for writing.
     fn create(path: PathBuf) -> Result<(Self, File), Error> {
         let file = File::create(&path).map_err(|error| {
-            io_error(
+            Error::io(
                 "create temporary file",
                 &path,
                 error,
@@ -330,7 +330,7 @@ impl TempFile {
     /// Renames the file to `target`, replacing what is there.
     fn persist(mut self, target: &Path) -> Result<(), Error> {
         fs::rename(&self.path, target).map_err(|error| {
-            io_error(
+            Error::io(
                 "move the archive into place at",
                 target,
                 error,
@@ -350,52 +350,13 @@ impl Drop for TempFile {
     }
 }
 
-/// An error for a failed file-system operation: what, where, why, and what
-/// to do about it.
-fn io_error(action: &str, path: &Path, error: io::Error, hint: &str) -> Error {
-    Error::new(format!(
-        "cannot {action} `{}`: {error}; {hint}",
-        path.display()
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
 
     use flate2::read::GzDecoder;
-    use rivet_interface::abi_stable::sabi_trait::TD_Opaque;
-    use rivet_interface::abi_stable::std_types::{ROption, RStr, RString};
-    use rivet_interface::{ErrorKind, HostServices, HostServices_TO, LogLevel, PluginKind};
-
-    /// A host UI that records what it is asked to show.
-    #[derive(Clone, Default)]
-    struct Recorder(Arc<Mutex<Vec<String>>>);
-
-    impl Recorder {
-        fn ui(&self) -> Ui {
-            Ui::new(HostServices_TO::from_value(self.clone(), TD_Opaque))
-        }
-    }
-
-    impl HostServices for Recorder {
-        fn say(&self, line: RStr<'_>) {
-            self.0.lock().unwrap().push(line.to_string());
-        }
-        fn message(&self, _: RStr<'_>) {}
-        fn error(&self, _: RStr<'_>) {}
-        fn progress(&self, done: u64, total: u64) {
-            self.0.lock().unwrap().push(format!("{done}/{total}"));
-        }
-        fn log_level(&self) -> LogLevel {
-            LogLevel::Off
-        }
-        fn log(&self, _: LogLevel, _: RStr<'_>, _: RStr<'_>) {}
-        fn locate(&self, _: PluginKind, _: RStr<'_>) -> ROption<RString> {
-            ROption::RNone
-        }
-    }
+    use rivet_interface::ErrorKind;
+    use rivet_interface::testing::{RecordingUi, UiEvent};
 
     const LONG: &str = "a/very/long/directory/name/that/goes/on/and/on/beyond/the/\
                         hundred/bytes/of/an/old/tar/header/name/field/file.txt";
@@ -432,8 +393,8 @@ mod tests {
         config: Config,
         base: &Path,
         input: Artifact,
-    ) -> (Result<Artifact, Error>, Recorder) {
-        let recorder = Recorder::default();
+    ) -> (Result<Artifact, Error>, RecordingUi) {
+        let recorder = RecordingUi::default();
         let plugin = Compress::prepare(config, &Context::new(base)).unwrap();
         (plugin.post_process(&recorder.ui(), input), recorder)
     }
@@ -540,8 +501,10 @@ mod tests {
         }
         assert_eq!(seen[0].0, LONG);
 
-        let lines = recorder.0.lock().unwrap().clone();
-        assert_eq!(lines[..4], ["1/4", "2/4", "3/4", "4/4"]);
+        let progress: Vec<_> = (1..=4)
+            .map(|done| UiEvent::Progress { done, total: 4 })
+            .collect();
+        assert_eq!(recorder.events()[..4], progress);
         let leftovers: Vec<_> = fs::read_dir(temp.path().join("dist"))
             .unwrap()
             .map(|e| e.unwrap().file_name())

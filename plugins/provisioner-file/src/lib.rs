@@ -92,7 +92,7 @@ impl Provisioner for FileProvisioner {
         };
         let parent = destination.parent().unwrap_or(&artifact.root);
         fs::create_dir_all(parent).map_err(|error| {
-            io_error(
+            Error::io(
                 "create directory",
                 parent,
                 error,
@@ -106,7 +106,7 @@ impl Provisioner for FileProvisioner {
         copy_any(&self.source, &destination, &mut ancestors, &mut copied)?;
 
         artifact.rescan().map_err(|error| {
-            io_error(
+            Error::io(
                 "list the files of the artifact in",
                 &artifact.root,
                 error,
@@ -161,7 +161,7 @@ fn check_destination(destination: &str) -> Result<(), Error> {
 fn check_inside(dir: &Path, root: &Path) -> Result<(), Error> {
     let canonical = |path: &Path| {
         fs::canonicalize(path).map_err(|error| {
-            io_error(
+            Error::io(
                 "resolve",
                 path,
                 error,
@@ -200,7 +200,7 @@ fn copy_any(
     copied: &mut Copied,
 ) -> Result<(), Error> {
     let meta = fs::metadata(from).map_err(|error| {
-        io_error(
+        Error::io(
             "copy",
             from,
             error,
@@ -217,7 +217,7 @@ fn copy_any(
             )));
         }
         copied.bytes += fs::copy(from, to).map_err(|error| {
-            io_error(
+            Error::io(
                 "copy",
                 from,
                 error,
@@ -235,7 +235,7 @@ fn copy_any(
         )));
     }
     let real = fs::canonicalize(from)
-        .map_err(|error| io_error("resolve", from, error, "check that it still exists"))?;
+        .map_err(|error| Error::io("resolve", from, error, "check that it still exists"))?;
     if ancestors.contains(&real) {
         return Err(Error::new(format!(
             "cannot copy `{}`: it is a symbolic link to `{}`, which contains it (a link \
@@ -258,7 +258,7 @@ fn copy_any(
     }
     match fs::create_dir(to) {
         Err(error) if !(error.kind() == io::ErrorKind::AlreadyExists && to.is_dir()) => {
-            return Err(io_error(
+            return Err(Error::io(
                 "create directory",
                 to,
                 error,
@@ -267,7 +267,7 @@ fn copy_any(
         }
         _ => {}
     }
-    let unreadable = |error| io_error("read directory", from, error, "check that you may read it");
+    let unreadable = |error| Error::io("read directory", from, error, "check that you may read it");
     let mut names = fs::read_dir(from)
         .map_err(unreadable)?
         .map(|entry| entry.map(|entry| entry.file_name()))
@@ -282,49 +282,12 @@ fn copy_any(
     Ok(())
 }
 
-/// An error for a failed file-system operation: what, where, why, and what
-/// to do about it.
-fn io_error(action: &str, path: &Path, error: io::Error, hint: &str) -> Error {
-    Error::new(format!(
-        "cannot {action} `{}`: {error}; {hint}",
-        path.display()
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
 
-    use rivet_interface::abi_stable::sabi_trait::TD_Opaque;
-    use rivet_interface::abi_stable::std_types::{ROption, RStr, RString};
-    use rivet_interface::{ErrorKind, HostServices, HostServices_TO, LogLevel, PluginKind};
-
-    /// A host UI that records the lines it is asked to show.
-    #[derive(Clone, Default)]
-    struct Recorder(Arc<Mutex<Vec<String>>>);
-
-    impl Recorder {
-        fn ui(&self) -> Ui {
-            Ui::new(HostServices_TO::from_value(self.clone(), TD_Opaque))
-        }
-    }
-
-    impl HostServices for Recorder {
-        fn say(&self, line: RStr<'_>) {
-            self.0.lock().unwrap().push(line.to_string());
-        }
-        fn message(&self, _: RStr<'_>) {}
-        fn error(&self, _: RStr<'_>) {}
-        fn progress(&self, _: u64, _: u64) {}
-        fn log_level(&self) -> LogLevel {
-            LogLevel::Off
-        }
-        fn log(&self, _: LogLevel, _: RStr<'_>, _: RStr<'_>) {}
-        fn locate(&self, _: PluginKind, _: RStr<'_>) -> ROption<RString> {
-            ROption::RNone
-        }
-    }
+    use rivet_interface::ErrorKind;
+    use rivet_interface::testing::RecordingUi;
 
     /// A template directory with `extra/robots.txt` and `extra/assets/`, and
     /// an artifact with `index.html` and `css/main.css`.
@@ -350,7 +313,7 @@ mod tests {
         };
         let provisioner = FileProvisioner::prepare(config, context).unwrap();
         provisioner
-            .provision(&Recorder::default().ui(), artifact)
+            .provision(&RecordingUi::default().ui(), artifact)
             .unwrap()
     }
 
@@ -390,7 +353,7 @@ mod tests {
     #[test]
     fn copies_a_file_to_a_new_name_and_rescans() {
         let (temp, context, artifact) = setup();
-        let recorder = Recorder::default();
+        let recorder = RecordingUi::default();
         let config = Config {
             source: "extra/robots.txt".into(),
             destination: "meta/robots.txt".into(),
@@ -403,7 +366,7 @@ mod tests {
         );
         let copied = fs::read_to_string(temp.path().join("site/meta/robots.txt")).unwrap();
         assert_eq!(copied, "User-agent: *\n");
-        let said = recorder.0.lock().unwrap().clone();
+        let said = recorder.said();
         assert_eq!(said.len(), 1);
         assert!(said[0].ends_with("robots.txt to meta/robots.txt (1 file, 14 bytes)"));
     }
@@ -456,7 +419,7 @@ mod tests {
         };
         let provisioner = FileProvisioner::prepare(config, &context).unwrap();
         let error = provisioner
-            .provision(&Recorder::default().ui(), artifact)
+            .provision(&RecordingUi::default().ui(), artifact)
             .unwrap_err();
         assert!(error.message().contains("outside the artifact"), "{error}");
         assert!(!outside.join("robots.txt").exists());
@@ -472,7 +435,7 @@ mod tests {
         };
         let provisioner = FileProvisioner::prepare(config, &context).unwrap();
         let error = provisioner
-            .provision(&Recorder::default().ui(), artifact)
+            .provision(&RecordingUi::default().ui(), artifact)
             .unwrap_err();
         assert!(error.message().contains("into itself"), "{error}");
         assert!(!temp.path().join("site/copy/site").exists());

@@ -285,51 +285,9 @@ fn describe_status(status: ExitStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
 
-    use rivet_interface::abi_stable::sabi_trait::TD_Opaque;
-    use rivet_interface::abi_stable::std_types::{ROption, RStr, RString};
-    use rivet_interface::{ErrorKind, HostServices, HostServices_TO, LogLevel, PluginKind};
-
-    /// A host UI that records what it is asked to show.
-    #[derive(Clone, Default)]
-    struct Recorder(Arc<Mutex<Vec<String>>>);
-
-    impl Recorder {
-        fn ui(&self) -> Ui {
-            Ui::new(HostServices_TO::from_value(self.clone(), TD_Opaque))
-        }
-        fn lines(&self, prefix: &str) -> Vec<String> {
-            let lines = self.0.lock().unwrap();
-            lines
-                .iter()
-                .filter_map(|line| line.strip_prefix(prefix).map(str::to_owned))
-                .collect()
-        }
-        fn push(&self, line: String) {
-            self.0.lock().unwrap().push(line);
-        }
-    }
-
-    impl HostServices for Recorder {
-        fn say(&self, line: RStr<'_>) {
-            self.push(format!("say: {line}"));
-        }
-        fn message(&self, line: RStr<'_>) {
-            self.push(format!("out: {line}"));
-        }
-        fn error(&self, line: RStr<'_>) {
-            self.push(format!("err: {line}"));
-        }
-        fn progress(&self, _: u64, _: u64) {}
-        fn log_level(&self) -> LogLevel {
-            LogLevel::Off
-        }
-        fn log(&self, _: LogLevel, _: RStr<'_>, _: RStr<'_>) {}
-        fn locate(&self, _: PluginKind, _: RStr<'_>) -> ROption<RString> {
-            ROption::RNone
-        }
-    }
+    use rivet_interface::ErrorKind;
+    use rivet_interface::testing::RecordingUi;
 
     fn inline(commands: &[&str]) -> Config {
         Config {
@@ -346,8 +304,11 @@ mod tests {
         Artifact::from_dir("site", root).unwrap()
     }
 
-    fn provision(config: Config, temp: &tempfile::TempDir) -> (Result<Artifact, Error>, Recorder) {
-        let recorder = Recorder::default();
+    fn provision(
+        config: Config,
+        temp: &tempfile::TempDir,
+    ) -> (Result<Artifact, Error>, RecordingUi) {
+        let recorder = RecordingUi::default();
         let provisioner = ShellProvisioner::prepare(config, &Context::new(temp.path())).unwrap();
         let result = provisioner.provision(&recorder.ui(), artifact(temp));
         (result, recorder)
@@ -425,9 +386,9 @@ mod tests {
         assert_eq!(artifact.files, ["index.html", "info.txt"]);
         let info = fs::read_to_string(temp.path().join("site/info.txt")).unwrap();
         assert_eq!(info, "hello site\n");
-        assert_eq!(recorder.lines("out: "), ["out"]);
-        assert_eq!(recorder.lines("err: "), ["err"]);
-        assert_eq!(recorder.lines("say: ").len(), 3);
+        assert_eq!(recorder.messages(), ["out"]);
+        assert_eq!(recorder.errors(), ["err"]);
+        assert_eq!(recorder.said().len(), 3);
     }
 
     #[test]
@@ -441,10 +402,7 @@ mod tests {
              above, fix it and run the build again"
         );
         assert!(!temp.path().join("site/later.txt").exists());
-        assert_eq!(
-            recorder.lines("say: "),
-            ["Running inline command 1 of 2 `exit 3`"]
-        );
+        assert_eq!(recorder.said(), ["Running inline command 1 of 2 `exit 3`"]);
     }
 
     #[test]
@@ -474,7 +432,7 @@ mod tests {
         };
         let (result, recorder) = provision(config, &temp);
         assert_eq!(result.unwrap().files, ["gen/x.txt", "index.html"]);
-        assert_eq!(recorder.lines("out: "), ["one", "two"]);
+        assert_eq!(recorder.messages(), ["one", "two"]);
     }
 
     #[test]
@@ -489,7 +447,7 @@ mod tests {
         let path = env::join_paths([&first, &second]).unwrap();
         assert_eq!(find_on_path("tool", &path), Some(second.join("tool")));
         assert_eq!(find_on_path("other", &path), None);
-        assert!(ShellProvisioner::init(&Recorder::default().ui()).is_ok());
+        assert!(ShellProvisioner::init(&RecordingUi::default().ui()).is_ok());
     }
 
     #[test]
