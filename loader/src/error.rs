@@ -124,6 +124,72 @@ pub enum LoadError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The plugin file changed since it was installed.
+    #[error(
+        "{path}: the file changed since it was installed (SHA-256 {found}, but {sidecar} records {expected}); it was not loaded. Reinstall it with `rivet plugins install PACKAGE_OR_FILE` (or remove it with `rivet plugins remove`)"
+    )]
+    ChecksumMismatch {
+        /// The plugin file.
+        path: PathBuf,
+        /// Its checksum sidecar.
+        sidecar: PathBuf,
+        /// The digest the sidecar records.
+        expected: String,
+        /// The digest of the file.
+        found: String,
+    },
+    /// An installed (versioned) plugin file has no checksum sidecar.
+    #[error(
+        "{path}: installed plugin without its checksum file {sidecar}; it was not loaded. Install plugins with `rivet plugins install`, which writes it"
+    )]
+    MissingChecksum {
+        /// The plugin file.
+        path: PathBuf,
+        /// The sidecar that is missing.
+        sidecar: PathBuf,
+    },
+    /// The plugin file or a directory holding it can be changed by others.
+    #[error(
+        "{path}: refusing to load a plugin from here: {problem}; fix it with {fix}, or allow it explicitly (`rivet --allow-insecure-plugins`, `Loader::allow_insecure_permissions(true)`)"
+    )]
+    InsecurePermissions {
+        /// The file or directory.
+        path: PathBuf,
+        /// Which permission is wrong.
+        problem: String,
+        /// The command that fixes it.
+        fix: String,
+    },
+    /// An installed plugin's file name disagrees with what the plugin reports.
+    #[error(
+        "{path}: the file name says {field} {file_says}, but the plugin reports {plugin_says}; the file is ignored. Reinstall it with `rivet plugins install`"
+    )]
+    InstalledNameMismatch {
+        /// The plugin file.
+        path: PathBuf,
+        /// What disagrees: `kind`, `name`, `version` or `interface version`.
+        field: &'static str,
+        /// What the file name says.
+        file_says: String,
+        /// What the plugin reports.
+        plugin_says: String,
+    },
+    /// No installed version satisfies a requirement.
+    #[error(
+        "no installed {kind} `{name}` from `{source_id}` matches `{requirement}` (installed: {installed}); install one with `rivet plugins install PACKAGE_OR_FILE --source {source_id}`, or `rivet init TEMPLATE --from DIR`"
+    )]
+    NoMatchingVersion {
+        /// The kind required.
+        kind: PluginKind,
+        /// The name required.
+        name: String,
+        /// The source required.
+        source_id: String,
+        /// The version requirement.
+        requirement: String,
+        /// The versions installed, as text.
+        installed: String,
+    },
 }
 
 /// Why a call into a plugin failed. Every variant names the plugin.

@@ -20,9 +20,13 @@
 //! API; a crash or hang there is an error for one call, not for the host.
 
 mod builtin;
+pub mod cache;
+mod catalog;
 mod discovery;
 mod error;
 mod file_name;
+pub mod installed;
+pub mod integrity;
 mod isolated;
 mod library;
 mod loader;
@@ -31,9 +35,12 @@ mod search_path;
 mod services;
 
 pub use builtin::BuiltinPlugin;
+pub use cache::ChecksumState;
+pub use catalog::{BrokenFile, Catalog, Installed, Listed};
 pub use discovery::{PluginFile, Scan, Shadowed, UnreadableDir};
 pub use error::{CallError, LoadError};
 pub use file_name::{is_valid_name, parse_plugin_file_name, plugin_file_name, same_name};
+pub use installed::{InstalledName, InstalledPlugin};
 pub use isolated::server::serve_plugin_process;
 pub use loader::{Broken, Discovery, Loader};
 pub use plugin::{Instance, Mode, Plugin, PluginMetadata, PluginSource};

@@ -6,8 +6,20 @@
 //!
 //! Libraries are never unloaded: code and statics of a plugin may be
 //! referenced by values the host still holds, and abi_stable itself never
-//! unloads. A library loaded once is remembered by its canonical path and not
-//! opened or initialised again.
+//! unloads. A library loaded once is remembered by the identity of its file
+//! (device and inode on Unix, canonical path elsewhere) and not opened or
+//! initialised again. Not the path: a plugin reinstalled at the same path
+//! (written to a temp file and renamed over the old one) is a new inode,
+//! hence a new library, while the dynamic linker itself would hand back the
+//! old mapping for the same inode anyway. The inode of a mapped library
+//! cannot be reused while the process lives, since libraries stay mapped.
+//!
+//! A file checked against its checksum sidecar is loaded through
+//! `/proc/self/fd/N` of the descriptor that was hashed (see
+//! [`crate::integrity`]). glibc's `dlopen` recognises an already-loaded
+//! library by the name it was opened with before it looks at inodes, so
+//! such a descriptor is kept open for the life of the process: its number,
+//! and so the name, is never reused for another file.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +28,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use rivet_interface::abi_stable::library::{LibraryError, lib_header_from_path};
 use rivet_interface::{HostServicesBox, INTERFACE_VERSION, PluginModRef};
 
+use crate::integrity::Verified;
 use crate::{LoadError, PluginMetadata};
 
 /// A checked, initialised plugin library.
@@ -39,27 +52,57 @@ impl Library {
     }
 }
 
-/// Libraries opened so far, by canonical path.
-static OPENED: LazyLock<Mutex<HashMap<PathBuf, Library>>> = LazyLock::new(Default::default);
+/// Which file a library was loaded from (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum FileId {
+    #[cfg(unix)]
+    Inode(u64, u64),
+    #[cfg_attr(unix, allow(dead_code))]
+    Path(PathBuf),
+}
+
+/// Libraries opened so far, by file identity.
+static OPENED: LazyLock<Mutex<HashMap<FileId, Library>>> = LazyLock::new(Default::default);
 
 /// Opens, checks and (the first time) initialises the plugin library at
-/// `path`. `label` is how errors name the plugin (from its file name);
-/// `services` builds the services handed to its `init`.
+/// `path`. When `verified` is given, the library is loaded from that open,
+/// already hashed file rather than by path. `label` is how errors name the
+/// plugin (from its file name); `services` builds the services handed to
+/// its `init`.
 pub(crate) fn open(
     path: &Path,
+    verified: Option<Verified>,
     label: &str,
     services: impl FnOnce(&PluginMetadata) -> HostServicesBox,
 ) -> Result<(Library, PluginMetadata), LoadError> {
-    let canonical = path.canonicalize().map_err(|source| LoadError::Io {
+    let io_error = |source| LoadError::Io {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let canonical = path.canonicalize().map_err(io_error)?;
+    let metadata = match &verified {
+        Some(verified) => verified.file.metadata(),
+        None => canonical.metadata(),
+    }
+    .map_err(io_error)?;
+    let id = file_id(&canonical, &metadata);
     let mut opened = OPENED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(library) = opened.get(&canonical) {
+    if let Some(library) = opened.get(&id) {
         return Ok((library.clone(), library.metadata()));
     }
 
-    let header = lib_header_from_path(&canonical).map_err(|error| match error {
+    let load_path = match &verified {
+        Some(verified) => verified.load_path(&canonical),
+        None => canonical.clone(),
+    };
+    let header = lib_header_from_path(&load_path);
+    if header.is_ok()
+        && let Some(verified) = verified
+    {
+        // Keep the descriptor (and so the name dlopen saw) for good.
+        std::mem::forget(verified.file);
+    }
+    let header = header.map_err(|error| match error {
         LibraryError::GetSymbolError { .. } => LoadError::NoRootModule {
             path: path.to_owned(),
         },
@@ -103,8 +146,19 @@ pub(crate) fn open(
             message: error.message.into(),
         });
     }
-    opened.insert(canonical, library.clone());
+    opened.insert(id, library.clone());
     Ok((library, metadata))
+}
+
+#[cfg(unix)]
+fn file_id(_canonical: &Path, metadata: &std::fs::Metadata) -> FileId {
+    use std::os::unix::fs::MetadataExt;
+    FileId::Inode(metadata.dev(), metadata.ino())
+}
+
+#[cfg(not(unix))]
+fn file_id(canonical: &Path, _metadata: &std::fs::Metadata) -> FileId {
+    FileId::Path(canonical.to_owned())
 }
 
 /// The host accepts plugins built against the same major interface version.

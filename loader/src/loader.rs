@@ -31,11 +31,23 @@ use crate::{LoadError, Plugin, PluginSource, SearchPath, plugin_file_name, same_
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Loader {
-    search_path: SearchPath,
-    builtins: Vec<Arc<BuiltinPlugin>>,
+    pub(crate) search_path: SearchPath,
+    pub(crate) builtins: Vec<Arc<BuiltinPlugin>>,
     ui: Arc<dyn HostUi>,
     mode: Mode,
     process: ProcessOptions,
+    pub(crate) trust: Trust,
+}
+
+/// Where installed plugins and the metadata cache are, and what is trusted.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Trust {
+    /// Load files writable by others (see [`crate::integrity`]).
+    pub(crate) allow_insecure: bool,
+    /// The install root, `$RIVET_HOME/plugins` by default.
+    pub(crate) install_dir: Option<PathBuf>,
+    /// The metadata cache file, `$RIVET_HOME/cache/plugins.cache` by default.
+    pub(crate) cache_file: Option<PathBuf>,
 }
 
 impl Default for Loader {
@@ -47,11 +59,19 @@ impl Default for Loader {
 impl Loader {
     /// A loader with the default search path (see [`SearchPath::from_env`])
     /// that shows plugin output on the terminal ([`ConsoleUi`]).
+    /// Installed plugins are looked for in `$RIVET_HOME/plugins` and
+    /// listings are cached in `$RIVET_HOME/cache`.
     pub fn new() -> Self {
-        Loader::with_search_path(SearchPath::from_env())
+        let mut loader = Loader::with_search_path(SearchPath::from_env());
+        if let Some(home) = crate::rivet_home() {
+            loader.trust.install_dir = Some(home.join("plugins"));
+            loader.trust.cache_file = Some(home.join("cache").join("plugins.cache"));
+        }
+        loader
     }
 
-    /// A loader that searches exactly `search_path`.
+    /// A loader that searches exactly `search_path`, with no install root
+    /// and no metadata cache (see [`set_install_dir`](Self::set_install_dir)).
     pub fn with_search_path(search_path: SearchPath) -> Self {
         Loader {
             search_path,
@@ -59,6 +79,7 @@ impl Loader {
             ui: Arc::new(ConsoleUi),
             mode: Mode::InProcess,
             process: ProcessOptions::default(),
+            trust: Trust::default(),
         }
     }
 
@@ -137,6 +158,9 @@ impl Loader {
         {
             return self.load_file_in(&path, kind, name, mode);
         }
+        if let Some(plugin) = self.load_installed(kind, name, None, None, mode)? {
+            return Ok(plugin);
+        }
         if let Some(builtin) = self.builtin(kind, name) {
             return self.load_builtin(builtin);
         }
@@ -169,10 +193,11 @@ impl Loader {
         name: &str,
         mode: Mode,
     ) -> Result<Plugin, LoadError> {
+        let verified = self.check_file(path)?;
         let plugin = match mode {
             Mode::InProcess => {
                 let label = format!("{kind} {name}");
-                let (library, metadata) = library::open(path, &label, |metadata| {
+                let (library, metadata) = library::open(path, verified, &label, |metadata| {
                     Services::for_plugin(
                         metadata.kind,
                         &metadata.name,
@@ -229,6 +254,7 @@ impl Loader {
                 found_name: metadata.name.clone(),
             });
         }
+        crate::catalog::check_installed_name(path, metadata)?;
         Ok(plugin)
     }
 
@@ -308,7 +334,7 @@ impl Loader {
             .cloned()
     }
 
-    fn load_builtin(&self, builtin: Arc<BuiltinPlugin>) -> Result<Plugin, LoadError> {
+    pub(crate) fn load_builtin(&self, builtin: Arc<BuiltinPlugin>) -> Result<Plugin, LoadError> {
         let ui = || {
             rivet_interface::Ui::new(Services::for_plugin(
                 builtin.kind(),
