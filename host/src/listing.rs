@@ -1,30 +1,37 @@
-//! `rivet plugins list`: every plugin the search path and the host offer.
+//! `rivet plugins list`: every plugin the search path, the installed
+//! plugins and the host offer; `rivet plugins installed`: every installed
+//! plugin file.
+//!
+//! Both read plugin metadata from the loader's metadata cache, loading only
+//! plugins whose files changed since the last listing.
 
 use std::io::{self, Write};
 
-use rivet_loader::{Discovery, Loader, PluginSource};
+use rivet_loader::{Catalog, Loader, Mode, PluginSource};
 
-/// Prints the plugins `loader` finds (loading each one to check it), then the
-/// broken and shadowed files.
+/// Prints the plugins `loader` finds, then the broken and shadowed files.
 pub fn list(loader: &Loader, out: &mut impl Write) -> io::Result<()> {
-    let Discovery {
+    let Catalog {
         plugins,
         broken,
-        broken_builtins,
         shadowed,
         unreadable,
-    } = loader.load_all();
+    } = loader.catalog();
 
     let rows: Vec<[String; 5]> = plugins
         .iter()
         .map(|plugin| {
-            let metadata = plugin.metadata();
+            let metadata = &plugin.metadata;
+            let mode = match plugin.source {
+                PluginSource::BuiltIn => Mode::InProcess,
+                PluginSource::File(_) => loader.mode(),
+            };
             [
                 metadata.kind.to_string(),
                 metadata.name.clone(),
                 metadata.version.clone(),
-                plugin.mode().to_string(),
-                plugin.source().to_string(),
+                mode.to_string(),
+                plugin.source.to_string(),
             ]
         })
         .collect();
@@ -34,13 +41,10 @@ pub fn list(loader: &Loader, out: &mut impl Write) -> io::Result<()> {
         write_table(out, ["KIND", "NAME", "VERSION", "MODE", "FILE"], &rows)?;
     }
 
-    if !broken.is_empty() || !broken_builtins.is_empty() {
+    if !broken.is_empty() {
         writeln!(out, "\nBroken plugins (not loaded):")?;
         for item in &broken {
-            writeln!(out, "  {}", item.error)?;
-        }
-        for error in &broken_builtins {
-            writeln!(out, "  {error}")?;
+            writeln!(out, "  {}", item.message)?;
         }
     }
     if !shadowed.is_empty() {
@@ -66,6 +70,57 @@ pub fn list(loader: &Loader, out: &mut impl Write) -> io::Result<()> {
         writeln!(out, "\nUnreadable directories on the search path:")?;
         for item in &unreadable {
             writeln!(out, "  {}: {}", item.dir.display(), item.error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints every installed plugin file: source, kind, name, version,
+/// checksum state and path; then why any of them cannot be used.
+pub fn installed(loader: &Loader, out: &mut impl Write) -> io::Result<()> {
+    let installed = loader.installed();
+    if installed.is_empty() {
+        let root = loader
+            .install_dir()
+            .map_or("(no install directory)".to_owned(), |d| {
+                d.display().to_string()
+            });
+        return writeln!(
+            out,
+            "No plugins installed in {root}. Install one with `rivet plugins install FILE_OR_PACKAGE`."
+        );
+    }
+    let rows: Vec<[String; 6]> = installed
+        .iter()
+        .map(|item| {
+            let plugin = &item.plugin;
+            [
+                if plugin.source.is_empty() {
+                    "-".to_owned()
+                } else {
+                    plugin.source.clone()
+                },
+                plugin.id.kind.to_string(),
+                plugin.id.name.clone(),
+                plugin.id.version.to_string(),
+                item.checksum.to_string(),
+                plugin.path.display().to_string(),
+            ]
+        })
+        .collect();
+    write_table(
+        out,
+        ["SOURCE", "KIND", "NAME", "VERSION", "CHECKSUM", "PATH"],
+        &rows,
+    )?;
+    let unusable: Vec<&String> = installed
+        .iter()
+        .filter_map(|item| item.metadata.as_ref().err())
+        .collect();
+    if !unusable.is_empty() {
+        writeln!(out, "\nUnusable installed plugins:")?;
+        for message in unusable {
+            writeln!(out, "  {message}")?;
         }
     }
     Ok(())

@@ -7,6 +7,11 @@ mod logger;
 mod pipeline;
 mod template;
 
+mod install;
+mod manage;
+mod package;
+mod required;
+
 use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +39,10 @@ struct Cli {
         value_name = "SECONDS"
     )]
     call_timeout: Option<u64>,
+    /// Load plugin files even when other users can write them or their
+    /// directories (refused by default, as ssh refuses such keys)
+    #[arg(long, global = true, env = "RIVET_ALLOW_INSECURE_PLUGINS")]
+    allow_insecure_plugins: bool,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -53,6 +62,8 @@ enum Cmd {
         #[command(subcommand)]
         command: PluginsCmd,
     },
+    /// Install a template's missing [required_plugins] from a local directory
+    Init(manage::InitArgs),
     /// A command plugin: `rivet NAME ARGS...`
     #[command(external_subcommand)]
     External(Vec<String>),
@@ -62,6 +73,19 @@ enum Cmd {
 enum PluginsCmd {
     /// List every plugin found, with its version, mode and file, then broken and shadowed files
     List,
+    /// List installed plugins: source, kind, name, version, checksum state, path
+    Installed,
+    /// Install a built plugin file or a package into $RIVET_HOME/plugins
+    Install(manage::InstallArgs),
+    /// Remove installed versions of a plugin (and their checksum files)
+    Remove(manage::RemoveArgs),
+    /// Show a template's [required_plugins] and the installed versions they use
+    Required {
+        /// The template (TOML)
+        template: PathBuf,
+    },
+    /// Pack plugin crates or built plugin files into one .tar.gz package
+    Pack(manage::PackArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +100,7 @@ fn main() -> ExitCode {
     if let Some(seconds) = cli.call_timeout {
         loader.set_call_timeout(Duration::from_secs(seconds));
     }
+    loader.allow_insecure_permissions(cli.allow_insecure_plugins);
     log::debug!("plugin search path: {:?}", loader.search_path().dirs());
     match run(cli, &mut loader) {
         Ok(code) => code,
@@ -118,6 +143,15 @@ fn run(cli: Cli, loader: &mut Loader) -> Result<ExitCode, String> {
             listing::list(loader, &mut io::stdout().lock()).map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Cmd::Plugins { command }) => match command {
+            PluginsCmd::List => unreachable!("handled above"),
+            PluginsCmd::Installed => manage::installed(loader),
+            PluginsCmd::Install(args) => manage::install(loader, &args),
+            PluginsCmd::Remove(args) => manage::remove(loader, &args),
+            PluginsCmd::Required { template } => manage::required(loader, &template),
+            PluginsCmd::Pack(args) => manage::pack(loader, &args),
+        },
+        Some(Cmd::Init(args)) => manage::init(loader, &args),
         Some(Cmd::External(args)) => {
             let (name, args) = args.split_first().ok_or("a command name is needed")?;
             let code = commands::run(loader, name, args).map_err(|e| e.to_string())?;

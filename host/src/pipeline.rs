@@ -99,9 +99,13 @@ fn prepare_all(loader: &Loader, template: &Template) -> Result<Vec<Prepared>, Bu
         .iter()
         .map(|step| {
             let mode = step.isolation.unwrap_or(loader.mode());
-            let plugin = match &step.path {
-                Some(file) => loader.load_file_in(file, step.kind, &step.plugin, mode),
-                None => loader.load_in(step.kind, &step.plugin, mode),
+            let required = template.required(step.kind, &step.plugin);
+            let plugin = match (&step.path, required) {
+                (Some(file), _) => loader.load_file_in(file, step.kind, &step.plugin, mode),
+                (None, Some(r)) => {
+                    loader.load_required(step.kind, &step.plugin, &r.source, &r.version, mode)
+                }
+                (None, None) => loader.load_in(step.kind, &step.plugin, mode),
             }
             .map_err(|source| BuildError::Load {
                 template: template.path.clone(),

@@ -15,13 +15,24 @@
 //!
 //! [[post-processors]]
 //! plugin = "checksum"
+//!
+//! [required_plugins]
+//! dir = { source = "example.org/acme/tools", version = ">= 1.2, < 2" }
+//! checksum = { source = "example.org/acme/tools", version = "^0.1", kind = "post-processor" }
 //! ```
+//!
+//! A `[required_plugins]` entry pins a plugin name to an installed source and
+//! a semver requirement; its steps then use the highest installed version
+//! that satisfies it, never an unversioned file. The entry's kind is the
+//! `kind` it gives, else the kind of the steps that use the name (when
+//! steps of two kinds use it, or none does, `kind` must be given).
 
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use rivet_loader::{Mode, PluginKind, is_valid_name};
+use rivet_loader::{Mode, PluginKind, is_valid_name, same_name};
+use semver::VersionReq;
 use serde::Deserialize;
 
 /// A parsed template.
@@ -35,6 +46,30 @@ pub struct Template {
     pub description: Option<String>,
     /// Every step, builders first, then provisioners, then post-processors.
     pub steps: Vec<Step>,
+    /// The `[required_plugins]` entries, by name.
+    pub required: Vec<Required>,
+}
+
+/// A `[required_plugins]` entry: which installed versions a name may use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Required {
+    /// The plugin's kind (given, or from the steps using it).
+    pub kind: PluginKind,
+    /// The plugin's name.
+    pub name: String,
+    /// Where it is installed from (`example.org/acme/tools`).
+    pub source: String,
+    /// Which versions may be used.
+    pub version: VersionReq,
+}
+
+impl Template {
+    /// The requirement for steps of `(kind, name)`, if any.
+    pub fn required(&self, kind: PluginKind, name: &str) -> Option<&Required> {
+        self.required
+            .iter()
+            .find(|r| r.kind == kind && same_name(&r.name, name))
+    }
 }
 
 /// One step of a template: a plugin and its configuration.
@@ -91,6 +126,16 @@ struct TemplateFile {
     provisioners: Vec<StepFile>,
     #[serde(default, rename = "post-processors")]
     post_processors: Vec<StepFile>,
+    #[serde(default)]
+    required_plugins: std::collections::BTreeMap<String, RequiredFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequiredFile {
+    source: String,
+    version: String,
+    kind: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -168,13 +213,68 @@ impl Template {
                 });
             }
         }
+        let required = file
+            .required_plugins
+            .into_iter()
+            .map(|(name, entry)| required(name, entry, &steps).map_err(invalid))
+            .collect::<Result<_, _>>()?;
         Ok(Template {
             path: path.to_owned(),
             base_dir,
             description: file.description,
             steps,
+            required,
         })
     }
+}
+
+/// Checks a `[required_plugins]` entry and finds its kind.
+fn required(name: String, entry: RequiredFile, steps: &[Step]) -> Result<Required, String> {
+    let at = format!("required_plugins.{name}");
+    if !is_valid_name(&name) {
+        return Err(format!(
+            "{at}: `{name}` is not a plugin name; use letters, digits, `_` and `-`"
+        ));
+    }
+    rivet_loader::installed::check_source(&entry.source).map_err(|e| format!("{at}: {e}"))?;
+    let version = VersionReq::parse(&entry.version).map_err(|e| {
+        format!(
+            "{at}: `{}` is not a version requirement ({e}); write it like \">= 1.2, < 2\"",
+            entry.version
+        )
+    })?;
+    let kind = match entry.kind {
+        Some(kind) => kind
+            .parse::<PluginKind>()
+            .map_err(|_| format!("{at}: `{kind}` is not a plugin kind; use builder, provisioner, post-processor or command"))?,
+        None => {
+            let mut kinds: Vec<PluginKind> = steps
+                .iter()
+                .filter(|s| same_name(&s.plugin, &name))
+                .map(|s| s.kind)
+                .collect();
+            kinds.dedup();
+            match kinds[..] {
+                [kind] => kind,
+                [] => {
+                    return Err(format!(
+                        "{at}: no step uses `{name}`, so its kind is unknown; add `kind = \"builder\"` (or another kind)"
+                    ));
+                }
+                _ => {
+                    return Err(format!(
+                        "{at}: steps of several kinds use `{name}`; add `kind = \"...\"` to say which one this is"
+                    ));
+                }
+            }
+        }
+    };
+    Ok(Required {
+        kind,
+        name,
+        source: entry.source,
+        version,
+    })
 }
 
 /// toml's errors show the offending line over several lines; keep the first
@@ -233,6 +333,49 @@ mod tests {
             Some(Path::new("/base/plugins/libplugin_builder_dir.so"))
         );
         assert_eq!(template.steps[1].config, "{}");
+    }
+
+    #[test]
+    fn required_plugins_take_their_kind_from_the_steps_or_say_it() {
+        let template = parse(
+            r#"
+            [[builders]]
+            plugin = "dir"
+            [required_plugins]
+            dir = { source = "example.org/acme/tools", version = ">= 1.2, < 2" }
+            tool = { source = "local", version = "1", kind = "command" }
+            "#,
+        )
+        .unwrap();
+        let dir = template.required(PluginKind::Builder, "dir").unwrap();
+        assert_eq!(dir.source, "example.org/acme/tools");
+        assert!(dir.version.matches(&semver::Version::new(1, 9, 0)));
+        assert!(!dir.version.matches(&semver::Version::new(2, 0, 0)));
+        assert_eq!(
+            template.required(PluginKind::Command, "tool").unwrap().kind,
+            PluginKind::Command
+        );
+        assert!(template.required(PluginKind::Provisioner, "dir").is_none());
+
+        for (extra, expected) in [
+            (
+                "other = { source = \"s\", version = \"1\" }",
+                "no step uses",
+            ),
+            (
+                "dir = { source = \"s\", version = \"one\" }",
+                "not a version requirement",
+            ),
+            ("dir = { source = \"../s\", version = \"1\" }", "source"),
+            (
+                "dir = { source = \"s\", version = \"1\", kind = \"hook\" }",
+                "not a plugin kind",
+            ),
+        ] {
+            let text = format!("[[builders]]\nplugin = \"dir\"\n[required_plugins]\n{extra}\n");
+            let error = parse(&text).unwrap_err().to_string();
+            assert!(error.contains(expected), "{extra}: {error}");
+        }
     }
 
     #[test]

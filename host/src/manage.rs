@@ -1,0 +1,141 @@
+//! The plugin management commands: `rivet plugins install | installed |
+//! remove | required | pack` and `rivet init`.
+
+use std::io;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use rivet_loader::{Loader, PluginKind};
+
+use crate::install::{self, DEFAULT_SOURCE, RemoveFilter};
+use crate::{listing, package, required};
+
+/// `rivet plugins install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// A built plugin file (`libplugin_KIND_NAME.so`) or a package (`.tar.gz`)
+    pub path: PathBuf,
+    /// Where it comes from, a path-like id (`example.org/acme/tools`);
+    /// default: the package's source, else `local`
+    #[arg(long)]
+    pub source: Option<String>,
+}
+
+/// `rivet plugins remove`.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The plugin's name
+    pub name: String,
+    /// Only versions matching this requirement (`< 2`, `=1.2.3`); default: all
+    pub version: Option<String>,
+    /// Only this kind
+    #[arg(long)]
+    pub kind: Option<PluginKind>,
+    /// Only this source
+    #[arg(long)]
+    pub source: Option<String>,
+}
+
+/// `rivet plugins pack`.
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// Plugin crate directories (built with `cargo build --release`) or built plugin files
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The source recorded in the package
+    #[arg(long, default_value = DEFAULT_SOURCE)]
+    pub source: String,
+    /// Where to write the package
+    #[arg(long, short, default_value = ".")]
+    pub output: PathBuf,
+}
+
+/// `rivet init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The template whose [required_plugins] to install
+    pub template: PathBuf,
+    /// A directory of packages and built plugin files to install from
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
+}
+
+/// `rivet plugins install`.
+pub fn install(loader: &Loader, args: &InstallArgs) -> Result<ExitCode, String> {
+    let root = install::install_root(loader).map_err(|e| e.to_string())?;
+    let (source, staged) = if package::is_package(&args.path) {
+        let package = package::read(loader, &args.path).map_err(|e| e.to_string())?;
+        let source = args.source.clone().unwrap_or(package.manifest.source);
+        (source, package.plugins)
+    } else {
+        let staged = install::verify_file(loader, &args.path).map_err(|e| e.to_string())?;
+        let source = args
+            .source
+            .clone()
+            .unwrap_or_else(|| DEFAULT_SOURCE.to_owned());
+        (source, vec![staged])
+    };
+    let written = install::write_installed(&root, &source, &staged).map_err(|e| e.to_string())?;
+    for (path, plugin) in written.iter().zip(&staged) {
+        println!(
+            "installed {} {} {} from `{source}`: {}",
+            plugin.metadata.kind,
+            plugin.metadata.name,
+            plugin.metadata.version,
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `rivet plugins installed`.
+pub fn installed(loader: &Loader) -> Result<ExitCode, String> {
+    listing::installed(loader, &mut io::stdout().lock()).map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `rivet plugins remove`.
+pub fn remove(loader: &Loader, args: &RemoveArgs) -> Result<ExitCode, String> {
+    let filter = RemoveFilter {
+        requirement: args.version.clone(),
+        kind: args.kind,
+        source: args.source.clone(),
+    };
+    let removed = install::remove(loader, &args.name, &filter).map_err(|e| e.to_string())?;
+    for plugin in removed {
+        println!(
+            "removed {} {} {} from `{}`: {}",
+            plugin.id.kind,
+            plugin.id.name,
+            plugin.id.version,
+            plugin.source,
+            plugin.path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `rivet plugins required`: fails when a requirement is not met.
+pub fn required(loader: &Loader, template: &std::path::Path) -> Result<ExitCode, String> {
+    let met = required::show(loader, template, &mut io::stdout().lock())?;
+    Ok(if met {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `rivet plugins pack`.
+pub fn pack(loader: &Loader, args: &PackArgs) -> Result<ExitCode, String> {
+    let out = package::pack(loader, &args.paths, &args.source, &args.output)
+        .map_err(|e| e.to_string())?;
+    println!("packed {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `rivet init`.
+pub fn init(loader: &Loader, args: &InitArgs) -> Result<ExitCode, String> {
+    required::init(loader, &args.template, &args.from, &mut io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,462 @@
+//! Plugin packages: one `.tar.gz` holding plugin files, a manifest and
+//! their checksums (as Cloudify's wagons hold a plugin and its metadata).
+//!
+//! ```text
+//! plugin_builder_dir_v1.2.3_i1_linux_x86_64.tar.gz
+//! ├── rivet-package.toml    the manifest
+//! ├── SHA256SUMS            sha256sum format: the manifest and every plugin file
+//! └── libplugin_builder_dir_v1.2.3_i1_linux_x86_64.so
+//! ```
+//!
+//! The manifest:
+//!
+//! ```toml
+//! format = 1
+//! source = "example.org/acme/tools"
+//! platform = "linux_x86_64"
+//!
+//! [[plugins]]
+//! file = "libplugin_builder_dir_v1.2.3_i1_linux_x86_64.so"
+//! kind = "builder"
+//! name = "dir"
+//! version = "1.2.3"
+//! interface_version = "1.0.0"
+//! description = "Copies a source directory into a fresh artifact"
+//! ```
+//!
+//! Reading a package checks all of it before anything is installed: the
+//! archive must decompress and unpack completely (a truncated or corrupt
+//! archive is refused), hold only plain top-level files, list each of them
+//! in `SHA256SUMS` with the right digest, be built for this platform and
+//! this host's interface major, and each plugin must then load and report
+//! what the manifest says.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rivet_loader::installed::platform;
+use rivet_loader::integrity::sha256_hex;
+use rivet_loader::{Loader, PluginKind};
+use serde::{Deserialize, Serialize};
+
+use crate::install::{self, InstallError, Staged};
+
+/// The manifest's file name inside a package.
+pub const MANIFEST: &str = "rivet-package.toml";
+/// The checksum file's name inside a package.
+pub const CHECKSUMS: &str = "SHA256SUMS";
+/// The largest package rivet unpacks (decompressed).
+const MAX_UNPACKED: u64 = 1 << 30;
+
+/// Why a package cannot be made or used. Nothing was installed.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// The archive cannot be unpacked.
+    #[error(
+        "{path}: not a usable rivet package: {reason}; the file is corrupt or truncated, download or `rivet plugins pack` it again"
+    )]
+    Corrupt {
+        /// The package.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file's checksum differs from SHA256SUMS.
+    #[error(
+        "{path}: `{file}` does not match its checksum in SHA256SUMS; the package was changed or damaged, get it again"
+    )]
+    Checksum {
+        /// The package.
+        path: PathBuf,
+        /// The file inside.
+        file: String,
+    },
+    /// The package is for another platform or interface.
+    #[error(
+        "{path}: built for {found}, but this host is {expected}; use the package built for {expected} (`rivet plugins pack` on such a machine)"
+    )]
+    WrongPlatform {
+        /// The package.
+        path: PathBuf,
+        /// What it was built for.
+        found: String,
+        /// What this host needs.
+        expected: String,
+    },
+    /// `pack` could not build or find the plugin.
+    #[error("{path}: cannot pack: {message}")]
+    Pack {
+        /// The crate or file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+}
+
+/// The manifest of a package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The manifest format (1).
+    pub format: u32,
+    /// Where the plugins come from, a path-like id.
+    pub source: String,
+    /// The platform the plugins are built for: `linux_x86_64`.
+    pub platform: String,
+    /// The plugins in the package.
+    pub plugins: Vec<ManifestPlugin>,
+}
+
+/// One plugin in a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestPlugin {
+    /// Its file in the package.
+    pub file: String,
+    /// Its kind (`builder`, `post-processor`, ...).
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// The rivet-interface version it was built against.
+    pub interface_version: String,
+    /// What it does.
+    pub description: String,
+}
+
+/// A package, read and checked, its plugins verified.
+#[derive(Debug)]
+pub struct Package {
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// Its plugins, ready to install.
+    pub plugins: Vec<Staged>,
+}
+
+/// Whether `path` looks like a package (by name, or by gzip magic).
+pub fn is_package(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+        return true;
+    }
+    let mut magic = [0u8; 2];
+    fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == [0x1f, 0x8b]
+}
+
+/// Reads the package at `path` and checks everything in it (see the
+/// module documentation), loading each plugin in a plugin server process.
+pub fn read(loader: &Loader, path: &Path) -> Result<Package, InstallError> {
+    let (manifest, mut files) = unpack(path)?;
+    let mut plugins = Vec::new();
+    for entry in &manifest.plugins {
+        let bytes = files
+            .remove(&entry.file)
+            .ok_or_else(|| PackageError::Corrupt {
+                path: path.to_owned(),
+                reason: format!("the manifest lists `{}`, which is not in it", entry.file),
+            })?;
+        let kind: PluginKind = entry.kind.parse().map_err(|_| PackageError::Corrupt {
+            path: path.to_owned(),
+            reason: format!("unknown plugin kind `{}` in the manifest", entry.kind),
+        })?;
+        let origin = PathBuf::from(format!("{}:{}", path.display(), entry.file));
+        let staged = install::verify(loader, &origin, bytes, kind, &entry.name)?;
+        let reported = &staged.metadata;
+        if staged.metadata.version != entry.version
+            || reported.interface_version != entry.interface_version
+        {
+            return Err(InstallError::Disagrees {
+                path: origin,
+                message: format!(
+                    "the manifest says version {} (interface {}), the plugin reports {} (interface {})",
+                    entry.version,
+                    entry.interface_version,
+                    reported.version,
+                    reported.interface_version
+                ),
+            });
+        }
+        plugins.push(staged);
+    }
+    Ok(Package { manifest, plugins })
+}
+
+/// Unpacks and checks the archive (not the plugins): the manifest and the
+/// plugin files' bytes by name.
+pub fn unpack(path: &Path) -> Result<(Manifest, BTreeMap<String, Vec<u8>>), PackageError> {
+    let corrupt = |reason: String| PackageError::Corrupt {
+        path: path.to_owned(),
+        reason,
+    };
+    let file = fs::File::open(path).map_err(|e| corrupt(format!("cannot open it: {e}")))?;
+    let decoder = flate2::read::GzDecoder::new(file);
+    let mut archive = tar::Archive::new(decoder.take(MAX_UNPACKED));
+    let mut files = BTreeMap::new();
+    let entries = archive
+        .entries()
+        .map_err(|e| corrupt(format!("cannot read the archive: {e}")))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| corrupt(format!("cannot read the archive: {e}")))?;
+        let entry_path = entry
+            .path()
+            .map_err(|e| corrupt(format!("bad entry name: {e}")))?
+            .to_string_lossy()
+            .into_owned();
+        let name = entry_path.trim_start_matches("./").to_owned();
+        if entry.header().entry_type().is_dir() && name.is_empty() {
+            continue;
+        }
+        if !entry.header().entry_type().is_file()
+            || name.is_empty()
+            || name.contains(['/', '\\'])
+            || name.starts_with('.')
+        {
+            return Err(corrupt(format!(
+                "`{entry_path}` is not a plain top-level file; packages hold only files"
+            )));
+        }
+        let mut bytes = Vec::new();
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(|e| corrupt(format!("cannot read `{name}`: {e}")))?;
+        if files.insert(name.clone(), bytes).is_some() {
+            return Err(corrupt(format!("`{name}` is in it twice")));
+        }
+    }
+    // Read to the end so that gzip checks its trailer (length and CRC): a
+    // truncated archive whose tar part happens to end cleanly is caught.
+    let mut rest = archive.into_inner();
+    io::copy(&mut rest, &mut io::sink())
+        .map_err(|e| corrupt(format!("the compressed data is damaged: {e}")))?;
+    if rest.limit() == 0 {
+        return Err(corrupt("it unpacks to more than 1 GiB".into()));
+    }
+
+    let sums = files
+        .remove(CHECKSUMS)
+        .ok_or_else(|| corrupt(format!("it has no {CHECKSUMS}")))?;
+    let sums = String::from_utf8(sums).map_err(|_| corrupt(format!("{CHECKSUMS} is not text")))?;
+    let mut listed = BTreeMap::new();
+    for line in sums.lines().filter(|l| !l.trim().is_empty()) {
+        let (digest, name) = line
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| corrupt(format!("bad {CHECKSUMS} line `{line}`")))?;
+        let name = name.trim().trim_start_matches('*');
+        listed.insert(name.to_owned(), digest.to_ascii_lowercase());
+    }
+    for (name, bytes) in &files {
+        let expected = listed
+            .get(name)
+            .ok_or_else(|| corrupt(format!("`{name}` is not listed in {CHECKSUMS}")))?;
+        if sha256_hex(bytes.as_slice()).map_err(|e| corrupt(e.to_string()))? != *expected {
+            return Err(PackageError::Checksum {
+                path: path.to_owned(),
+                file: name.clone(),
+            });
+        }
+    }
+    if let Some(missing) = listed.keys().find(|name| !files.contains_key(*name)) {
+        return Err(corrupt(format!(
+            "`{missing}` is listed in {CHECKSUMS} but not in the archive"
+        )));
+    }
+
+    let manifest = files
+        .remove(MANIFEST)
+        .ok_or_else(|| corrupt(format!("it has no {MANIFEST}")))?;
+    let manifest =
+        String::from_utf8(manifest).map_err(|_| corrupt(format!("{MANIFEST} is not text")))?;
+    let manifest: Manifest = toml::from_str(&manifest)
+        .map_err(|e| corrupt(format!("bad {MANIFEST}: {}", e.message())))?;
+    if manifest.format != 1 {
+        return Err(corrupt(format!(
+            "manifest format {} is newer than this rivet understands (1); update rivet",
+            manifest.format
+        )));
+    }
+    let host_major = rivet_interface::INTERFACE_VERSION
+        .split('.')
+        .next()
+        .unwrap_or("");
+    let expected = format!("{} with interface {host_major}.x", platform());
+    for plugin in &manifest.plugins {
+        let major = plugin.interface_version.split('.').next().unwrap_or("");
+        if manifest.platform != platform() || major != host_major {
+            return Err(PackageError::WrongPlatform {
+                path: path.to_owned(),
+                found: format!(
+                    "{} with interface {}",
+                    manifest.platform, plugin.interface_version
+                ),
+                expected,
+            });
+        }
+    }
+    if manifest.plugins.is_empty() {
+        return Err(corrupt("its manifest lists no plugins".into()));
+    }
+    Ok((manifest, files))
+}
+
+/// Packs the plugins at `inputs` (built plugin files, or crate
+/// directories, which are built with `cargo build --release`) into one
+/// package in `out_dir`; returns its path.
+pub fn pack(
+    loader: &Loader,
+    inputs: &[PathBuf],
+    source: &str,
+    out_dir: &Path,
+) -> Result<PathBuf, InstallError> {
+    rivet_loader::installed::check_source(source).map_err(InstallError::BadSource)?;
+    let mut staged = Vec::new();
+    for input in inputs {
+        let files = if input.is_dir() {
+            build_crate(input)?
+        } else {
+            vec![input.clone()]
+        };
+        for file in files {
+            staged.push(install::verify_file(loader, &file)?);
+        }
+    }
+    let first = staged.first().ok_or_else(|| PackageError::Pack {
+        path: out_dir.to_owned(),
+        message: "nothing to pack".into(),
+    })?;
+    let manifest = Manifest {
+        format: 1,
+        source: source.to_owned(),
+        platform: platform(),
+        plugins: staged
+            .iter()
+            .map(|s| ManifestPlugin {
+                file: s.id.file_name(),
+                kind: s.metadata.kind.as_str().to_owned(),
+                name: s.metadata.name.clone(),
+                version: s.metadata.version.clone(),
+                interface_version: s.metadata.interface_version.clone(),
+                description: s.metadata.description.clone(),
+            })
+            .collect(),
+    };
+    let manifest_text = toml::to_string(&manifest).map_err(|e| PackageError::Pack {
+        path: out_dir.to_owned(),
+        message: e.to_string(),
+    })?;
+    let mut contents: Vec<(String, Vec<u8>, u32)> =
+        vec![(MANIFEST.to_owned(), manifest_text.into_bytes(), 0o644)];
+    for s in &staged {
+        contents.push((s.id.file_name(), s.bytes.clone(), 0o755));
+    }
+    let mut sums = String::new();
+    for (name, bytes, _) in &contents {
+        let digest = sha256_hex(bytes.as_slice()).map_err(|e| InstallError::Io {
+            path: PathBuf::from(name),
+            source: e,
+        })?;
+        sums.push_str(&format!("{digest}  {name}\n"));
+    }
+    contents.insert(1, (CHECKSUMS.to_owned(), sums.into_bytes(), 0o644));
+
+    let stem = first
+        .id
+        .file_name()
+        .trim_start_matches(std::env::consts::DLL_PREFIX)
+        .trim_end_matches(std::env::consts::DLL_SUFFIX)
+        .to_owned();
+    let out = out_dir.join(format!("{stem}.tar.gz"));
+    let io_err = |source| InstallError::Io {
+        path: out.clone(),
+        source,
+    };
+    let temp = tempfile::Builder::new()
+        .prefix(".rivet-pack-")
+        .tempfile_in(out_dir)
+        .map_err(io_err)?;
+    {
+        let encoder = flate2::write::GzEncoder::new(temp.as_file(), flate2::Compression::default());
+        let mut builder = tar::Builder::new(encoder);
+        for (name, bytes, mode) in &contents {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(*mode);
+            header.set_mtime(0);
+            header.set_entry_type(tar::EntryType::Regular);
+            builder
+                .append_data(&mut header, name, bytes.as_slice())
+                .map_err(io_err)?;
+        }
+        builder
+            .into_inner()
+            .and_then(|encoder| encoder.finish())
+            .map_err(io_err)?;
+    }
+    temp.as_file().sync_all().map_err(io_err)?;
+    temp.persist(&out).map_err(|e| io_err(e.error))?;
+    Ok(out)
+}
+
+/// Builds the crate in `dir` (`cargo build --release --lib`) and returns
+/// the plugin libraries it produced.
+fn build_crate(dir: &Path) -> Result<Vec<PathBuf>, InstallError> {
+    let manifest = dir.join("Cargo.toml");
+    let fail = |message: String| PackageError::Pack {
+        path: dir.to_owned(),
+        message,
+    };
+    if !manifest.is_file() {
+        return Err(
+            fail("a directory to pack must be a crate (it has no Cargo.toml)".into()).into(),
+        );
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["build", "--release", "--lib", "--message-format=json"])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .output()
+        .map_err(|e| fail(format!("cannot run cargo: {e}")))?;
+    if !output.status.success() {
+        return Err(fail(format!(
+            "`cargo build --release` failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ))
+        .into());
+    }
+    let mut files = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] != "compiler-artifact"
+            || message["manifest_path"].as_str().map(Path::new)
+                != manifest.canonicalize().ok().as_deref()
+        {
+            continue;
+        }
+        let is_cdylib = message["target"]["crate_types"]
+            .as_array()
+            .is_some_and(|types| types.iter().any(|t| t == "cdylib"));
+        if !is_cdylib {
+            continue;
+        }
+        for file in message["filenames"].as_array().into_iter().flatten() {
+            if let Some(file) = file.as_str()
+                && file.ends_with(std::env::consts::DLL_SUFFIX)
+            {
+                files.push(PathBuf::from(file));
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(fail("the crate builds no `cdylib` plugin library".into()).into());
+    }
+    Ok(files)
+}
