@@ -209,7 +209,7 @@ pub(crate) fn candidates<'a>(
 
 /// Whether two sources are the same, ignoring leading, trailing and doubled
 /// `/`.
-pub(crate) fn same_source(a: &str, b: &str) -> bool {
+pub fn same_source(a: &str, b: &str) -> bool {
     split_source(a) == split_source(b)
 }
 
