@@ -1,0 +1,236 @@
+//! Isolated mode through the real `rivet` binary: the example site builds to
+//! the same bytes in both modes (chosen by flag, by environment or per
+//! step), `plugins list` shows the mode, a crashing plugin is an error
+//! rather than a dead `rivet`, and plugin servers never outlive a killed
+//! `rivet`.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use rivet_loader::{PluginKind, plugin_file_name};
+use rivet_tests::{
+    copy_dir, fixture, is_running, plugin_servers_of, process_info, real_plugin_file_names, rivet,
+    wait_until, workspace_root,
+};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "status {}\n--- stdout\n{}--- stderr\n{}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    )
+}
+
+/// `rivet ARGS` in `cwd` with a fresh home, plugin output at debug level.
+fn run(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    let mut command = rivet(home.path(), cwd);
+    command
+        .args(args)
+        .env_remove("RIVET_ISOLATION")
+        .env("RIVET_LOG", "debug");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("rivet runs")
+}
+
+/// A copy of `examples/site` (without any `build/` left in the repo).
+fn example_site() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let example = workspace_root().join("examples/site");
+    for entry in ["site.toml", "www", "extra"] {
+        let from = example.join(entry);
+        if from.is_dir() {
+            copy_dir(&from, &dir.path().join(entry));
+        } else {
+            fs::copy(&from, dir.path().join(entry)).unwrap();
+        }
+    }
+    dir
+}
+
+/// What a build of the example site leaves: `SHA256SUMS` and the archive.
+#[derive(Debug, PartialEq, Eq)]
+struct Result {
+    sums: Vec<u8>,
+    archive: Vec<u8>,
+}
+
+/// Builds the site in `site` from scratch with `args` and `env`; checks the
+/// mode each step ran in (from rivet's debug log) and returns the result.
+fn build(site: &Path, template: &str, args: &[&str], env: &[(&str, &str)], mode: &str) -> Result {
+    let _ = fs::remove_dir_all(site.join("build"));
+    let mut all_args = args.to_vec();
+    all_args.extend(["build", template]);
+
+    let output = run(site, &all_args, env);
+
+    assert!(output.status.success(), "{}", describe(&output));
+    let stderr = text(&output.stderr);
+    let steps: Vec<&str> = stderr.lines().filter(|l| l.contains(": using ")).collect();
+    assert_eq!(steps.len(), 5, "{}", describe(&output));
+    for step in steps {
+        assert!(step.ends_with(&format!("({mode})")), "{step}");
+    }
+    Result {
+        sums: fs::read(site.join("build/site/SHA256SUMS")).unwrap(),
+        archive: fs::read(site.join("build/site.tar.gz")).unwrap(),
+    }
+}
+
+#[test]
+fn the_example_site_builds_to_the_same_bytes_in_both_modes() {
+    let site = example_site();
+    // Every step isolated by the template itself.
+    let template = fs::read_to_string(site.path().join("site.toml")).unwrap();
+    let isolated_template = template.replace("\nplugin = ", "\nisolation = \"process\"\nplugin = ");
+    assert_eq!(isolated_template.matches("isolation").count(), 5);
+    fs::write(site.path().join("isolated.toml"), isolated_template).unwrap();
+
+    let in_process = build(site.path(), "site.toml", &[], &[], "in-process");
+    let by_flag = build(
+        site.path(),
+        "site.toml",
+        &["--isolation", "process"],
+        &[],
+        "process",
+    );
+    let by_env = build(
+        site.path(),
+        "site.toml",
+        &[],
+        &[("RIVET_ISOLATION", "process")],
+        "process",
+    );
+    let by_template = build(site.path(), "isolated.toml", &[], &[], "process");
+
+    assert!(!in_process.sums.is_empty());
+    assert!(in_process == by_flag, "--isolation process differs");
+    assert!(in_process == by_env, "RIVET_ISOLATION=process differs");
+    assert!(in_process == by_template, "isolation = \"process\" differs");
+}
+
+#[test]
+fn rivet_plugins_list_with_isolation_process_shows_mode_process() {
+    let cwd = tempfile::tempdir().unwrap();
+
+    let output = run(
+        cwd.path(),
+        &["--isolation", "process", "plugins", "list"],
+        &[],
+    );
+
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = text(&output.stdout);
+    for file_name in real_plugin_file_names() {
+        let row = stdout
+            .lines()
+            .find(|line| line.ends_with(&file_name))
+            .unwrap_or_else(|| panic!("no row for {file_name}:\n{stdout}"));
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[3], "process", "{row}");
+    }
+    assert!(!stdout.contains("Broken"), "{stdout}");
+}
+
+/// A template with one builder: `misbehave` (by path) doing `action`.
+fn misbehave_template(dir: &Path, action: &str, isolation: Option<&str>) -> std::path::PathBuf {
+    let plugin = dir.join(plugin_file_name(PluginKind::Builder, "misbehave"));
+    fs::copy(fixture("misbehave"), &plugin).unwrap();
+    let isolation = isolation
+        .map(|mode| format!("isolation = \"{mode}\"\n"))
+        .unwrap_or_default();
+    let template = dir.join("misbehave.toml");
+    fs::write(
+        &template,
+        format!(
+            "[[builders]]\nplugin = \"misbehave\"\npath = \"{}\"\n{isolation}[builders.config]\naction = \"{action}\"\n",
+            plugin.display()
+        ),
+    )
+    .unwrap();
+    template
+}
+
+#[test]
+fn a_crashing_isolated_plugin_fails_the_build_but_not_rivet() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = misbehave_template(dir.path(), "segfault", Some("process"));
+
+    let output = run(dir.path(), &["build", &template.display().to_string()], &[]);
+
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("builder misbehave crashed") && stderr.contains("SIGSEGV"),
+        "{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn plugin_servers_end_when_rivet_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let template = misbehave_template(dir.path(), "hang", None);
+    let mut child = rivet(home.path(), dir.path())
+        .args(["--isolation", "process", "build"])
+        .arg(&template)
+        .env_remove("RIVET_ISOLATION")
+        .env("TMPDIR", tmp.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let rivet_pid = child.id();
+
+    let mut servers = Vec::new();
+    let started = wait_until(Duration::from_secs(20), || {
+        servers = plugin_servers_of(rivet_pid);
+        !servers.is_empty()
+    });
+    if !started {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("rivet started no plugin server");
+    }
+    assert_eq!(servers.len(), 1, "{servers:?}");
+    let server = servers[0].pid;
+    // The server is up and serving (its socket exists) before the kill.
+    assert!(wait_until(Duration::from_secs(10), || {
+        fs::read_dir(tmp.path())
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .any(|e| e.path().join("plugin.sock").exists())
+            })
+            .unwrap_or(false)
+    }));
+
+    child.kill().unwrap(); // SIGKILL: no destructor, no Shutdown.
+    child.wait().unwrap();
+
+    let ended = wait_until(Duration::from_secs(5), || !is_running(server));
+    assert!(
+        ended,
+        "the plugin server outlived rivet: {:?}",
+        process_info(server)
+    );
+    // It removed its socket and its private directory on the way out.
+    let left: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "left behind in TMPDIR: {left:?}");
+}
