@@ -630,3 +630,46 @@ fn measure_isolated_load_and_call_costs() {
         median(local_calls)
     );
 }
+
+/// A request too large for one frame (64 MiB) is the host's own problem: the
+/// call fails, but the plugin did not crash and its process is not killed.
+#[test]
+fn a_request_too_large_for_a_frame_fails_without_killing_the_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = install(
+        &fixture("echo"),
+        dir.path(),
+        PluginKind::Provisioner,
+        "echo",
+    );
+    let loader = isolated_loader_for(&[dir.path()], &RecordingUi::new());
+    let plugin = loader
+        .load_in(PluginKind::Provisioner, "echo", Mode::Process)
+        .unwrap();
+    let echo = plugin.prepare("{}", dir.path()).unwrap();
+    let small = Artifact {
+        id: "small".into(),
+        ..Artifact::default()
+    };
+    assert_eq!(echo.provision(&small).unwrap().id, "small");
+    let server = the_server(&file);
+    let mut huge = small.clone();
+    huge.metadata.insert("blob".into(), "x".repeat(65 << 20));
+
+    let start = Instant::now();
+    let error = echo.provision(&huge).unwrap_err();
+
+    assert!(
+        !matches!(error, CallError::Crashed { .. }),
+        "the plugin did not crash, the request was too large: {error}"
+    );
+    assert!(error.to_string().contains("exceeds"), "{error}");
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(is_running(server), "a healthy plugin process was killed");
+    assert_eq!(echo.provision(&small).unwrap().id, "small");
+    assert_eq!(the_server(&file), server);
+}
