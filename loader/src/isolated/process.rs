@@ -254,21 +254,15 @@ impl ProcessPlugin {
     fn forward_output(&self, child: &mut Child) -> mpsc::Receiver<String> {
         if let Some(stderr) = child.stderr.take() {
             let target = self.log_target.clone();
-            thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    log_as(log::Level::Info, &target, &line);
-                }
-            });
+            thread::spawn(move || log_lines(&mut BufReader::new(stderr), &target));
         }
         let (sender, receiver) = mpsc::channel();
         if let Some(stdout) = child.stdout.take() {
             let target = self.log_target.clone();
             thread::spawn(move || {
-                let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
-                let _ = sender.send(lines.next().unwrap_or_default());
-                for line in lines {
-                    log_as(log::Level::Info, &target, &line);
-                }
+                let mut stdout = BufReader::new(stdout);
+                let _ = sender.send(read_line_lossy(&mut stdout).unwrap_or_default());
+                log_lines(&mut stdout, &target);
             });
         }
         receiver
@@ -283,8 +277,18 @@ impl ProcessPlugin {
                 .map_err(|e| self.crashed(server, &e.to_string()))?,
         };
         let id = server.next_id.fetch_add(1, Ordering::Relaxed);
-        write_frame(&mut connection, &Request::Call { id, call })
-            .map_err(|e| self.crashed(server, &e.to_string()))?;
+        match write_frame(&mut connection, &Request::Call { id, call }) {
+            Ok(()) => {}
+            // Refused before anything was written: the connection is clean.
+            Err(error @ (FrameError::TooLarge(_) | FrameError::Malformed(_))) => {
+                lock(&server.idle).push(connection);
+                return Err(CallError::Failed {
+                    plugin: self.label.clone(),
+                    message: format!("cannot send the request: {error}"),
+                });
+            }
+            Err(error) => return Err(self.crashed(server, &error.to_string())),
+        }
         let deadline = Instant::now() + self.options.call_timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -503,6 +507,33 @@ impl Drop for RemoteInstance {
     }
 }
 
+/// Logs every line of `input` under `target` until its end.
+fn log_lines(input: &mut impl BufRead, target: &str) {
+    while let Some(line) = read_line_lossy(input) {
+        log_as(log::Level::Info, target, &line);
+    }
+}
+
+/// One line of a plugin's output, without its line ending; bytes that are
+/// not UTF-8 are replaced, never a reason to stop reading (a reader that
+/// stopped would close the pipe and break the plugin's next write).
+fn read_line_lossy(input: &mut impl BufRead) -> Option<String> {
+    let mut bytes = Vec::new();
+    loop {
+        match input.read_until(b'\n', &mut bytes) {
+            Ok(0) if bytes.is_empty() => return None,
+            Ok(_) => break,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) if bytes.is_empty() => return None,
+            Err(_) => break,
+        }
+    }
+    while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+        bytes.pop();
+    }
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// A new directory only this user can enter, for one server's socket.
 fn private_dir() -> Result<PathBuf, String> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -577,6 +608,16 @@ mod tests {
             describe(ExitStatus::from_raw(libc::SIGSEGV)),
             "killed by signal 11 (SIGSEGV)"
         );
+    }
+
+    #[test]
+    fn output_lines_are_read_lossily_to_the_end() {
+        let mut input: &[u8] = b"one\r\nt\xffo\nlast";
+        let mut lines = Vec::new();
+        while let Some(line) = read_line_lossy(&mut input) {
+            lines.push(line);
+        }
+        assert_eq!(lines, ["one", "t\u{fffd}o", "last"]);
     }
 
     #[test]

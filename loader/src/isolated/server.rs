@@ -25,8 +25,8 @@ use std::thread;
 use rivet_interface::ErrorKind;
 
 use super::protocol::{
-    Call, Output, PROTOCOL_VERSION, Request, Response, UiLevel, WireError, WireMetadata,
-    handshake_line, read_frame, write_frame,
+    Call, FrameError, MAX_FRAME, Output, PROTOCOL_VERSION, Request, Response, UiLevel, WireError,
+    WireMetadata, handshake_line, read_frame, write_frame,
 };
 use super::{ServerEnv, lock};
 use crate::{CallError, HostUi, Instance, Loader, Plugin, SearchPath};
@@ -196,8 +196,7 @@ fn serve_connection(shared: &Shared, stream: UnixStream) {
                     let _active = shared.sinks.enter(writer.clone());
                     handle(shared, call)
                 };
-                let reply = Response::Reply { id, result };
-                if write_frame(&mut *lock(&writer), &reply).is_err() {
+                if send_reply(&writer, id, result).is_err() {
                     return;
                 }
             }
@@ -206,6 +205,34 @@ fn serve_connection(shared: &Shared, stream: UnixStream) {
                 return;
             }
         }
+    }
+}
+
+/// Sends the reply to request `id`. A reply too large for a frame is refused
+/// before anything is written, and replaced by an error saying so.
+fn send_reply(
+    writer: &Writer,
+    id: u64,
+    result: Result<Output, WireError>,
+) -> Result<(), FrameError> {
+    let mut writer = lock(writer);
+    match write_frame(&mut *writer, &Response::Reply { id, result }) {
+        Err(FrameError::TooLarge(size)) => {
+            let error = WireError {
+                kind: Some(ErrorKind::Failed),
+                message: format!(
+                    "the result ({size} bytes) is larger than the plugin protocol's limit of {MAX_FRAME} bytes"
+                ),
+            };
+            write_frame(
+                &mut *writer,
+                &Response::Reply {
+                    id,
+                    result: Err(error),
+                },
+            )
+        }
+        other => other,
     }
 }
 
