@@ -103,6 +103,38 @@ pub fn fixtures_dir() -> &'static Path {
     })
 }
 
+/// `target/release`, after building the release `rivet-plugin-server` once
+/// per process (the benchmarks run release builds only).
+pub fn release_dir() -> &'static Path {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    once(&BUILT, || {
+        cargo_build(&["--release", "-p", "rivet-plugin-server"])?;
+        Ok(target_dir().join("release"))
+    })
+}
+
+/// `target/fixtures/release`, after building the benchmark plugins of the
+/// fixture workspace (`bench-noop`, `bench-echo`) in release once per process.
+pub fn release_fixtures_dir() -> &'static Path {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    once(&BUILT, || {
+        let manifest = workspace_root().join("tests/fixtures/Cargo.toml");
+        let target = target_dir().join("fixtures");
+        cargo_build(&[
+            "--release",
+            "--manifest-path",
+            &manifest.to_string_lossy(),
+            "--target-dir",
+            &target.to_string_lossy(),
+            "-p",
+            "fixture-bench-noop",
+            "-p",
+            "fixture-bench-echo",
+        ])?;
+        Ok(target.join("release"))
+    })
+}
+
 /// The `rivet` binary in `target/debug`, built if needed.
 pub fn rivet_bin() -> PathBuf {
     plugins_dir().join(format!("rivet{EXE_SUFFIX}"))

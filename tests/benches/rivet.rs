@@ -1,0 +1,672 @@
+//! Rivet's benchmarks: what in-process loading buys, measured against a
+//! native call, isolated mode and the raw IPC floor, all in one run.
+//!
+//! `cargo bench -p rivet-tests` runs every benchmark with criterion, then
+//! prints the summary that BENCHMARKS.md records: the medians, the ratios
+//! b/a, c/b and c/d (from the medians of this same run), memory, and which
+//! targets of the brief are met. Everything runs release builds: this binary,
+//! the benchmark plugins (`tests/fixtures/bench-*`, built into
+//! `target/fixtures/release`) and `rivet-plugin-server` (`target/release`).
+//!
+//! The call rows, each for a no-op method (`run(&[])` of command `noop`) and
+//! an echo that moves a payload (`provision` of provisioner `bench-echo`,
+//! the payload in the artifact's `id`, 8 B and 64 KiB, the same out):
+//!
+//! - (a) `native`: the same two methods on a `&dyn Trait` in this binary;
+//! - (b) `in_process`: the plugin loaded in-process, through the ABI;
+//! - (c) `isolated`: the same plugin file in its own process;
+//! - (d) `socketpair`: the same bytes ping-ponged over a Unix socketpair
+//!   with a child process, no framing, no serialization: the IPC floor
+//!   (1 byte for the no-op column).
+//!
+//! Also: loading N = 1, 10, 100 distinct plugin files (discover, check, load,
+//! in a fresh host process each time), isolated start (spawn + handshake +
+//! first call), discovery over 10,000 unrelated files and 10 plugins, and
+//! memory (RSS added per in-process plugin, RSS of a plugin process).
+//!
+//! The binary also plays helper roles when run with `RIVET_BENCH_ROLE`:
+//! `peer` (the echo end of the socketpair), `load` (a fresh host that loads
+//! the plugins of one directory and prints how long it took) and `memory`
+//! (a fresh host that prints the RSS its plugins add).
+
+use std::env;
+use std::fs;
+use std::hint::black_box;
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use criterion::{BenchmarkId, Criterion, SamplingMode};
+use rivet_interface::Error;
+use rivet_loader::{
+    Artifact, Instance, Loader, Mode, Plugin, PluginKind, SearchPath, plugin_file_name,
+};
+use rivet_tests::{release_dir, release_fixtures_dir, target_dir};
+
+/// Selects a helper role (see the module docs).
+const ROLE_VAR: &str = "RIVET_BENCH_ROLE";
+/// The plugin directory of the `load` and `memory` roles.
+const DIR_VAR: &str = "RIVET_BENCH_DIR";
+
+/// The payload columns: name and size.
+const PAYLOADS: [(&str, usize); 2] = [("8B", 8), ("64KiB", 64 << 10)];
+/// How many plugins the load benchmarks load.
+const LOAD_COUNTS: [usize; 3] = [1, 10, 100];
+/// How many plugins the memory figure averages over.
+const MEMORY_PLUGINS: usize = 20;
+
+fn main() {
+    match env::var(ROLE_VAR).as_deref() {
+        Ok("peer") => return peer(),
+        Ok("load") => return load_role(),
+        Ok("memory") => return memory_role(),
+        _ => {}
+    }
+    let benchmarking = !env::args().any(|a| a == "--test" || a == "--list");
+    let started = SystemTime::now();
+    let plugins = Plugins::build();
+    let mut criterion = Criterion::default()
+        .output_directory(&criterion_dir())
+        .configure_from_args();
+    calls(&mut criterion, &plugins);
+    isolated_start(&mut criterion, &plugins);
+    loads(&mut criterion, &plugins);
+    discovery(&mut criterion, &plugins);
+    criterion.final_summary();
+    if benchmarking {
+        let memory = Memory::measure(&plugins);
+        summary(started, &memory);
+    }
+}
+
+/// Where criterion keeps its results (`target/criterion`).
+fn criterion_dir() -> PathBuf {
+    target_dir().join("criterion")
+}
+
+/// The release builds the benchmarks use.
+struct Plugins {
+    noop: PathBuf,
+    echo: PathBuf,
+    server: PathBuf,
+}
+
+impl Plugins {
+    fn build() -> Plugins {
+        let fixtures = release_fixtures_dir();
+        let plugins = Plugins {
+            noop: fixtures.join(lib_name("fixture_bench_noop")),
+            echo: fixtures.join(lib_name("fixture_bench_echo")),
+            server: release_dir().join(format!("rivet-plugin-server{}", env::consts::EXE_SUFFIX)),
+        };
+        for path in [&plugins.noop, &plugins.echo, &plugins.server] {
+            assert!(path.is_file(), "{} was not built", path.display());
+        }
+        plugins
+    }
+
+    /// A loader whose isolated plugins run the release plugin server.
+    fn loader(&self) -> Loader {
+        let mut loader = Loader::with_search_path(SearchPath::new());
+        loader.set_plugin_server(&self.server);
+        loader
+    }
+
+    fn noop(&self, loader: &Loader, mode: Mode) -> (Plugin, Instance) {
+        let plugin = loader
+            .load_file_in(&self.noop, PluginKind::Command, "noop", mode)
+            .expect("the noop plugin loads");
+        let instance = plugin.command().expect("noop prepares");
+        (plugin, instance)
+    }
+
+    fn echo(&self, loader: &Loader, mode: Mode) -> (Plugin, Instance) {
+        let plugin = loader
+            .load_file_in(&self.echo, PluginKind::Provisioner, "bench-echo", mode)
+            .expect("the bench-echo plugin loads");
+        let instance = plugin
+            .prepare("{}", Path::new("."))
+            .expect("bench-echo prepares");
+        (plugin, instance)
+    }
+}
+
+fn lib_name(stem: &str) -> String {
+    format!(
+        "{}{stem}{}",
+        env::consts::DLL_PREFIX,
+        env::consts::DLL_SUFFIX
+    )
+}
+
+/// An artifact carrying `size` bytes in its id.
+fn payload(size: usize) -> Artifact {
+    Artifact {
+        id: "x".repeat(size),
+        ..Artifact::default()
+    }
+}
+
+// ---------------------------------------------------------------- (a) native
+
+/// Row (a): the two methods as a plain trait object, with the signatures
+/// hosts call on an [`Instance`] (`run(&[String])`, `provision(&Artifact)`)
+/// and the same work as the plugins: nothing, and returning the input.
+trait Native {
+    fn run(&self, args: &[String]) -> Result<i32, Error>;
+    fn provision(&self, artifact: &Artifact) -> Result<Artifact, Error>;
+}
+
+struct NativeImpl;
+
+impl Native for NativeImpl {
+    fn run(&self, _args: &[String]) -> Result<i32, Error> {
+        Ok(0)
+    }
+
+    fn provision(&self, artifact: &Artifact) -> Result<Artifact, Error> {
+        Ok(artifact.clone())
+    }
+}
+
+// ---------------------------------------------------------- (d) socketpair
+
+/// Row (d): a child process (this binary, role `peer`) that echoes every
+/// byte it reads on a socketpair.
+struct Peer {
+    child: Child,
+    stream: UnixStream,
+    buffer: Vec<u8>,
+}
+
+impl Peer {
+    fn start() -> Peer {
+        let (ours, theirs) = UnixStream::pair().expect("a socketpair");
+        let child = Command::new(env::current_exe().expect("the bench binary"))
+            .env(ROLE_VAR, "peer")
+            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the peer starts");
+        Peer {
+            child,
+            stream: ours,
+            buffer: vec![0; 64 << 10],
+        }
+    }
+
+    /// Sends `bytes` and reads as many back.
+    fn ping(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("the peer reads");
+        let mut got = 0;
+        while got < bytes.len() {
+            let n = self
+                .stream
+                .read(&mut self.buffer[got..bytes.len()])
+                .expect("the peer answers");
+            assert!(n > 0, "the peer hung up");
+            got += n;
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+        let _ = self.child.wait();
+    }
+}
+
+/// Role `peer`: echo what arrives on stdin (a socket) until it closes.
+fn peer() {
+    let fd = io::stdin().as_fd().try_clone_to_owned().expect("stdin");
+    let mut stream = UnixStream::from(fd);
+    let mut buffer = vec![0u8; 128 << 10];
+    loop {
+        let n = match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if stream.write_all(&buffer[..n]).is_err() {
+            return;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the calls
+
+fn calls(c: &mut Criterion, plugins: &Plugins) {
+    let loader = plugins.loader();
+    let native: &dyn Native = &NativeImpl;
+    let (_noop_in, noop_in) = plugins.noop(&loader, Mode::InProcess);
+    let (_echo_in, echo_in) = plugins.echo(&loader, Mode::InProcess);
+    let (_noop_out, noop_out) = plugins.noop(&loader, Mode::Process);
+    let (_echo_out, echo_out) = plugins.echo(&loader, Mode::Process);
+    let mut peer = Peer::start();
+    let no_args: &[String] = &[];
+
+    let mut group = c.benchmark_group("call");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+
+    group.bench_function(BenchmarkId::new("a_native", "noop"), |b| {
+        b.iter(|| black_box(native).run(black_box(no_args)))
+    });
+    group.bench_function(BenchmarkId::new("b_in_process", "noop"), |b| {
+        b.iter(|| noop_in.run(black_box(no_args)))
+    });
+    group.bench_function(BenchmarkId::new("c_isolated", "noop"), |b| {
+        b.iter(|| noop_out.run(black_box(no_args)))
+    });
+    group.bench_function(BenchmarkId::new("d_socketpair", "noop"), |b| {
+        b.iter(|| peer.ping(black_box(b"x")))
+    });
+
+    for (label, size) in PAYLOADS {
+        let artifact = payload(size);
+        for instance in [&echo_in, &echo_out] {
+            assert_eq!(instance.provision(&artifact).unwrap(), artifact);
+        }
+        let bytes = vec![b'x'; size];
+        group.bench_function(BenchmarkId::new("a_native", label), |b| {
+            b.iter(|| black_box(native).provision(black_box(&artifact)))
+        });
+        group.bench_function(BenchmarkId::new("b_in_process", label), |b| {
+            b.iter(|| echo_in.provision(black_box(&artifact)))
+        });
+        group.bench_function(BenchmarkId::new("c_isolated", label), |b| {
+            b.iter(|| echo_out.provision(black_box(&artifact)))
+        });
+        group.bench_function(BenchmarkId::new("d_socketpair", label), |b| {
+            b.iter(|| peer.ping(black_box(&bytes)))
+        });
+    }
+    group.finish();
+}
+
+// ----------------------------------------------------------- isolated start
+
+fn isolated_start(c: &mut Criterion, plugins: &Plugins) {
+    let loader = plugins.loader();
+    let mut group = c.benchmark_group("start");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    group.bench_function("isolated", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                let (plugin, instance) = plugins.noop(&loader, Mode::Process);
+                instance.run(&[]).expect("noop runs");
+                total += start.elapsed();
+                // Stopping the process is not part of starting it.
+                drop((instance, plugin));
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+// -------------------------------------------------------------------- loads
+
+/// A temporary directory holding `count` copies of the noop plugin, named
+/// `libplugin_command_noop0.so`, ... (distinct files, so each is loaded).
+fn noop_copies(plugins: &Plugins, count: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for i in 0..count {
+        let name = plugin_file_name(PluginKind::Command, &format!("noop{i}"));
+        fs::copy(&plugins.noop, dir.path().join(name)).expect("a copy of the plugin");
+    }
+    dir
+}
+
+/// This binary in role `role` over the plugins in `dir`; returns its stdout.
+fn helper(role: &str, dir: &Path) -> String {
+    let output = Command::new(env::current_exe().expect("the bench binary"))
+        .env(ROLE_VAR, role)
+        .env(DIR_VAR, dir)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("the helper runs");
+    assert!(output.status.success(), "the {role} helper failed");
+    String::from_utf8(output.stdout).expect("text")
+}
+
+fn loads(c: &mut Criterion, plugins: &Plugins) {
+    let mut group = c.benchmark_group("load");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(Duration::from_secs(1));
+    for count in LOAD_COUNTS {
+        let dir = noop_copies(plugins, count);
+        group.bench_function(BenchmarkId::new("in_process", count), |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| {
+                        let nanos: u64 = helper("load", dir.path()).trim().parse().unwrap();
+                        Duration::from_nanos(nanos)
+                    })
+                    .sum()
+            })
+        });
+    }
+    group.finish();
+}
+
+/// A host loader over the single directory named by `RIVET_BENCH_DIR`.
+fn role_loader() -> Loader {
+    let dir = PathBuf::from(env::var_os(DIR_VAR).expect("RIVET_BENCH_DIR"));
+    Loader::with_search_path([dir].into_iter().collect())
+}
+
+/// Role `load`: discover, check and load every plugin of the directory (a
+/// fresh host process, as at a host's start); print the nanoseconds taken.
+fn load_role() {
+    let start = Instant::now();
+    let loader = role_loader();
+    let scan = loader.scan();
+    let loaded: Vec<Plugin> = scan
+        .files
+        .iter()
+        .map(|file| {
+            loader
+                .load_file(&file.path, PluginKind::Command, "noop")
+                .expect("a copy of noop loads")
+        })
+        .collect();
+    let elapsed = start.elapsed();
+    assert!(!loaded.is_empty());
+    println!("{}", elapsed.as_nanos());
+}
+
+/// Role `memory`: the RSS the first plugin adds, then the mean each further
+/// one adds (loaded, prepared and called once), in KiB.
+fn memory_role() {
+    let loader = role_loader();
+    let scan = loader.scan();
+    let use_plugin = |path: &Path| {
+        let plugin = loader
+            .load_file(path, PluginKind::Command, "noop")
+            .expect("a copy of noop loads");
+        plugin.command().unwrap().run(&[]).unwrap();
+        plugin
+    };
+    let before = rss_kib("self");
+    let first = use_plugin(&scan.files[0].path);
+    let after_first = rss_kib("self");
+    let rest: Vec<Plugin> = scan.files[1..]
+        .iter()
+        .map(|file| use_plugin(&file.path))
+        .collect();
+    let after_rest = rss_kib("self");
+    drop((first, rest));
+    println!(
+        "{} {}",
+        after_first - before,
+        (after_rest - after_first) / (scan.files.len() as u64 - 1)
+    );
+}
+
+/// VmRSS of process `pid` (or `self`), in KiB.
+fn rss_kib(pid: &str) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc is readable");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/PID/status")
+}
+
+// ---------------------------------------------------------------- discovery
+
+fn discovery(c: &mut Criterion, plugins: &Plugins) {
+    let dir = noop_copies(plugins, 10);
+    for i in 0..10_000 {
+        fs::write(dir.path().join(format!("data-{i:05}.txt")), b"").expect("a file");
+    }
+    let loader = Loader::with_search_path([dir.path()].into_iter().collect());
+    assert_eq!(loader.scan().files.len(), 10);
+    let mut group = c.benchmark_group("discovery");
+    group.sample_size(20);
+    group.bench_function("scan_10k_files", |b| b.iter(|| loader.scan()));
+    group.finish();
+}
+
+// ------------------------------------------------------------------- memory
+
+/// Memory figures, in KiB.
+struct Memory {
+    first_plugin: u64,
+    per_plugin: u64,
+    isolated_noop: u64,
+    isolated_echo: u64,
+}
+
+impl Memory {
+    fn measure(plugins: &Plugins) -> Memory {
+        let dir = noop_copies(plugins, MEMORY_PLUGINS + 1);
+        let output = helper("memory", dir.path());
+        let mut figures = output.split_whitespace().map(|n| n.parse::<u64>().unwrap());
+        let (first_plugin, per_plugin) = (figures.next().unwrap(), figures.next().unwrap());
+
+        let loader = plugins.loader();
+        let isolated = |(plugin, instance): (Plugin, Instance), call: &dyn Fn(&Instance)| {
+            call(&instance);
+            let rss = rss_kib(&plugin_server_pid().to_string());
+            drop((instance, plugin));
+            rss
+        };
+        let isolated_noop = isolated(plugins.noop(&loader, Mode::Process), &|i| {
+            i.run(&[]).unwrap();
+        });
+        let isolated_echo = isolated(plugins.echo(&loader, Mode::Process), &|i| {
+            i.provision(&payload(64 << 10)).unwrap();
+        });
+        Memory {
+            first_plugin,
+            per_plugin,
+            isolated_noop,
+            isolated_echo,
+        }
+    }
+}
+
+/// The pid of this process's one running `rivet-plugin-server` child.
+fn plugin_server_pid() -> u32 {
+    let me = std::process::id();
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").expect("/proc") {
+        let name = entry.expect("/proc entry").file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`; comm may hold spaces or parentheses.
+        let Some((comm, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+        if ppid == Some(me) && comm.contains("rivet-plugin") {
+            found.push(pid);
+        }
+    }
+    assert_eq!(found.len(), 1, "one plugin server child: {found:?}");
+    found[0]
+}
+
+// ------------------------------------------------------------------ summary
+
+/// The median of benchmark `id` in nanoseconds, if it ran in this run.
+fn median(started: SystemTime, id: &str) -> Option<f64> {
+    let path = criterion_dir().join(id).join("new/estimates.json");
+    let modified = fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+    if modified < started {
+        return None;
+    }
+    let estimates: serde_json::Value = serde_json::from_slice(&fs::read(&path).ok()?).ok()?;
+    estimates["median"]["point_estimate"].as_f64()
+}
+
+fn time(ns: Option<f64>) -> String {
+    match ns {
+        None => "—".to_owned(),
+        Some(ns) if ns < 1e3 => format!("{ns:.2} ns"),
+        Some(ns) if ns < 1e6 => format!("{:.2} µs", ns / 1e3),
+        Some(ns) if ns < 1e9 => format!("{:.2} ms", ns / 1e6),
+        Some(ns) => format!("{:.2} s", ns / 1e9),
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    Some(a? / b?)
+}
+
+fn ratio_text(r: Option<f64>) -> String {
+    r.map_or("—".to_owned(), |r| format!("{r:.2}×"))
+}
+
+fn verdict(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "met",
+        Some(false) => "MISSED",
+        None => "not measured",
+    }
+}
+
+fn summary(started: SystemTime, memory: &Memory) {
+    let columns = ["noop", "8B", "64KiB"];
+    let row = |name: &str| -> Vec<Option<f64>> {
+        columns
+            .iter()
+            .map(|column| median(started, &format!("call/{name}/{column}")))
+            .collect()
+    };
+    let (a, b, c, d) = (
+        row("a_native"),
+        row("b_in_process"),
+        row("c_isolated"),
+        row("d_socketpair"),
+    );
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+
+    println!();
+    println!("Rivet benchmarks: medians of this run ({cores} cores, {cpu})");
+    println!();
+    println!(
+        "| call (median per call)          | no-op       | 8 B         | 64 KiB      |\n\
+         | ------------------------------- | ----------- | ----------- | ----------- |"
+    );
+    for (name, values) in [
+        ("(a) native `&dyn Trait`", &a),
+        ("(b) in-process plugin", &b),
+        ("(c) isolated plugin", &c),
+        ("(d) socketpair ping-pong", &d),
+    ] {
+        println!(
+            "| {name:<31} | {:<11} | {:<11} | {:<11} |",
+            time(values[0]),
+            time(values[1]),
+            time(values[2])
+        );
+    }
+    for (name, top, bottom) in [("b/a", &b, &a), ("c/b", &c, &b), ("c/d", &c, &d)] {
+        let r: Vec<String> = (0..3)
+            .map(|i| ratio_text(ratio(top[i], bottom[i])))
+            .collect();
+        println!(
+            "| {name:<31} | {:<11} | {:<11} | {:<11} |",
+            r[0], r[1], r[2]
+        );
+    }
+
+    let load: Vec<Option<f64>> = LOAD_COUNTS
+        .iter()
+        .map(|n| median(started, &format!("load/in_process/{n}")))
+        .collect();
+    let start = median(started, "start/isolated");
+    let scan = median(started, "discovery/scan_10k_files");
+    println!();
+    println!("| other                                           | median      |");
+    println!("| ----------------------------------------------- | ----------- |");
+    for (i, n) in LOAD_COUNTS.iter().enumerate() {
+        let what = format!("load {n} in-process plugin file(s), fresh host");
+        println!("| {what:<47} | {:<11} |", time(load[i]));
+    }
+    println!(
+        "| {:<47} | {:<11} |",
+        "isolated start (spawn + handshake + first call)",
+        time(start)
+    );
+    println!(
+        "| {:<47} | {:<11} |",
+        "discovery: 10,000 files + 10 plugins",
+        time(scan)
+    );
+    println!();
+    println!("| memory                                          | RSS         |");
+    println!("| ----------------------------------------------- | ----------- |");
+    for (what, kib) in [
+        (
+            "first in-process plugin (with the loader's own)",
+            memory.first_plugin,
+        ),
+        ("each further in-process plugin", memory.per_plugin),
+        ("isolated process, command noop", memory.isolated_noop),
+        (
+            "isolated process, bench-echo after 64 KiB",
+            memory.isolated_echo,
+        ),
+    ] {
+        println!("| {what:<47} | {:<11} |", format!("{kib} KiB"));
+    }
+
+    let ms = |ns: Option<f64>| ns.map(|ns| ns / 1e6);
+    let targets = [
+        (
+            "in-process call ≤ 1.5× native (b/a, no-op)",
+            ratio(b[0], a[0]).map(|r| r <= 1.5),
+        ),
+        (
+            "isolated call ≤ 1.5× socket floor (c/d, 8 B)",
+            ratio(c[1], d[1]).map(|r| r <= 1.5),
+        ),
+        ("isolated start ≤ 2 ms", ms(start).map(|t| t <= 2.0)),
+        ("one release load ≤ 0.3 ms", ms(load[0]).map(|t| t <= 0.3)),
+        ("100 loads ≤ 30 ms", ms(load[2]).map(|t| t <= 30.0)),
+        (
+            "discovery over 10,000 files ≤ 20 ms",
+            ms(scan).map(|t| t <= 20.0),
+        ),
+        (
+            "isolated process RSS ≤ 4 MB",
+            Some(memory.isolated_noop as f64 * 1024.0 <= 4e6),
+        ),
+    ];
+    println!();
+    println!("| target                                          | result      |");
+    println!("| ----------------------------------------------- | ----------- |");
+    for (what, met) in targets {
+        println!("| {what:<47} | {:<11} |", verdict(met));
+    }
+}
