@@ -1,6 +1,7 @@
 //! `rivet`: builds artifacts from templates with plugins, lists plugins and
 //! runs command plugins. One embedding of `rivet-loader`.
 
+mod bench;
 mod commands;
 mod listing;
 mod logger;
@@ -61,6 +62,19 @@ enum Cmd {
     Plugins {
         #[command(subcommand)]
         command: PluginsCmd,
+    },
+    /// Compare a plugin in-process and isolated: load time and call round trip
+    Bench {
+        /// The plugin's kind: builder, provisioner, post-processor or command
+        kind: String,
+        /// The plugin's name
+        name: String,
+        /// The configuration `prepare` gets (JSON; not used for commands)
+        #[arg(long, default_value = "{}")]
+        config: String,
+        /// Seconds of calls in each mode
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
     },
     /// Install a template's missing [required_plugins] from a local directory
     Init(manage::InitArgs),
@@ -141,6 +155,21 @@ fn run(cli: Cli, loader: &mut Loader) -> Result<ExitCode, String> {
             command: PluginsCmd::List,
         }) => {
             listing::list(loader, &mut io::stdout().lock()).map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Bench {
+            kind,
+            name,
+            config,
+            seconds,
+        }) => {
+            let options = bench::BenchOptions {
+                kind,
+                name,
+                config,
+                seconds,
+            };
+            bench::bench(loader, &options, &mut io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Plugins { command }) => match command {
