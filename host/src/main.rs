@@ -42,7 +42,12 @@ struct Cli {
     call_timeout: Option<u64>,
     /// Load plugin files even when other users can write them or their
     /// directories (refused by default, as ssh refuses such keys)
-    #[arg(long, global = true, env = "RIVET_ALLOW_INSECURE_PLUGINS")]
+    #[arg(
+        long,
+        global = true,
+        env = "RIVET_ALLOW_INSECURE_PLUGINS",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     allow_insecure_plugins: bool,
     #[command(subcommand)]
     command: Option<Cmd>,

@@ -1,7 +1,7 @@
 //! The plugin management commands: `rivet plugins install | installed |
 //! remove | required | pack` and `rivet init`.
 
-use std::io;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -91,7 +91,10 @@ pub fn install(loader: &Loader, args: &InstallArgs) -> Result<ExitCode, String> 
 
 /// `rivet plugins installed`.
 pub fn installed(loader: &Loader) -> Result<ExitCode, String> {
-    listing::installed(loader, &mut io::stdout().lock()).map_err(|e| e.to_string())?;
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    listing::installed(loader, &mut out)
+        .and_then(|()| out.flush())
+        .map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
 
