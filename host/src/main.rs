@@ -156,12 +156,6 @@ fn run(cli: Cli, loader: &mut Loader) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Some(Cmd::Plugins {
-            command: PluginsCmd::List,
-        }) => {
-            listing::list(loader, &mut io::stdout().lock()).map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
         Some(Cmd::Bench {
             kind,
             name,
@@ -178,7 +172,10 @@ fn run(cli: Cli, loader: &mut Loader) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Plugins { command }) => match command {
-            PluginsCmd::List => unreachable!("handled above"),
+            PluginsCmd::List => {
+                listing::list(loader, &mut io::stdout().lock()).map_err(|e| e.to_string())?;
+                Ok(ExitCode::SUCCESS)
+            }
             PluginsCmd::Installed => manage::installed(loader),
             PluginsCmd::Install(args) => manage::install(loader, &args),
             PluginsCmd::Remove(args) => manage::remove(loader, &args),
