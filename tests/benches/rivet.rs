@@ -19,6 +19,12 @@
 //!   with a child process, no framing, no serialization: the IPC floor
 //!   (1 byte for the no-op column).
 //!
+//! Rows (c) and (d) run with both processes pinned to one CPU: a message
+//! then costs what the IPC costs (system calls, a context switch, the
+//! framing), not a wake-up of another CPU, which on a virtual machine with
+//! idle vCPUs costs tens of microseconds and would measure the hypervisor.
+//! Rows `call_spread/*` measure (c) and (d) for 8 B unpinned, to show it.
+//!
 //! Also: loading N = 1, 10, 100 distinct plugin files (discover, check, load,
 //! in a fresh host process each time), isolated start (spawn + handshake +
 //! first call), discovery over 10,000 unrelated files and 10 plugins, and
@@ -237,55 +243,116 @@ fn peer() {
     }
 }
 
+// ------------------------------------------------------------ CPU pinning
+
+/// While alive, the calling thread, and the processes and threads it starts,
+/// run on CPU 0 only; dropping it restores the thread's former CPUs.
+struct PinnedToOneCpu {
+    former: libc::cpu_set_t,
+}
+
+impl PinnedToOneCpu {
+    fn new() -> PinnedToOneCpu {
+        // SAFETY: the sets are plain bit sets, zeroed before use; pid 0 is
+        // the calling thread and the sizes are those of the sets.
+        unsafe {
+            let mut former: libc::cpu_set_t = std::mem::zeroed();
+            let size = size_of::<libc::cpu_set_t>();
+            let got = libc::sched_getaffinity(0, size, &mut former);
+            assert_eq!(got, 0, "sched_getaffinity: {}", io::Error::last_os_error());
+            let mut only: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_ZERO(&mut only);
+            libc::CPU_SET(0, &mut only);
+            let set = libc::sched_setaffinity(0, size, &only);
+            assert_eq!(set, 0, "sched_setaffinity: {}", io::Error::last_os_error());
+            PinnedToOneCpu { former }
+        }
+    }
+}
+
+impl Drop for PinnedToOneCpu {
+    fn drop(&mut self) {
+        // SAFETY: as in `new`; `former` came from `sched_getaffinity`.
+        let set = unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &self.former) };
+        assert_eq!(set, 0, "sched_setaffinity: {}", io::Error::last_os_error());
+    }
+}
+
 // ---------------------------------------------------------------- the calls
 
 fn calls(c: &mut Criterion, plugins: &Plugins) {
     let loader = plugins.loader();
     let native: &dyn Native = &NativeImpl;
-    let (_noop_in, noop_in) = plugins.noop(&loader, Mode::InProcess);
-    let (_echo_in, echo_in) = plugins.echo(&loader, Mode::InProcess);
-    let (_noop_out, noop_out) = plugins.noop(&loader, Mode::Process);
-    let (_echo_out, echo_out) = plugins.echo(&loader, Mode::Process);
-    let mut peer = Peer::start();
     let no_args: &[String] = &[];
+    let artifacts: Vec<(&str, Artifact, Vec<u8>)> = PAYLOADS
+        .iter()
+        .map(|&(label, size)| (label, payload(size), vec![b'x'; size]))
+        .collect();
 
     let mut group = c.benchmark_group("call");
     group
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
 
+    // (a) and (b): one thread.
+    let (_noop_in, noop_in) = plugins.noop(&loader, Mode::InProcess);
+    let (_echo_in, echo_in) = plugins.echo(&loader, Mode::InProcess);
     group.bench_function(BenchmarkId::new("a_native", "noop"), |b| {
         b.iter(|| black_box(native).run(black_box(no_args)))
     });
     group.bench_function(BenchmarkId::new("b_in_process", "noop"), |b| {
         b.iter(|| noop_in.run(black_box(no_args)))
     });
-    group.bench_function(BenchmarkId::new("c_isolated", "noop"), |b| {
-        b.iter(|| noop_out.run(black_box(no_args)))
-    });
-    group.bench_function(BenchmarkId::new("d_socketpair", "noop"), |b| {
-        b.iter(|| peer.ping(black_box(b"x")))
-    });
-
-    for (label, size) in PAYLOADS {
-        let artifact = payload(size);
-        for instance in [&echo_in, &echo_out] {
-            assert_eq!(instance.provision(&artifact).unwrap(), artifact);
-        }
-        let bytes = vec![b'x'; size];
+    for (label, artifact, _) in &artifacts {
+        assert_eq!(&echo_in.provision(artifact).unwrap(), artifact);
         group.bench_function(BenchmarkId::new("a_native", label), |b| {
-            b.iter(|| black_box(native).provision(black_box(&artifact)))
+            b.iter(|| black_box(native).provision(black_box(artifact)))
         });
         group.bench_function(BenchmarkId::new("b_in_process", label), |b| {
-            b.iter(|| echo_in.provision(black_box(&artifact)))
-        });
-        group.bench_function(BenchmarkId::new("c_isolated", label), |b| {
-            b.iter(|| echo_out.provision(black_box(&artifact)))
-        });
-        group.bench_function(BenchmarkId::new("d_socketpair", label), |b| {
-            b.iter(|| peer.ping(black_box(&bytes)))
+            b.iter(|| echo_in.provision(black_box(artifact)))
         });
     }
+
+    // (c) and (d): both processes on one CPU, so that a message costs what
+    // the IPC costs, not a wake-up of another (virtual) CPU.
+    {
+        let _pinned = PinnedToOneCpu::new();
+        let (_noop_out, noop_out) = plugins.noop(&loader, Mode::Process);
+        let (_echo_out, echo_out) = plugins.echo(&loader, Mode::Process);
+        let mut peer = Peer::start();
+        group.bench_function(BenchmarkId::new("c_isolated", "noop"), |b| {
+            b.iter(|| noop_out.run(black_box(no_args)))
+        });
+        group.bench_function(BenchmarkId::new("d_socketpair", "noop"), |b| {
+            b.iter(|| peer.ping(black_box(b"x")))
+        });
+        for (label, artifact, bytes) in &artifacts {
+            assert_eq!(&echo_out.provision(artifact).unwrap(), artifact);
+            group.bench_function(BenchmarkId::new("c_isolated", label), |b| {
+                b.iter(|| echo_out.provision(black_box(artifact)))
+            });
+            group.bench_function(BenchmarkId::new("d_socketpair", label), |b| {
+                b.iter(|| peer.ping(black_box(bytes)))
+            });
+        }
+    }
+    group.finish();
+
+    // (c) and (d) again with the processes free to run on any CPU, as a host
+    // runs by default: each message then also wakes another CPU.
+    let mut group = c.benchmark_group("call_spread");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    let (_echo_out, echo_out) = plugins.echo(&loader, Mode::Process);
+    let mut peer = Peer::start();
+    let (_, artifact, bytes) = &artifacts[0];
+    group.bench_function(BenchmarkId::new("c_isolated", "8B"), |b| {
+        b.iter(|| echo_out.provision(black_box(artifact)))
+    });
+    group.bench_function(BenchmarkId::new("d_socketpair", "8B"), |b| {
+        b.iter(|| peer.ping(black_box(bytes)))
+    });
     group.finish();
 }
 
@@ -599,6 +666,26 @@ fn summary(started: SystemTime, memory: &Memory) {
             r[0], r[1], r[2]
         );
     }
+
+    println!("(c) and (d): both processes pinned to one CPU.");
+    let (c_spread, d_spread) = (
+        median(started, "call_spread/c_isolated/8B"),
+        median(started, "call_spread/d_socketpair/8B"),
+    );
+    println!();
+    println!("| unpinned (free to use both CPUs), 8 B           | median      |");
+    println!("| ----------------------------------------------- | ----------- |");
+    println!("| {:<47} | {:<11} |", "(c) isolated plugin", time(c_spread));
+    println!(
+        "| {:<47} | {:<11} |",
+        "(d) socketpair ping-pong",
+        time(d_spread)
+    );
+    println!(
+        "| {:<47} | {:<11} |",
+        "c/d",
+        ratio_text(ratio(c_spread, d_spread))
+    );
 
     let load: Vec<Option<f64>> = LOAD_COUNTS
         .iter()
