@@ -20,8 +20,11 @@ thread_local! {
 /// Runs `body`, turning an error into `RError` and a panic into a
 /// `Panicked` error carrying the panic message (and its location, when the
 /// hook from [`install_panic_hook`] saw it).
+///
+/// This runs around every plugin call, so the happy path touches nothing but
+/// `catch_unwind`: the location slot is only read after a panic, and is
+/// current then because the hook writes it for every panic.
 pub(crate) fn guard<T>(body: impl FnOnce() -> Result<T, Error>) -> RResult<T, RError> {
-    LAST_PANIC_LOCATION.with(|slot| slot.borrow_mut().take());
     match panic::catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(value)) => RResult::ROk(value),
         Ok(Err(error)) => RResult::RErr(error.into()),

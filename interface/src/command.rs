@@ -49,6 +49,9 @@ impl<T: Command> CommandAbi for Prepared<T> {
 
     fn run(&self, args: RSlice<'_, RString>) -> RResult<i32, RError> {
         guard(|| {
+            if args.is_empty() {
+                return self.plugin.run(&self.ui, &[]);
+            }
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
             self.plugin.run(&self.ui, &args)
         })

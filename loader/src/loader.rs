@@ -119,7 +119,8 @@ impl Loader {
     /// How long one call to an isolated plugin may take before its process
     /// is killed and the call fails (default: 300 s).
     pub fn set_call_timeout(&mut self, timeout: Duration) {
-        self.process.call_timeout = timeout;
+        // A socket read timeout of zero is not a timeout; keep it positive.
+        self.process.call_timeout = timeout.max(Duration::from_millis(1));
     }
 
     /// How many times an isolated plugin's process is started again after

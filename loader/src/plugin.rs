@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rivet_interface::abi_stable::std_types::RString;
+use rivet_interface::abi_stable::std_types::{RSlice, RString};
 use rivet_interface::{Artifact, Context, PluginInstance, PluginKind, PluginModRef, RArtifact, Ui};
 
 use crate::CallError;
@@ -330,7 +330,7 @@ impl Instance {
             Inner::Local(PluginInstance::Command(command)) => {
                 let args: Vec<RString> = args.iter().map(|a| a.as_str().into()).collect();
                 command
-                    .run(args.as_slice().into())
+                    .run(RSlice::from_slice(&args))
                     .into_result()
                     .map_err(|e| self.error(e))
             }

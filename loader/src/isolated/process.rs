@@ -73,13 +73,17 @@ pub(crate) struct ProcessPlugin {
     next_instance: AtomicU64,
 }
 
+/// A connection to a plugin server, buffered so that a reply usually takes
+/// one read.
+type Connection = BufReader<UnixStream>;
+
 /// A running plugin server.
 struct Server {
     child: Mutex<Child>,
     stdin: Mutex<Option<ChildStdin>>,
     dir: PathBuf,
     socket: PathBuf,
-    idle: Mutex<Vec<UnixStream>>,
+    idle: Mutex<Vec<Connection>>,
     prepared: Mutex<HashSet<u64>>,
     dead: AtomicBool,
     next_id: AtomicU64,
@@ -273,11 +277,10 @@ impl ProcessPlugin {
     fn exchange(&self, server: &Server, call: Call) -> Result<Output, CallError> {
         let mut connection = match lock(&server.idle).pop() {
             Some(connection) => connection,
-            None => UnixStream::connect(&server.socket)
-                .map_err(|e| self.crashed(server, &e.to_string()))?,
+            None => self.connect(server)?,
         };
         let id = server.next_id.fetch_add(1, Ordering::Relaxed);
-        match write_frame(&mut connection, &Request::Call { id, call }) {
+        match write_frame(connection.get_mut(), &Request::Call { id, call }) {
             Ok(()) => {}
             // Refused before anything was written: the connection is clean.
             Err(error @ (FrameError::TooLarge(_) | FrameError::Malformed(_))) => {
@@ -289,15 +292,10 @@ impl ProcessPlugin {
             }
             Err(error) => return Err(self.crashed(server, &error.to_string())),
         }
+        // Each read waits at most the call timeout (set on the socket once);
+        // the deadline also bounds a call that keeps sending UI lines.
         let deadline = Instant::now() + self.options.call_timeout;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(self.timed_out(server));
-            }
-            connection
-                .set_read_timeout(Some(left))
-                .map_err(|e| self.crashed(server, &e.to_string()))?;
             match read_frame::<Response>(&mut connection) {
                 Ok(Some(Response::Reply {
                     id: reply_id,
@@ -338,10 +336,27 @@ impl ProcessPlugin {
                 {
                     return Err(self.timed_out(server));
                 }
-                Err(FrameError::Io(error)) => return Err(self.crashed(server, &error.to_string())),
+                Err(FrameError::Io(error)) => {
+                    return Err(self.crashed(server, &error.to_string()));
+                }
                 Err(error) => return Err(self.broken(server, &error.to_string())),
             }
+            if Instant::now() >= deadline {
+                return Err(self.timed_out(server));
+            }
         }
+    }
+
+    /// A new connection to `server`, whose reads time out after the call
+    /// timeout.
+    fn connect(&self, server: &Server) -> Result<Connection, CallError> {
+        let stream = UnixStream::connect(&server.socket)
+            .and_then(|stream| {
+                stream.set_read_timeout(Some(self.options.call_timeout))?;
+                Ok(stream)
+            })
+            .map_err(|e| self.crashed(server, &e.to_string()))?;
+        Ok(BufReader::new(stream))
     }
 
     fn plugin_error(&self, error: WireError) -> CallError {
@@ -422,7 +437,7 @@ impl Drop for Server {
     fn drop(&mut self) {
         if !self.dead.load(Ordering::SeqCst) {
             if let Some(mut connection) = lock(&self.idle).pop() {
-                let _ = write_frame(&mut connection, &Request::Shutdown);
+                let _ = write_frame(connection.get_mut(), &Request::Shutdown);
             }
             lock(&self.stdin).take();
             self.end(false);

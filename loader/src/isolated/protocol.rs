@@ -39,19 +39,15 @@ pub enum FrameError {
     Malformed(#[from] postcard::Error),
 }
 
-/// Writes one message as a frame.
+/// Writes one message as a frame: encoded straight after a reserved length
+/// prefix, in one buffer and one write.
 pub fn write_frame<T: Serialize>(out: &mut impl Write, message: &T) -> Result<(), FrameError> {
-    let body = postcard::to_stdvec(message)?;
-    write_raw(out, &body)
-}
-
-fn write_raw(out: &mut impl Write, body: &[u8]) -> Result<(), FrameError> {
-    if body.len() > MAX_FRAME {
-        return Err(FrameError::TooLarge(body.len()));
+    let mut frame = postcard::to_extend(message, vec![0u8; 4])?;
+    let len = frame.len() - 4;
+    if len > MAX_FRAME {
+        return Err(FrameError::TooLarge(len));
     }
-    let mut frame = Vec::with_capacity(4 + body.len());
-    frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    frame.extend_from_slice(body);
+    frame[..4].copy_from_slice(&(len as u32).to_le_bytes());
     out.write_all(&frame)?;
     out.flush()?;
     Ok(())
