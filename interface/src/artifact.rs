@@ -100,7 +100,7 @@ impl From<&Artifact> for RArtifact {
     fn from(artifact: &Artifact) -> Self {
         RArtifact {
             id: artifact.id.as_str().into(),
-            root: path_text(&artifact.root).into(),
+            root: artifact.root.to_string_lossy().as_ref().into(),
             files: artifact
                 .files
                 .iter()
@@ -128,10 +128,6 @@ impl From<&RArtifact> for Artifact {
                 .collect(),
         }
     }
-}
-
-fn path_text(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
 }
 
 #[cfg(test)]

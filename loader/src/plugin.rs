@@ -328,11 +328,13 @@ impl Instance {
     pub fn run(&self, args: &[String]) -> Result<i32, CallError> {
         match &self.inner {
             Inner::Local(PluginInstance::Command(command)) => {
-                let args: Vec<RString> = args.iter().map(|a| a.as_str().into()).collect();
-                command
-                    .run(RSlice::from_slice(&args))
-                    .into_result()
-                    .map_err(|e| self.error(e))
+                let result = if args.is_empty() {
+                    command.run(RSlice::EMPTY)
+                } else {
+                    let args: Vec<RString> = args.iter().map(|a| a.as_str().into()).collect();
+                    command.run(RSlice::from_slice(&args))
+                };
+                result.into_result().map_err(|e| self.error(e))
             }
             Inner::Remote(remote) if self.kind == PluginKind::Command => {
                 remote.code(remote.call(|instance| Call::Run {

@@ -13,7 +13,7 @@
 //! concurrent caller); on each, it sends a [`Request`] and reads
 //! [`Response`]s (UI lines, log records) until the [`Response::Reply`].
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 
 use rivet_interface::{Artifact, ErrorKind, PluginKind};
 use serde::de::DeserializeOwned;
@@ -39,16 +39,27 @@ pub enum FrameError {
     Malformed(#[from] postcard::Error),
 }
 
-/// Writes one message as a frame: encoded straight after a reserved length
-/// prefix, in one buffer and one write.
+/// Writes one message as a frame: the length prefix and the encoded message
+/// go out in one vectored write (no copy of the message into a frame buffer).
 pub fn write_frame<T: Serialize>(out: &mut impl Write, message: &T) -> Result<(), FrameError> {
-    let mut frame = postcard::to_extend(message, vec![0u8; 4])?;
-    let len = frame.len() - 4;
-    if len > MAX_FRAME {
-        return Err(FrameError::TooLarge(len));
+    let body = postcard::to_stdvec(message)?;
+    if body.len() > MAX_FRAME {
+        return Err(FrameError::TooLarge(body.len()));
     }
-    frame[..4].copy_from_slice(&(len as u32).to_le_bytes());
-    out.write_all(&frame)?;
+    let header = (body.len() as u32).to_le_bytes();
+    let written = loop {
+        match out.write_vectored(&[IoSlice::new(&header), IoSlice::new(&body)]) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+            Ok(n) => break n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    };
+    // A short write (a large body, a full socket buffer): send the rest.
+    if written < header.len() {
+        out.write_all(&header[written..])?;
+    }
+    out.write_all(&body[written.saturating_sub(header.len())..])?;
     out.flush()?;
     Ok(())
 }
