@@ -61,8 +61,13 @@ enum FileId {
     Path(PathBuf),
 }
 
-/// Libraries opened so far, by file identity.
-static OPENED: LazyLock<Mutex<HashMap<FileId, Library>>> = LazyLock::new(Default::default);
+/// Libraries opened so far, each behind its own lock: two threads opening the
+/// same file wait for one another (a library is initialised once), while
+/// different files are opened in parallel.
+static OPENED: LazyLock<Mutex<HashMap<FileId, Slot>>> = LazyLock::new(Default::default);
+
+/// One file's library, once it has been opened.
+type Slot = Arc<Mutex<Option<Library>>>;
 
 /// Opens, checks and (the first time) initialises the plugin library at
 /// `path`. When `verified` is given, the library is loaded from that open,
@@ -86,8 +91,14 @@ pub(crate) fn open(
     }
     .map_err(io_error)?;
     let id = file_id(&canonical, &metadata);
-    let mut opened = OPENED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(library) = opened.get(&id) {
+    let slot = OPENED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(id)
+        .or_default()
+        .clone();
+    let mut opened = slot.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(library) = opened.as_ref() {
         return Ok((library.clone(), library.metadata()));
     }
 
@@ -146,7 +157,7 @@ pub(crate) fn open(
             message: error.message.into(),
         });
     }
-    opened.insert(id, library.clone());
+    *opened = Some(library.clone());
     Ok((library, metadata))
 }
 

@@ -276,6 +276,15 @@ impl Loader {
         }
     }
 
+    /// Loads several plugin files ([`load_file`](Self::load_file) for each),
+    /// in parallel on the machine's cores; the results come in the files'
+    /// order.
+    pub fn load_files(&self, files: &[PluginFile]) -> Vec<Result<Plugin, LoadError>> {
+        in_parallel(files, |file| {
+            self.load_file(&file.path, file.kind, &file.name)
+        })
+    }
+
     /// Loads every plugin on the search path and every built-in one. A bad
     /// file never stops the others: it is listed in [`Discovery::broken`].
     pub fn load_all(&self) -> Discovery {
@@ -285,8 +294,9 @@ impl Loader {
             unreadable,
         } = self.scan();
         let mut discovery = Discovery::default();
-        for file in files {
-            match self.load_file(&file.path, file.kind, &file.name) {
+        let loaded = self.load_files(&files);
+        for (file, result) in files.into_iter().zip(loaded) {
+            match result {
                 Ok(plugin) => discovery.plugins.push(plugin),
                 Err(error) => discovery.broken.push(Broken { file, error }),
             }
@@ -424,6 +434,45 @@ impl Locate for Locator {
     }
 }
 
+/// `work` applied to every item, on as many threads as the machine has cores
+/// (loading a plugin is mostly abi_stable's layout check, which is CPU
+/// bound); the results come back in the items' order.
+fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(work).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else {
+                            return done;
+                        };
+                        done.push((i, work(item)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
 fn describe_dirs(dirs: &[PathBuf]) -> String {
     if dirs.is_empty() {
         return "no directories (the search path is empty)".to_owned();
@@ -432,4 +481,21 @@ fn describe_dirs(dirs: &[PathBuf]) -> String {
         .map(|d| d.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_work_keeps_the_order_of_the_items() {
+        let items: Vec<u32> = (0..100).collect();
+        let doubled = in_parallel(&items, |n| {
+            // Uneven work, so that threads finish out of order.
+            std::thread::sleep(Duration::from_micros(u64::from(n % 7) * 50));
+            n * 2
+        });
+        assert_eq!(doubled, items.iter().map(|n| n * 2).collect::<Vec<_>>());
+        assert!(in_parallel(&[] as &[u32], |n| *n).is_empty());
+    }
 }

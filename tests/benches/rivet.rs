@@ -49,7 +49,7 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{BenchmarkId, Criterion, SamplingMode};
 use rivet_interface::Error;
 use rivet_loader::{
-    Artifact, Instance, Loader, Mode, Plugin, PluginKind, SearchPath, plugin_file_name,
+    Artifact, Instance, Loader, Mode, Plugin, PluginFile, PluginKind, SearchPath, plugin_file_name,
 };
 use rivet_tests::{release_dir, release_fixtures_dir, target_dir};
 
@@ -442,15 +442,21 @@ fn role_loader() -> Loader {
 fn load_role() {
     let start = Instant::now();
     let loader = role_loader();
-    let scan = loader.scan();
-    let loaded: Vec<Plugin> = scan
+    // The copies have distinct file names but all declare `command noop`.
+    let files: Vec<PluginFile> = loader
+        .scan()
         .files
-        .iter()
-        .map(|file| {
-            loader
-                .load_file(&file.path, PluginKind::Command, "noop")
-                .expect("a copy of noop loads")
+        .into_iter()
+        .map(|file| PluginFile {
+            kind: PluginKind::Command,
+            name: "noop".to_owned(),
+            ..file
         })
+        .collect();
+    let loaded: Vec<Plugin> = loader
+        .load_files(&files)
+        .into_iter()
+        .map(|result| result.expect("a copy of noop loads"))
         .collect();
     let elapsed = start.elapsed();
     assert!(!loaded.is_empty());
