@@ -438,9 +438,13 @@ impl Locate for Locator {
 /// (loading a plugin is mostly abi_stable's layout check, which is CPU
 /// bound); the results come back in the items' order.
 fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
+    if items.len() <= 1 {
+        return items.iter().map(work).collect();
+    }
+    // Asking costs tens of microseconds (cgroup files are read): ask once.
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = cores.min(items.len());
     if threads <= 1 {
         return items.iter().map(work).collect();
     }
