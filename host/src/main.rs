@@ -63,7 +63,7 @@ enum Cmd {
         #[arg(long)]
         keep_on_error: bool,
     },
-    /// List the plugins rivet can use
+    /// List, install, remove and pack plugins
     Plugins {
         #[command(subcommand)]
         command: PluginsCmd,
