@@ -414,13 +414,17 @@ impl Server {
         lock(&self.idle).clear();
         let mut child = lock(&self.child);
         if !kill {
+            // A server asked to exit is gone within a fraction of a
+            // millisecond: poll often at first, then back off.
             let deadline = Instant::now() + GRACE;
+            let mut pause = Duration::from_micros(50);
             while Instant::now() < deadline {
                 match child.try_wait() {
                     Ok(Some(status)) => return describe(status),
-                    Ok(None) => thread::sleep(Duration::from_millis(2)),
+                    Ok(None) => thread::sleep(pause),
                     Err(_) => break,
                 }
+                pause = (pause * 2).min(Duration::from_millis(10));
             }
         }
         let _ = child.kill();
