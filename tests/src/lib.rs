@@ -10,6 +10,14 @@
 //! Tests copy plugin files into temporary directories under whatever file
 //! name they need ([`install`], [`install_as`]) and watch what plugins tell
 //! the user with a [`RecordingUi`].
+//!
+//! The modules hold what only some test files share: [`cli`] for running the
+//! real `rivet` binary, [`files`] for reading back the trees and archives a
+//! build leaves, and [`logger`] for watching `log` records.
+
+pub mod cli;
+pub mod files;
+pub mod logger;
 
 use std::env;
 use std::env::consts::{DLL_PREFIX, DLL_SUFFIX, EXE_SUFFIX};
@@ -18,7 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use rivet_loader::{HostUi, Loader, PluginKind, SearchPath, plugin_file_name};
+use rivet_loader::{Artifact, CallError, HostUi, Loader, PluginKind, SearchPath, plugin_file_name};
+use tempfile::TempDir;
 
 /// The root of the Cargo workspace (the parent of this crate).
 pub fn workspace_root() -> PathBuf {
@@ -86,21 +95,24 @@ pub fn plugins_dir() -> &'static Path {
     })
 }
 
+/// Runs `cargo build ARGS` on the fixture workspace (`tests/fixtures`) with
+/// `target/fixtures` as its target directory, which it returns.
+fn build_fixtures(args: &[&str]) -> Result<PathBuf, String> {
+    let manifest = workspace_root().join("tests/fixtures/Cargo.toml");
+    let target = target_dir().join("fixtures");
+    let manifest = manifest.to_string_lossy();
+    let target_arg = target.to_string_lossy();
+    let mut all_args = vec!["--manifest-path", &manifest, "--target-dir", &target_arg];
+    all_args.extend_from_slice(args);
+    cargo_build(&all_args)?;
+    Ok(target)
+}
+
 /// `target/fixtures/debug`, after building the fixture workspace
 /// (`tests/fixtures`) once per test process.
 pub fn fixtures_dir() -> &'static Path {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    once(&BUILT, || {
-        let manifest = workspace_root().join("tests/fixtures/Cargo.toml");
-        let target = target_dir().join("fixtures");
-        cargo_build(&[
-            "--manifest-path",
-            &manifest.to_string_lossy(),
-            "--target-dir",
-            &target.to_string_lossy(),
-        ])?;
-        Ok(target.join("debug"))
-    })
+    once(&BUILT, || Ok(build_fixtures(&[])?.join("debug")))
 }
 
 /// `target/release`, after building the release `rivet-plugin-server` once
@@ -118,14 +130,8 @@ pub fn release_dir() -> &'static Path {
 pub fn release_fixtures_dir() -> &'static Path {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     once(&BUILT, || {
-        let manifest = workspace_root().join("tests/fixtures/Cargo.toml");
-        let target = target_dir().join("fixtures");
-        cargo_build(&[
+        let target = build_fixtures(&[
             "--release",
-            "--manifest-path",
-            &manifest.to_string_lossy(),
-            "--target-dir",
-            &target.to_string_lossy(),
             "-p",
             "fixture-bench-noop",
             "-p",
@@ -226,6 +232,32 @@ pub fn install_as(source: &Path, dir: &Path, file_name: &str) -> PathBuf {
 /// Copies `source` into `dir` under the file name of plugin `(kind, name)`.
 pub fn install(source: &Path, dir: &Path, kind: PluginKind, name: &str) -> PathBuf {
     install_as(source, dir, &plugin_file_name(kind, name))
+}
+
+/// A fresh temporary directory holding `source` installed as plugin
+/// `(kind, name)` (see [`install`]), and the installed file. The directory
+/// is removed when the returned guard is dropped.
+pub fn install_in_temp_dir(source: &Path, kind: PluginKind, name: &str) -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = install(source, dir.path(), kind, name);
+    (dir, path)
+}
+
+/// Loads builder `name` with `loader`, prepares it with `config` in `base`
+/// and builds it once, returning the build's result; a failure to load or
+/// prepare fails the test.
+pub fn build_builder(
+    loader: &Loader,
+    name: &str,
+    config: &str,
+    base: &Path,
+) -> Result<Artifact, CallError> {
+    loader
+        .load(PluginKind::Builder, name)
+        .unwrap()
+        .prepare(config, base)
+        .unwrap()
+        .build()
 }
 
 /// A loader that searches exactly `dirs` and reports to `ui`.
@@ -417,6 +449,18 @@ pub fn servers_for_file(file: &Path) -> Vec<u32> {
         .filter(|p| process_env(p.pid, "RIVET_PLUGIN_FILE").as_deref() == file.to_str())
         .map(|p| p.pid)
         .collect()
+}
+
+/// The pids of this process's plugin servers for `file` (see
+/// [`servers_for_file`]), waiting up to 5 s for at least one to show up in
+/// `/proc` (a server may still be starting); empty when none did.
+pub fn wait_for_servers_for_file(file: &Path) -> Vec<u32> {
+    let mut servers = Vec::new();
+    wait_until(std::time::Duration::from_secs(5), || {
+        servers = servers_for_file(file);
+        !servers.is_empty()
+    });
+    servers
 }
 
 /// Whether `pid` is a process that has not ended (a zombie has ended).

@@ -3,6 +3,7 @@
 
 use std::process::Output;
 
+use rivet_tests::cli::success_stdout;
 use rivet_tests::rivet;
 
 /// Runs `rivet bench ARGS --seconds 0.2` with a fresh home and working
@@ -16,17 +17,6 @@ fn bench(args: &[&str]) -> Output {
         .args(["--seconds", "0.2"])
         .output()
         .expect("rivet runs")
-}
-
-fn stdout_of(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "status {}\n--- stdout\n{}--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn assert_table(stdout: &str) {
@@ -43,7 +33,7 @@ fn assert_table(stdout: &str) {
 
 #[test]
 fn a_command_is_compared_on_its_synopsis() {
-    let stdout = stdout_of(&bench(&["command", "inspect"]));
+    let stdout = success_stdout(&bench(&["command", "inspect"]));
     assert!(
         stdout.starts_with("rivet bench: command inspect ("),
         "{stdout}"
@@ -57,7 +47,7 @@ fn a_command_is_compared_on_its_synopsis() {
 fn a_builder_is_compared_on_prepare_with_its_config() {
     let out = tempfile::tempdir().unwrap();
     let config = format!(r#"{{"output":"{}"}}"#, out.path().join("x").display());
-    let stdout = stdout_of(&bench(&["builder", "dir", "--config", &config]));
+    let stdout = success_stdout(&bench(&["builder", "dir", "--config", &config]));
     assert!(
         stdout.contains(&format!("call measured: prepare({config})")),
         "{stdout}"
@@ -68,7 +58,7 @@ fn a_builder_is_compared_on_prepare_with_its_config() {
 
 #[test]
 fn a_failing_prepare_is_still_measured_and_said_so() {
-    let stdout = stdout_of(&bench(&["builder", "dir"]));
+    let stdout = success_stdout(&bench(&["builder", "dir"]));
     assert!(stdout.contains("call measured: prepare({})"), "{stdout}");
     assert!(
         stdout.contains("returns an error") && stdout.contains("still a full round trip"),

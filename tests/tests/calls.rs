@@ -2,13 +2,12 @@
 //! dir builder, file and shell provisioners, checksum and compress
 //! post-processors, checking the artifacts they leave on disk.
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use rivet_loader::{Artifact, Loader, PluginKind};
+use rivet_tests::files::{tree, unpack};
 use rivet_tests::{RecordingUi, UiEvent, loader_for, plugins_dir};
 use sha2::{Digest, Sha256};
 
@@ -77,35 +76,29 @@ fn build_and_provision(loader: &Loader, base: &Path) -> Artifact {
     .unwrap()
 }
 
-/// The files under `root`, relative, with their contents.
-fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let artifact = Artifact::from_dir("tree", root).unwrap();
-    artifact
-        .files
-        .iter()
-        .map(|file| (file.clone(), fs::read(root.join(file)).unwrap()))
-        .collect()
+/// Runs the checksum post-processor on `artifact` in `base`.
+fn checksum(loader: &Loader, base: &Path, artifact: &Artifact) -> Artifact {
+    step(
+        loader,
+        PluginKind::PostProcessor,
+        "checksum",
+        serde_json::json!({}),
+        base,
+    )
+    .post_process(artifact)
+    .unwrap()
 }
 
-/// The files of a `.tar.gz`, with their contents.
-fn unpack(archive: &Path) -> BTreeMap<String, Vec<u8>> {
-    let file = fs::File::open(archive).unwrap();
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    let mut files = BTreeMap::new();
-    for entry in tar.entries().unwrap() {
-        let mut entry = entry.unwrap();
-        if entry.header().entry_type().is_dir() {
-            continue;
-        }
-        let path = entry.path().unwrap().to_string_lossy().into_owned();
-        let mut content = Vec::new();
-        entry.read_to_end(&mut content).unwrap();
-        assert!(
-            files.insert(path.clone(), content).is_none(),
-            "{path} twice"
-        );
-    }
-    files
+/// Runs the compress post-processor with `config` on `artifact` in `base`.
+fn compress(
+    loader: &Loader,
+    base: &Path,
+    config: serde_json::Value,
+    artifact: &Artifact,
+) -> Artifact {
+    step(loader, PluginKind::PostProcessor, "compress", config, base)
+        .post_process(artifact)
+        .unwrap()
 }
 
 #[test]
@@ -164,15 +157,7 @@ fn the_real_plugins_build_provision_checksum_and_compress_a_site() {
 
     // checksum: SHA256SUMS lists every other file with its digest,
     // recomputed here independently.
-    let checksummed = step(
-        &loader,
-        PluginKind::PostProcessor,
-        "checksum",
-        serde_json::json!({}),
-        base.path(),
-    )
-    .post_process(&artifact)
-    .unwrap();
+    let checksummed = checksum(&loader, base.path(), &artifact);
     assert!(
         checksummed.files.contains(&"SHA256SUMS".to_owned()),
         "{:?}",
@@ -195,15 +180,12 @@ fn the_real_plugins_build_provision_checksum_and_compress_a_site() {
 
     // compress: the archive holds exactly the artifact's files.
     let archive = base.path().join("dist/site.tar.gz");
-    let compressed = step(
+    let compressed = compress(
         &loader,
-        PluginKind::PostProcessor,
-        "compress",
-        serde_json::json!({"output": "dist/site.tar.gz", "level": 9}),
         base.path(),
-    )
-    .post_process(&checksummed)
-    .unwrap();
+        serde_json::json!({"output": "dist/site.tar.gz", "level": 9}),
+        &checksummed,
+    );
     assert_eq!(compressed.root, base.path().join("dist"));
     assert_eq!(compressed.files, ["site.tar.gz"]);
     assert_eq!(unpack(&archive), tree(&root));
@@ -236,24 +218,13 @@ fn building_twice_gives_byte_identical_archives() {
                 .unwrap();
         }
         let output = format!("dist/site-{round}.tar.gz");
-        let checksummed = step(
+        let checksummed = checksum(&loader, base.path(), &artifact);
+        compress(
             &loader,
-            PluginKind::PostProcessor,
-            "checksum",
-            serde_json::json!({}),
             base.path(),
-        )
-        .post_process(&artifact)
-        .unwrap();
-        step(
-            &loader,
-            PluginKind::PostProcessor,
-            "compress",
             serde_json::json!({ "output": output }),
-            base.path(),
-        )
-        .post_process(&checksummed)
-        .unwrap();
+            &checksummed,
+        );
         archives.push(fs::read(base.path().join(&output)).unwrap());
     }
 

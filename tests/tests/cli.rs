@@ -2,86 +2,18 @@
 //! failing cleanly, command plugins and logging. Every run has `RIVET_HOME`
 //! in a temporary directory and its working directory in another.
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
-use std::path::Path;
-use std::process::Output;
 
-use rivet_loader::{Artifact, PluginKind, plugin_file_name};
-use rivet_tests::{copy_dir, fixture, install_as, real_plugin_file_names, rivet, workspace_root};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Runs `rivet ARGS` in `cwd` with a fresh home, returning its output.
-fn run(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let home = tempfile::tempdir().unwrap();
-    let mut command = rivet(home.path(), cwd);
-    command.args(args);
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().expect("rivet runs")
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}--- stderr\n{}",
-        output.status,
-        text(&output.stdout),
-        text(&output.stderr)
-    )
-}
-
-/// A copy of `examples/site` (without any `build/` left in the repo).
-fn example_site() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let example = workspace_root().join("examples/site");
-    for entry in ["site.toml", "www", "extra"] {
-        let from = example.join(entry);
-        if from.is_dir() {
-            copy_dir(&from, &dir.path().join(entry));
-        } else {
-            fs::copy(&from, dir.path().join(entry)).unwrap();
-        }
-    }
-    dir
-}
-
-fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let artifact = Artifact::from_dir("tree", root).unwrap();
-    artifact
-        .files
-        .iter()
-        .map(|file| (file.clone(), fs::read(root.join(file)).unwrap()))
-        .collect()
-}
-
-fn unpack(archive: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(
-        fs::File::open(archive).unwrap(),
-    ));
-    let mut files = BTreeMap::new();
-    for entry in tar.entries().unwrap() {
-        let mut entry = entry.unwrap();
-        if entry.header().entry_type().is_dir() {
-            continue;
-        }
-        let path = entry.path().unwrap().to_string_lossy().into_owned();
-        let mut content = Vec::new();
-        entry.read_to_end(&mut content).unwrap();
-        files.insert(path, content);
-    }
-    files
-}
+use rivet_loader::{PluginKind, plugin_file_name};
+use rivet_tests::cli::{describe, example_site, plugin_row, run_rivet, success_stdout, text};
+use rivet_tests::files::{tree, unpack};
+use rivet_tests::{fixture, install_as, real_plugin_file_names};
 
 #[test]
 fn rivet_build_builds_the_example_site_reproducibly() {
     let site = example_site();
 
-    let output = run(site.path(), &["build", "site.toml"], &[]);
+    let output = run_rivet(site.path(), &["build", "site.toml"], &[]);
 
     assert!(output.status.success(), "{}", describe(&output));
     let root = site.path().join("build/site");
@@ -118,7 +50,7 @@ fn rivet_build_builds_the_example_site_reproducibly() {
 
     // A second build gives the same archive, byte for byte.
     let first = fs::read(&archive).unwrap();
-    let output = run(site.path(), &["build", "site.toml"], &[]);
+    let output = run_rivet(site.path(), &["build", "site.toml"], &[]);
     assert!(output.status.success(), "{}", describe(&output));
     assert!(
         fs::read(&archive).unwrap() == first,
@@ -130,15 +62,11 @@ fn rivet_build_builds_the_example_site_reproducibly() {
 fn rivet_plugins_list_shows_the_real_plugins() {
     let cwd = tempfile::tempdir().unwrap();
 
-    let output = run(cwd.path(), &["plugins", "list"], &[]);
+    let output = run_rivet(cwd.path(), &["plugins", "list"], &[]);
 
-    assert!(output.status.success(), "{}", describe(&output));
-    let stdout = text(&output.stdout);
+    let stdout = success_stdout(&output);
     for file_name in real_plugin_file_names() {
-        let row = stdout
-            .lines()
-            .find(|line| line.ends_with(&file_name))
-            .unwrap_or_else(|| panic!("no row for {file_name}:\n{stdout}"));
+        let row = plugin_row(&stdout, &file_name);
         let (kind, name) = rivet_loader::parse_plugin_file_name(&file_name).unwrap();
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(&cells[..2], [kind.as_str(), name.as_str()], "{row}");
@@ -161,7 +89,7 @@ fn rivet_plugins_list_shows_a_broken_file_with_the_reason() {
         &plugin_file_name(PluginKind::Builder, "future"),
     );
 
-    let output = run(
+    let output = run_rivet(
         cwd.path(),
         &["plugins", "list"],
         &[("RIVET_PLUGIN_PATH", &extra.path().display().to_string())],
@@ -213,7 +141,7 @@ plugin = "nosuch"
     )
     .unwrap();
 
-    let output = run(dir.path(), &["build", "t.toml"], &[]);
+    let output = run_rivet(dir.path(), &["build", "t.toml"], &[]);
 
     assert!(!output.status.success(), "{}", describe(&output));
     assert_ne!(output.status.code(), Some(0));
@@ -239,10 +167,9 @@ plugin = "nosuch"
 fn rivet_without_arguments_lists_the_command_plugins_with_their_synopsis() {
     let cwd = tempfile::tempdir().unwrap();
 
-    let output = run(cwd.path(), &[], &[]);
+    let output = run_rivet(cwd.path(), &[], &[]);
 
-    assert!(output.status.success(), "{}", describe(&output));
-    let stdout = text(&output.stdout);
+    let stdout = success_stdout(&output);
     let inspect = stdout
         .lines()
         .find(|line| line.trim_start().starts_with("inspect "))
@@ -263,10 +190,9 @@ fn rivet_without_arguments_lists_the_command_plugins_with_their_synopsis() {
 fn rivet_inspect_help_prints_the_command_s_help() {
     let cwd = tempfile::tempdir().unwrap();
 
-    let output = run(cwd.path(), &["inspect", "--help"], &[]);
+    let output = run_rivet(cwd.path(), &["inspect", "--help"], &[]);
 
-    assert!(output.status.success(), "{}", describe(&output));
-    let stdout = text(&output.stdout);
+    let stdout = success_stdout(&output);
     assert!(
         stdout.starts_with("Usage: rivet inspect TEMPLATE"),
         "{stdout}"
@@ -284,7 +210,7 @@ fn rivet_log_debug_prints_plugin_log_lines_with_the_plugin_target() {
     )
     .unwrap();
 
-    let output = run(dir.path(), &["build", "t.toml"], &[("RIVET_LOG", "debug")]);
+    let output = run_rivet(dir.path(), &["build", "t.toml"], &[("RIVET_LOG", "debug")]);
 
     assert!(output.status.success(), "{}", describe(&output));
     let stderr = text(&output.stderr);
@@ -304,7 +230,7 @@ fn rivet_log_debug_prints_plugin_log_lines_with_the_plugin_target() {
     assert!(!stderr.contains("chatty trace detail"), "{stderr}");
 
     // Without RIVET_LOG, plugin records below warn are not shown.
-    let quiet = run(dir.path(), &["build", "t.toml"], &[]);
+    let quiet = run_rivet(dir.path(), &["build", "t.toml"], &[]);
     assert!(quiet.status.success(), "{}", describe(&quiet));
     assert!(
         !text(&quiet.stderr).contains("plugin_builder_chatty"),
@@ -320,7 +246,7 @@ fn rivet_log_debug_prints_plugin_log_lines_with_the_plugin_target() {
 fn rivet_log_debug_shows_the_example_plugins_own_log_lines() {
     let site = example_site();
 
-    let output = run(
+    let output = run_rivet(
         site.path(),
         &["build", "site.toml"],
         &[("RIVET_LOG", "debug")],

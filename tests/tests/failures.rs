@@ -2,10 +2,39 @@
 //! error variant, and a message that names the file (or plugin) and the fix.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use rivet_loader::{CallError, LoadError, PluginKind, plugin_file_name};
-use rivet_tests::{RecordingUi, fixture, install, install_as, loader_for, real_plugin};
+use rivet_loader::{CallError, LoadError, Loader, PluginKind, plugin_file_name};
+use rivet_tests::{
+    RecordingUi, build_builder, fixture, install_as, install_in_temp_dir, loader_for, real_plugin,
+};
+use tempfile::TempDir;
+
+/// Builder `name` made from `source`, alone in a fresh directory: the
+/// directory, the installed file, and a loader that searches just that
+/// directory and reports to `ui`.
+fn lone_builder(source: &Path, name: &str, ui: &Arc<RecordingUi>) -> (TempDir, PathBuf, Loader) {
+    let (dir, path) = install_in_temp_dir(source, PluginKind::Builder, name);
+    let loader = loader_for(&[dir.path()], ui);
+    (dir, path, loader)
+}
+
+/// The error of loading builder `name` made from `source` (see
+/// [`lone_builder`]), with the directory and the file it was installed as;
+/// a successful load fails the test.
+fn load_error(source: &Path, name: &str) -> (TempDir, PathBuf, LoadError) {
+    let (dir, path, loader) = lone_builder(source, name, &RecordingUi::new());
+    let error = loader.load(PluginKind::Builder, name).unwrap_err();
+    (dir, path, error)
+}
+
+/// The message of `error`, after checking that it names the file `path`.
+fn message_naming(error: &LoadError, path: &Path) -> String {
+    let text = error.to_string();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    text
+}
 
 #[test]
 fn a_text_file_with_a_plugin_name_is_not_a_library() {
@@ -30,33 +59,19 @@ fn a_text_file_with_a_plugin_name_is_not_a_library() {
 
 #[test]
 fn a_shared_library_without_the_root_module_is_not_a_plugin() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = install(
-        &fixture("no_root"),
-        dir.path(),
-        PluginKind::Builder,
-        "plain",
-    );
-    let loader = loader_for(&[dir.path()], &RecordingUi::new());
-
-    let error = loader.load(PluginKind::Builder, "plain").unwrap_err();
+    let (_dir, path, error) = load_error(&fixture("no_root"), "plain");
 
     assert!(
         matches!(&error, LoadError::NoRootModule { path: p } if *p == path),
         "{error:?}"
     );
-    let text = error.to_string();
-    assert!(text.contains(&path.display().to_string()), "{text}");
+    let text = message_naming(&error, &path);
     assert!(text.contains("export_"), "the fix is named: {text}");
 }
 
 #[test]
 fn a_plugin_declaring_another_name_than_its_file_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = install(&fixture("impostor"), dir.path(), PluginKind::Builder, "dir");
-    let loader = loader_for(&[dir.path()], &RecordingUi::new());
-
-    let error = loader.load(PluginKind::Builder, "dir").unwrap_err();
+    let (_dir, path, error) = load_error(&fixture("impostor"), "dir");
 
     let LoadError::NameMismatch {
         path: p,
@@ -82,8 +97,7 @@ fn a_plugin_declaring_another_name_than_its_file_is_refused() {
         suggested,
         &plugin_file_name(PluginKind::Builder, "impostor")
     );
-    let text = error.to_string();
-    assert!(text.contains(&path.display().to_string()), "{text}");
+    let text = message_naming(&error, &path);
     assert!(
         text.contains("rename the file to `libplugin_builder_impostor"),
         "{text}"
@@ -92,17 +106,8 @@ fn a_plugin_declaring_another_name_than_its_file_is_refused() {
 
 #[test]
 fn a_plugin_of_another_kind_than_its_file_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
     // The real `file` provisioner, under a builder's file name.
-    let path = install(
-        &real_plugin(PluginKind::Provisioner, "file"),
-        dir.path(),
-        PluginKind::Builder,
-        "file",
-    );
-    let loader = loader_for(&[dir.path()], &RecordingUi::new());
-
-    let error = loader.load(PluginKind::Builder, "file").unwrap_err();
+    let (_dir, path, error) = load_error(&real_plugin(PluginKind::Provisioner, "file"), "file");
 
     let LoadError::NameMismatch {
         found_kind,
@@ -121,8 +126,7 @@ fn a_plugin_of_another_kind_than_its_file_is_refused() {
         suggested,
         &plugin_file_name(PluginKind::Provisioner, "file")
     );
-    let text = error.to_string();
-    assert!(text.contains(&path.display().to_string()), "{text}");
+    let text = message_naming(&error, &path);
     assert!(
         text.contains("says builder `file`") && text.contains("declares provisioner `file`"),
         "{text}"
@@ -131,16 +135,7 @@ fn a_plugin_of_another_kind_than_its_file_is_refused() {
 
 #[test]
 fn a_plugin_built_against_a_changed_interface_is_an_abi_mismatch_with_a_short_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = install(
-        &fixture("abi_mismatch"),
-        dir.path(),
-        PluginKind::Builder,
-        "changed",
-    );
-    let loader = loader_for(&[dir.path()], &RecordingUi::new());
-
-    let error = loader.load(PluginKind::Builder, "changed").unwrap_err();
+    let (_dir, path, error) = load_error(&fixture("abi_mismatch"), "changed");
 
     let LoadError::AbiMismatch {
         path: p,
@@ -157,8 +152,7 @@ fn a_plugin_built_against_a_changed_interface_is_an_abi_mismatch_with_a_short_me
         !report.is_empty(),
         "abi_stable's report is kept for debugging"
     );
-    let text = error.to_string();
-    assert!(text.contains(&path.display().to_string()), "{text}");
+    let text = message_naming(&error, &path);
     assert!(text.contains("rebuild"), "{text}");
     assert!(
         text.lines().count() <= 3 && text.len() <= 600,
@@ -170,16 +164,7 @@ fn a_plugin_built_against_a_changed_interface_is_an_abi_mismatch_with_a_short_me
 
 #[test]
 fn a_plugin_built_against_another_major_interface_version_is_incompatible() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = install(
-        &fixture("interface_v2"),
-        dir.path(),
-        PluginKind::Builder,
-        "future",
-    );
-    let loader = loader_for(&[dir.path()], &RecordingUi::new());
-
-    let error = loader.load(PluginKind::Builder, "future").unwrap_err();
+    let (_dir, path, error) = load_error(&fixture("interface_v2"), "future");
 
     let LoadError::IncompatibleInterface {
         path: p,
@@ -194,22 +179,14 @@ fn a_plugin_built_against_another_major_interface_version_is_incompatible() {
     assert_eq!(found, "2.0.0");
     assert_eq!(accepted, "1.x");
     assert_eq!(host, rivet_interface::INTERFACE_VERSION);
-    let text = error.to_string();
-    assert!(text.contains(&path.display().to_string()), "{text}");
+    let text = message_naming(&error, &path);
     assert!(text.contains("2.0.0") && text.contains("rebuild"), "{text}");
 }
 
 #[test]
 fn a_panic_in_build_is_an_error_and_the_host_lives_on() {
-    let dir = tempfile::tempdir().unwrap();
-    install(
-        &fixture("panicky"),
-        dir.path(),
-        PluginKind::Builder,
-        "panicky",
-    );
     let ui = RecordingUi::new();
-    let loader = loader_for(&[dir.path()], &ui);
+    let (dir, _path, loader) = lone_builder(&fixture("panicky"), "panicky", &ui);
 
     let panicky = loader.load(PluginKind::Builder, "panicky").unwrap();
     let instance = panicky.prepare("{}", dir.path()).unwrap();
@@ -230,37 +207,17 @@ fn a_panic_in_build_is_an_error_and_the_host_lives_on() {
 
     // The same instance can be called again, and so can a good plugin.
     assert!(matches!(instance.build(), Err(CallError::Panicked { .. })));
-    let good = tempfile::tempdir().unwrap();
-    install(
-        &real_plugin(PluginKind::Builder, "dir"),
-        good.path(),
-        PluginKind::Builder,
-        "dir",
-    );
-    let loader = loader_for(&[good.path()], &ui);
+    let (good, _path, loader) = lone_builder(&real_plugin(PluginKind::Builder, "dir"), "dir", &ui);
     let out = good.path().join("out");
     let config = format!(r#"{{"output": {:?}}}"#, out.display().to_string());
-    let artifact = loader
-        .load(PluginKind::Builder, "dir")
-        .unwrap()
-        .prepare(&config, good.path())
-        .unwrap()
-        .build()
-        .unwrap();
+    let artifact = build_builder(&loader, "dir", &config, good.path()).unwrap();
     assert_eq!(artifact.root, out);
     assert!(out.is_dir());
 }
 
 #[test]
 fn a_panic_in_prepare_is_an_error_naming_the_plugin() {
-    let dir = tempfile::tempdir().unwrap();
-    install(
-        &fixture("panicky"),
-        dir.path(),
-        PluginKind::Builder,
-        "panicky",
-    );
-    let loader = loader_for(&[dir.path()], &RecordingUi::new());
+    let (dir, _path, loader) = lone_builder(&fixture("panicky"), "panicky", &RecordingUi::new());
     let panicky = loader.load(PluginKind::Builder, "panicky").unwrap();
 
     let error = panicky
@@ -281,16 +238,7 @@ fn a_panic_in_prepare_is_an_error_naming_the_plugin() {
 
 #[test]
 fn a_failing_init_stops_the_plugin_from_loading() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = install(
-        &fixture("grumpy"),
-        dir.path(),
-        PluginKind::Builder,
-        "grumpy",
-    );
-    let loader = loader_for(&[dir.path()], &RecordingUi::new());
-
-    let error = loader.load(PluginKind::Builder, "grumpy").unwrap_err();
+    let (_dir, path, error) = load_error(&fixture("grumpy"), "grumpy");
 
     let LoadError::InitFailed {
         path: p,
@@ -306,23 +254,17 @@ fn a_failing_init_stops_the_plugin_from_loading() {
         message,
         "grumpy needs GRUMPY_TOKEN, which is not set; set it and retry"
     );
-    let text = error.to_string();
-    assert!(
-        text.contains(&path.display().to_string()) && text.contains("GRUMPY_TOKEN"),
-        "{text}"
-    );
+    let text = message_naming(&error, &path);
+    assert!(text.contains("GRUMPY_TOKEN"), "{text}");
 }
 
 #[test]
 fn bad_configuration_is_reported_at_prepare_naming_plugin_and_field() {
-    let dir = tempfile::tempdir().unwrap();
-    install(
+    let (dir, _path, loader) = lone_builder(
         &real_plugin(PluginKind::Builder, "dir"),
-        dir.path(),
-        PluginKind::Builder,
         "dir",
+        &RecordingUi::new(),
     );
-    let loader = loader_for(&[dir.path()], &RecordingUi::new());
     let dir_builder = loader.load(PluginKind::Builder, "dir").unwrap();
 
     let missing = dir_builder.prepare("{}", dir.path()).unwrap_err();
@@ -359,14 +301,7 @@ fn bad_configuration_is_reported_at_prepare_naming_plugin_and_field() {
 
 #[test]
 fn calling_the_wrong_method_for_the_kind_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    install(
-        &fixture("chatty"),
-        dir.path(),
-        PluginKind::Builder,
-        "chatty",
-    );
-    let loader = loader_for(&[dir.path()], &RecordingUi::new());
+    let (_dir, _path, loader) = lone_builder(&fixture("chatty"), "chatty", &RecordingUi::new());
     let instance = loader
         .load(PluginKind::Builder, "chatty")
         .unwrap()
@@ -409,16 +344,7 @@ fn a_plugin_file_given_by_path_is_checked_against_the_name_asked_for() {
 /// "(expected , found )".
 #[test]
 fn the_abi_mismatch_summary_says_what_differs() {
-    let dir = tempfile::tempdir().unwrap();
-    install(
-        &fixture("abi_mismatch"),
-        dir.path(),
-        PluginKind::Builder,
-        "changed",
-    );
-    let loader = loader_for(&[dir.path()], &RecordingUi::new());
-
-    let error = loader.load(PluginKind::Builder, "changed").unwrap_err();
+    let (_dir, _path, error) = load_error(&fixture("abi_mismatch"), "changed");
 
     let LoadError::AbiMismatch { summary, .. } = &error else {
         panic!("expected AbiMismatch, got {error:?}");
@@ -457,24 +383,11 @@ impl rivet_loader::HostUi for PanickingUi {
 
 #[test]
 fn a_panicking_host_ui_does_not_take_the_plugin_call_down() {
-    let dir = tempfile::tempdir().unwrap();
-    install(
-        &fixture("chatty"),
-        dir.path(),
-        PluginKind::Builder,
-        "chatty",
-    );
-    let mut loader = loader_for(&[dir.path()], &RecordingUi::new());
-    loader.set_ui(std::sync::Arc::new(PanickingUi));
+    let (dir, _path, mut loader) = lone_builder(&fixture("chatty"), "chatty", &RecordingUi::new());
+    loader.set_ui(Arc::new(PanickingUi));
 
     // `chatty` says a line while building: the host's panic is caught on the
     // host side of the boundary and the call completes.
-    let artifact = loader
-        .load(PluginKind::Builder, "chatty")
-        .unwrap()
-        .prepare("{}", dir.path())
-        .unwrap()
-        .build()
-        .unwrap();
+    let artifact = build_builder(&loader, "chatty", "{}", dir.path()).unwrap();
     assert_eq!(artifact.id, "chatty");
 }

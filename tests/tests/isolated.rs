@@ -20,22 +20,16 @@ use std::time::{Duration, Instant};
 
 use rivet_loader::{Artifact, CallError, Instance, LoadError, Loader, Mode, Plugin, PluginKind};
 use rivet_tests::{
-    RecordingUi, UiEvent, fixture, install, is_running, isolated_loader_for, plugin_server,
-    process_env, servers_for_file, wait_until,
+    RecordingUi, UiEvent, fixture, install_in_temp_dir, is_running, isolated_loader_for,
+    plugin_server, process_env, servers_for_file, wait_for_servers_for_file,
 };
+use tempfile::TempDir;
 
 const LABEL: &str = "builder misbehave";
 
 /// A temporary directory holding the `misbehave` builder, and its file.
-fn misbehave_dir() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = install(
-        &fixture("misbehave"),
-        dir.path(),
-        PluginKind::Builder,
-        "misbehave",
-    );
-    (dir, file)
+fn misbehave_dir() -> (TempDir, PathBuf) {
+    install_in_temp_dir(&fixture("misbehave"), PluginKind::Builder, "misbehave")
 }
 
 /// The `misbehave` builder, loaded in its own process by `loader`.
@@ -45,6 +39,50 @@ fn load_misbehave(loader: &Loader) -> Plugin {
         .unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(plugin.mode(), Mode::Process);
     plugin
+}
+
+/// The `misbehave` builder in its own directory, loaded in its own process.
+/// The fields drop in order: the plugin first, the directory last.
+struct Misbehave {
+    plugin: Plugin,
+    loader: Loader,
+    ui: Arc<RecordingUi>,
+    file: PathBuf,
+    dir: TempDir,
+}
+
+/// [`misbehave_dir`], and the builder loaded by an isolated loader that
+/// searches that directory, reports to a new [`RecordingUi`] and was set up
+/// by `configure` before the load.
+fn loaded_misbehave_with(configure: impl FnOnce(&mut Loader)) -> Misbehave {
+    let (dir, file) = misbehave_dir();
+    let ui = RecordingUi::new();
+    let mut loader = isolated_loader_for(&[dir.path()], &ui);
+    configure(&mut loader);
+    let plugin = load_misbehave(&loader);
+    Misbehave {
+        plugin,
+        loader,
+        ui,
+        file,
+        dir,
+    }
+}
+
+/// [`loaded_misbehave_with`] a loader left as it is.
+fn loaded_misbehave() -> Misbehave {
+    loaded_misbehave_with(|_| {})
+}
+
+/// The `echo` provisioner in a fresh directory, loaded in its own process:
+/// the directory, the installed file and the plugin.
+fn isolated_echo() -> (TempDir, PathBuf, Plugin) {
+    let (dir, file) = install_in_temp_dir(&fixture("echo"), PluginKind::Provisioner, "echo");
+    let loader = isolated_loader_for(&[dir.path()], &RecordingUi::new());
+    let plugin = loader
+        .load_in(PluginKind::Provisioner, "echo", Mode::Process)
+        .unwrap();
+    (dir, file, plugin)
 }
 
 /// An instance of `misbehave` that does `action` on every build.
@@ -67,11 +105,7 @@ fn instance_once(plugin: &Plugin, action: &str, id: &str, marker: &Path) -> Inst
 /// The one server process serving `file` (waiting a little for a server
 /// that is still starting to show up in /proc).
 fn the_server(file: &Path) -> u32 {
-    let mut servers = Vec::new();
-    wait_until(Duration::from_secs(5), || {
-        servers = servers_for_file(file);
-        !servers.is_empty()
-    });
+    let servers = wait_for_servers_for_file(file);
     assert_eq!(
         servers.len(),
         1,
@@ -85,15 +119,15 @@ fn the_server(file: &Path) -> u32 {
 /// and how the process ended; the same instance works on the next call (in
 /// a fresh process), and so does another instance of the same plugin.
 fn crash_then_recover(action: &str, expected_status: &str) {
-    let (dir, file) = misbehave_dir();
-    let ui = RecordingUi::new();
-    let loader = isolated_loader_for(&[dir.path()], &ui);
-    let plugin = load_misbehave(&loader);
+    let loaded = loaded_misbehave();
+    let Misbehave {
+        plugin, file, dir, ..
+    } = &loaded;
     let marker = dir.path().join("crashed-once");
-    let crasher = instance_once(&plugin, action, "crasher", &marker);
-    let steady = instance(&plugin, "ok", "steady", dir.path());
+    let crasher = instance_once(plugin, action, "crasher", &marker);
+    let steady = instance(plugin, "ok", "steady", dir.path());
     assert_eq!(steady.build().unwrap().id, "steady");
-    let first_server = the_server(&file);
+    let first_server = the_server(file);
 
     let error = crasher.build().unwrap_err();
 
@@ -114,11 +148,11 @@ fn crash_then_recover(action: &str, expected_status: &str) {
 
     // The next call on the same instance runs in a fresh process.
     assert_eq!(crasher.build().unwrap().id, "crasher");
-    let second_server = the_server(&file);
+    let second_server = the_server(file);
     assert_ne!(second_server, first_server);
     // The other instance is prepared again in the new process.
     assert_eq!(steady.build().unwrap().id, "steady");
-    assert_eq!(the_server(&file), second_server);
+    assert_eq!(the_server(file), second_server);
 }
 
 #[test]
@@ -143,12 +177,9 @@ fn a_panic_that_cannot_be_caught_is_a_crash_of_one_call() {
 
 #[test]
 fn a_plugin_that_always_crashes_ends_in_a_crash_loop() {
-    let (dir, _file) = misbehave_dir();
-    let ui = RecordingUi::new();
-    let mut loader = isolated_loader_for(&[dir.path()], &ui);
-    loader.set_max_restarts(2);
-    let plugin = load_misbehave(&loader);
-    let crasher = instance(&plugin, "abort", "crasher", dir.path());
+    let loaded = loaded_misbehave_with(|loader| loader.set_max_restarts(2));
+    let Misbehave { plugin, dir, .. } = &loaded;
+    let crasher = instance(plugin, "abort", "crasher", dir.path());
 
     // The first process, then two restarts: three crashes.
     for call in 1..=3 {
@@ -184,13 +215,13 @@ fn a_plugin_that_always_crashes_ends_in_a_crash_loop() {
 
 #[test]
 fn a_hanging_call_times_out_and_its_process_is_killed() {
-    let (dir, file) = misbehave_dir();
-    let ui = RecordingUi::new();
-    let mut loader = isolated_loader_for(&[dir.path()], &ui);
-    loader.set_call_timeout(Duration::from_millis(500));
-    let plugin = load_misbehave(&loader);
-    let hanger = instance(&plugin, "hang", "hanger", dir.path());
-    let server = the_server(&file);
+    let loaded =
+        loaded_misbehave_with(|loader| loader.set_call_timeout(Duration::from_millis(500)));
+    let Misbehave {
+        plugin, file, dir, ..
+    } = &loaded;
+    let hanger = instance(plugin, "hang", "hanger", dir.path());
+    let server = the_server(file);
 
     let start = Instant::now();
     let error = hanger.build().unwrap_err();
@@ -206,22 +237,22 @@ fn a_hanging_call_times_out_and_its_process_is_killed() {
     assert!(took >= Duration::from_millis(500), "{took:?}");
     assert!(took < Duration::from_secs(5), "{took:?}");
     assert!(!is_running(server), "the hanging process was not killed");
-    assert!(servers_for_file(&file).is_empty());
+    assert!(servers_for_file(file).is_empty());
 
     // The plugin is usable again through a fresh process.
-    let steady = instance(&plugin, "ok", "steady", dir.path());
+    let steady = instance(plugin, "ok", "steady", dir.path());
     assert_eq!(steady.build().unwrap().id, "steady");
 }
 
 /// Garbage written to the host's connection: the call fails quickly with a
 /// protocol error (or a crash) and the process is killed.
 fn garbage_on_the_socket(action: &str) {
-    let (dir, file) = misbehave_dir();
-    let ui = RecordingUi::new();
-    let loader = isolated_loader_for(&[dir.path()], &ui);
-    let plugin = load_misbehave(&loader);
-    let scribbler = instance(&plugin, action, "scribbler", dir.path());
-    let server = the_server(&file);
+    let loaded = loaded_misbehave();
+    let Misbehave {
+        plugin, file, dir, ..
+    } = &loaded;
+    let scribbler = instance(plugin, action, "scribbler", dir.path());
+    let server = the_server(file);
 
     let start = Instant::now();
     let error = scribbler.build().unwrap_err();
@@ -240,7 +271,7 @@ fn garbage_on_the_socket(action: &str) {
     // The plugin sleeps 5 s after scribbling: the host must not wait for it.
     assert!(took < Duration::from_secs(3), "{action}: {took:?}");
     assert!(!is_running(server), "{action}: the process was not killed");
-    let steady = instance(&plugin, "ok", "steady", dir.path());
+    let steady = instance(plugin, "ok", "steady", dir.path());
     assert_eq!(steady.build().unwrap().id, "steady");
 }
 
@@ -256,12 +287,10 @@ fn an_undecodable_frame_on_the_socket_is_a_protocol_error() {
 
 #[test]
 fn junk_on_the_plugin_s_stdout_and_stderr_does_not_break_the_call() {
-    let (dir, _file) = misbehave_dir();
-    let ui = RecordingUi::new();
-    let loader = isolated_loader_for(&[dir.path()], &ui);
-    let plugin = load_misbehave(&loader);
+    let loaded = loaded_misbehave();
+    let Misbehave { plugin, dir, .. } = &loaded;
 
-    let noisy = instance(&plugin, "garbage-output", "noisy", dir.path());
+    let noisy = instance(plugin, "garbage-output", "noisy", dir.path());
     for _ in 0..3 {
         assert_eq!(noisy.build().unwrap().id, "noisy");
     }
@@ -272,12 +301,10 @@ fn junk_on_the_plugin_s_stdout_and_stderr_does_not_break_the_call() {
 /// next `println!` fails with EPIPE (a panic in the plugin).
 #[test]
 fn bytes_that_are_not_utf8_on_stderr_do_not_break_later_output() {
-    let (dir, _file) = misbehave_dir();
-    let ui = RecordingUi::new();
-    let loader = isolated_loader_for(&[dir.path()], &ui);
-    let plugin = load_misbehave(&loader);
-    let binary = instance(&plugin, "binary-output", "binary", dir.path());
-    let noisy = instance(&plugin, "garbage-output", "noisy", dir.path());
+    let loaded = loaded_misbehave();
+    let Misbehave { plugin, dir, .. } = &loaded;
+    let binary = instance(plugin, "binary-output", "binary", dir.path());
+    let noisy = instance(plugin, "garbage-output", "noisy", dir.path());
 
     assert_eq!(binary.build().unwrap().id, "binary");
     // Give the host's reader time to see the junk before printing again.
@@ -293,11 +320,11 @@ fn bytes_that_are_not_utf8_on_stderr_do_not_break_later_output() {
 
 #[test]
 fn ui_lines_reach_the_host_ui_during_an_isolated_call() {
-    let (dir, _file) = misbehave_dir();
-    let ui = RecordingUi::new();
-    let loader = isolated_loader_for(&[dir.path()], &ui);
-    let plugin = load_misbehave(&loader);
-    let talker = instance(&plugin, "say", "talker", dir.path());
+    let loaded = loaded_misbehave();
+    let Misbehave {
+        plugin, ui, dir, ..
+    } = &loaded;
+    let talker = instance(plugin, "say", "talker", dir.path());
 
     assert_eq!(talker.build().unwrap().id, "talker");
 
@@ -314,9 +341,8 @@ fn ui_lines_reach_the_host_ui_during_an_isolated_call() {
 
 #[test]
 fn bad_configuration_is_a_config_error_in_isolated_mode_too() {
-    let (dir, _file) = misbehave_dir();
-    let loader = isolated_loader_for(&[dir.path()], &RecordingUi::new());
-    let plugin = load_misbehave(&loader);
+    let loaded = loaded_misbehave();
+    let Misbehave { plugin, dir, .. } = &loaded;
 
     let error = plugin
         .prepare(r#"{"action": "fly"}"#, dir.path())
@@ -335,17 +361,7 @@ fn bad_configuration_is_a_config_error_in_isolated_mode_too() {
 fn one_instance_serves_many_threads_and_replies_never_cross() {
     const THREADS: usize = 8;
     const CALLS: usize = 1_000;
-    let dir = tempfile::tempdir().unwrap();
-    install(
-        &fixture("echo"),
-        dir.path(),
-        PluginKind::Provisioner,
-        "echo",
-    );
-    let loader = isolated_loader_for(&[dir.path()], &RecordingUi::new());
-    let plugin = loader
-        .load_in(PluginKind::Provisioner, "echo", Mode::Process)
-        .unwrap();
+    let (dir, _file, plugin) = isolated_echo();
     let echo = Arc::new(plugin.prepare("{}", dir.path()).unwrap());
 
     let workers: Vec<_> = (0..THREADS)
@@ -514,12 +530,13 @@ fn a_file_the_server_cannot_load_is_an_isolated_load_error_naming_it() {
 
 #[test]
 fn a_client_sending_an_oversized_frame_is_cut_off_and_others_are_served() {
-    let (dir, file) = misbehave_dir();
-    let loader = isolated_loader_for(&[dir.path()], &RecordingUi::new());
-    let plugin = load_misbehave(&loader);
-    let steady = instance(&plugin, "ok", "steady", dir.path());
+    let loaded = loaded_misbehave();
+    let Misbehave {
+        plugin, file, dir, ..
+    } = &loaded;
+    let steady = instance(plugin, "ok", "steady", dir.path());
     assert_eq!(steady.build().unwrap().id, "steady");
-    let server = the_server(&file);
+    let server = the_server(file);
     let socket = process_env(server, "RIVET_PLUGIN_SOCKET").expect("the server's socket");
     let socket_dir = Path::new(&socket).parent().unwrap();
     let expected_prefix = format!("rivet-{}-", std::process::id());
@@ -559,14 +576,17 @@ fn a_client_sending_an_oversized_frame_is_cut_off_and_others_are_served() {
     // The server still serves the host.
     assert!(is_running(server));
     assert_eq!(steady.build().unwrap().id, "steady");
-    assert_eq!(the_server(&file), server);
+    assert_eq!(the_server(file), server);
 }
 
 #[test]
 fn isolated_plugins_report_their_metadata_like_in_process_ones() {
-    let (dir, _file) = misbehave_dir();
-    let loader = isolated_loader_for(&[dir.path()], &RecordingUi::new());
-    let isolated = load_misbehave(&loader);
+    let loaded = loaded_misbehave();
+    let Misbehave {
+        plugin: isolated,
+        loader,
+        ..
+    } = &loaded;
     let local = loader
         .load_in(PluginKind::Builder, "misbehave", Mode::InProcess)
         .unwrap();
@@ -635,17 +655,7 @@ fn measure_isolated_load_and_call_costs() {
 /// call fails, but the plugin did not crash and its process is not killed.
 #[test]
 fn a_request_too_large_for_a_frame_fails_without_killing_the_plugin() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = install(
-        &fixture("echo"),
-        dir.path(),
-        PluginKind::Provisioner,
-        "echo",
-    );
-    let loader = isolated_loader_for(&[dir.path()], &RecordingUi::new());
-    let plugin = loader
-        .load_in(PluginKind::Provisioner, "echo", Mode::Process)
-        .unwrap();
+    let (dir, file, plugin) = isolated_echo();
     let echo = plugin.prepare("{}", dir.path()).unwrap();
     let small = Artifact {
         id: "small".into(),

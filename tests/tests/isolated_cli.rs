@@ -10,51 +10,18 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use rivet_loader::{PluginKind, plugin_file_name};
+use rivet_tests::cli::{describe, example_site, plugin_row, run_rivet_with, success_stdout, text};
 use rivet_tests::{
-    copy_dir, fixture, is_running, plugin_servers_of, process_info, real_plugin_file_names, rivet,
-    wait_until, workspace_root,
+    fixture, is_running, plugin_servers_of, process_info, real_plugin_file_names, rivet, wait_until,
 };
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}--- stderr\n{}",
-        output.status,
-        text(&output.stdout),
-        text(&output.stderr)
-    )
-}
 
 /// `rivet ARGS` in `cwd` with a fresh home, plugin output at debug level.
 fn run(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let home = tempfile::tempdir().unwrap();
-    let mut command = rivet(home.path(), cwd);
-    command
-        .args(args)
-        .env_remove("RIVET_ISOLATION")
-        .env("RIVET_LOG", "debug");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().expect("rivet runs")
-}
-
-/// A copy of `examples/site` (without any `build/` left in the repo).
-fn example_site() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let example = workspace_root().join("examples/site");
-    for entry in ["site.toml", "www", "extra"] {
-        let from = example.join(entry);
-        if from.is_dir() {
-            copy_dir(&from, &dir.path().join(entry));
-        } else {
-            fs::copy(&from, dir.path().join(entry)).unwrap();
-        }
-    }
-    dir
+    run_rivet_with(cwd, args, env, |command| {
+        command
+            .env_remove("RIVET_ISOLATION")
+            .env("RIVET_LOG", "debug");
+    })
 }
 
 /// What a build of the example site leaves: `SHA256SUMS` and the archive.
@@ -128,13 +95,9 @@ fn rivet_plugins_list_with_isolation_process_shows_mode_process() {
         &[],
     );
 
-    assert!(output.status.success(), "{}", describe(&output));
-    let stdout = text(&output.stdout);
+    let stdout = success_stdout(&output);
     for file_name in real_plugin_file_names() {
-        let row = stdout
-            .lines()
-            .find(|line| line.ends_with(&file_name))
-            .unwrap_or_else(|| panic!("no row for {file_name}:\n{stdout}"));
+        let row = plugin_row(&stdout, &file_name);
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(cells[3], "process", "{row}");
     }

@@ -9,67 +9,17 @@
 //! messages only it produces.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use rivet_loader::{CallError, Mode, Plugin, PluginKind};
-use rivet_tests::{RecordingUi, fixture, install, isolated_loader_for, wait_until};
+use rivet_tests::logger::{Logged, install_recording_logger, records_where};
+use rivet_tests::{RecordingUi, fixture, install_in_temp_dir, isolated_loader_for, wait_until};
 
 const TARGET: &str = "plugin_builder_misbehave";
 
-/// One record the host's logger received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Logged {
-    level: log::Level,
-    target: String,
-    message: String,
-}
-
-struct Recorder {
-    records: Mutex<Vec<Logged>>,
-}
-
-impl log::Log for Recorder {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            self.records.lock().unwrap().push(Logged {
-                level: record.level(),
-                target: record.target().to_owned(),
-                message: record.args().to_string(),
-            });
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-/// Installs the recorder as this process's logger at level debug (once).
-fn recorder() -> &'static Recorder {
-    static RECORDER: OnceLock<&'static Recorder> = OnceLock::new();
-    RECORDER.get_or_init(|| {
-        let recorder: &'static Recorder = Box::leak(Box::new(Recorder {
-            records: Mutex::new(Vec::new()),
-        }));
-        log::set_logger(recorder).expect("no other logger in this test process");
-        log::set_max_level(log::LevelFilter::Debug);
-        recorder
-    })
-}
-
 /// The records under the plugin's target whose message contains `text`.
 fn plugin_records_containing(text: &str) -> Vec<Logged> {
-    recorder()
-        .records
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|r| r.target == TARGET && r.message.contains(text))
-        .cloned()
-        .collect()
+    records_where(|r| r.target == TARGET && r.message.contains(text))
 }
 
 /// Waits (up to 5 s: stdout and stderr are read by their own threads) for a
@@ -84,12 +34,8 @@ fn wait_for_record(text: &str) -> Option<Logged> {
 }
 
 fn all_plugin_messages() -> Vec<String> {
-    recorder()
-        .records
-        .lock()
-        .unwrap()
+    records_where(|r| r.target == TARGET)
         .iter()
-        .filter(|r| r.target == TARGET)
         .map(|r| {
             let message: String = r.message.chars().take(120).collect();
             format!("{} {message:?}", r.level)
@@ -100,14 +46,8 @@ fn all_plugin_messages() -> Vec<String> {
 /// The `misbehave` builder in its own process (in a fresh directory, kept
 /// alive by the returned guard).
 fn misbehave() -> (tempfile::TempDir, Plugin) {
-    recorder();
-    let dir = tempfile::tempdir().unwrap();
-    install(
-        &fixture("misbehave"),
-        dir.path(),
-        PluginKind::Builder,
-        "misbehave",
-    );
+    install_recording_logger();
+    let (dir, _path) = install_in_temp_dir(&fixture("misbehave"), PluginKind::Builder, "misbehave");
     let loader = isolated_loader_for(&[dir.path()], &RecordingUi::new());
     let plugin = loader
         .load_in(PluginKind::Builder, "misbehave", Mode::Process)
@@ -121,16 +61,18 @@ fn build(plugin: &Plugin, config: serde_json::Value) -> Result<String, CallError
     instance.build().map(|artifact| artifact.id)
 }
 
+/// Builds `plugin` doing `action` under the id `id`, checking that the build
+/// succeeds and returns the artifact `id`.
+fn build_as(plugin: &Plugin, action: &str, id: &str) {
+    let built = build(plugin, serde_json::json!({"action": action, "id": id})).unwrap();
+    assert_eq!(built, id);
+}
+
 #[test]
 fn log_records_of_an_isolated_plugin_reach_the_host_logger_during_the_call() {
     let (_dir, plugin) = misbehave();
 
-    let id = build(
-        &plugin,
-        serde_json::json!({"action": "say", "id": "log-talker"}),
-    )
-    .unwrap();
-    assert_eq!(id, "log-talker");
+    build_as(&plugin, "say", "log-talker");
 
     // Log records travel on the call's connection, before the reply: they
     // are there when the call returns, no waiting needed.
@@ -149,12 +91,7 @@ fn log_records_of_an_isolated_plugin_reach_the_host_logger_during_the_call() {
 fn junk_the_plugin_prints_on_stdout_and_stderr_is_logged_under_its_target() {
     let (_dir, plugin) = misbehave();
 
-    let id = build(
-        &plugin,
-        serde_json::json!({"action": "garbage-output", "id": "noisy"}),
-    )
-    .unwrap();
-    assert_eq!(id, "noisy");
+    build_as(&plugin, "garbage-output", "noisy");
 
     for line in [
         // A fake handshake on stdout is only a line of output.
@@ -175,12 +112,7 @@ fn junk_the_plugin_prints_on_stdout_and_stderr_is_logged_under_its_target() {
 fn output_after_bytes_that_are_not_utf8_is_still_logged() {
     let (_dir, plugin) = misbehave();
 
-    let id = build(
-        &plugin,
-        serde_json::json!({"action": "binary-output", "id": "binary"}),
-    )
-    .unwrap();
-    assert_eq!(id, "binary");
+    build_as(&plugin, "binary-output", "binary");
 
     assert!(
         wait_for_record("after the binary junk").is_some(),
@@ -222,16 +154,9 @@ fn why_a_plugin_process_died_is_in_the_host_log() {
         .unwrap(),
         "doomed"
     );
-    let restarts: Vec<Logged> = recorder()
-        .records
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|r| {
-            r.message
-                .contains("restarted the process of builder misbehave")
-        })
-        .cloned()
-        .collect();
+    let restarts: Vec<Logged> = records_where(|r| {
+        r.message
+            .contains("restarted the process of builder misbehave")
+    });
     assert!(!restarts.is_empty(), "no restart was logged");
 }

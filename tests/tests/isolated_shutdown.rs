@@ -13,16 +13,12 @@ use std::time::Duration;
 use rivet_loader::{Artifact, Mode, Plugin, PluginKind};
 use rivet_tests::{
     RecordingUi, fixture, install, isolated_loader_for, plugin_servers_of, process_env,
-    process_info, servers_for_file, wait_until,
+    process_info, wait_for_servers_for_file,
 };
 
 /// The one server serving `file`, and its socket's private directory.
 fn server_of(file: &Path) -> (u32, PathBuf) {
-    let mut servers = Vec::new();
-    wait_until(Duration::from_secs(5), || {
-        servers = servers_for_file(file);
-        !servers.is_empty()
-    });
+    let servers = wait_for_servers_for_file(file);
     assert_eq!(servers.len(), 1, "{servers:?}");
     let socket = process_env(servers[0], "RIVET_PLUGIN_SOCKET").expect("a socket");
     let dir = Path::new(&socket).parent().unwrap().to_path_buf();

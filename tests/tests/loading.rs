@@ -7,19 +7,27 @@ use std::path::{Path, PathBuf};
 
 use rivet_interface::{AsBuilder, Builder, Context, Error, Plugin, Ui};
 use rivet_loader::{
-    BuiltinPlugin, LoadError, PluginKind, PluginSource, parse_plugin_file_name, plugin_file_name,
+    BuiltinPlugin, Discovery, LoadError, PluginKind, PluginSource, parse_plugin_file_name,
+    plugin_file_name,
 };
 use rivet_tests::{
-    RecordingUi, UiEvent, fixture, install, loader_for, plugins_dir, real_plugin,
-    real_plugin_file_names,
+    RecordingUi, UiEvent, fixture, install, install_in_temp_dir, loader_for, plugins_dir,
+    real_plugin, real_plugin_file_names,
 };
+
+/// Where each plugin of `discovery` was loaded from, in order.
+fn sources(discovery: &Discovery) -> Vec<PluginSource> {
+    discovery
+        .plugins
+        .iter()
+        .map(|p| p.source().clone())
+        .collect()
+}
 
 #[test]
 fn a_real_plugin_loads_with_its_metadata() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = install(
+    let (dir, path) = install_in_temp_dir(
         &real_plugin(PluginKind::Builder, "dir"),
-        dir.path(),
         PluginKind::Builder,
         "dir",
     );
@@ -44,20 +52,9 @@ fn a_real_plugin_loads_with_its_metadata() {
 
 #[test]
 fn the_first_directory_on_the_search_path_wins_and_the_other_is_shadowed() {
-    let first = tempfile::tempdir().unwrap();
-    let second = tempfile::tempdir().unwrap();
-    let winner = install(
-        &real_plugin(PluginKind::Builder, "dir"),
-        first.path(),
-        PluginKind::Builder,
-        "dir",
-    );
-    let hidden = install(
-        &real_plugin(PluginKind::Builder, "dir"),
-        second.path(),
-        PluginKind::Builder,
-        "dir",
-    );
+    let real_dir = real_plugin(PluginKind::Builder, "dir");
+    let (first, winner) = install_in_temp_dir(&real_dir, PluginKind::Builder, "dir");
+    let (second, hidden) = install_in_temp_dir(&real_dir, PluginKind::Builder, "dir");
     let loader = loader_for(&[first.path(), second.path()], &RecordingUi::new());
 
     let plugin = loader.load(PluginKind::Builder, "dir").unwrap();
@@ -65,12 +62,7 @@ fn the_first_directory_on_the_search_path_wins_and_the_other_is_shadowed() {
 
     let discovery = loader.load_all();
     assert!(discovery.broken.is_empty(), "{:?}", discovery.broken);
-    let sources: Vec<_> = discovery
-        .plugins
-        .iter()
-        .map(|p| p.source().clone())
-        .collect();
-    assert_eq!(sources, [PluginSource::File(winner.clone())]);
+    assert_eq!(sources(&discovery), [PluginSource::File(winner.clone())]);
     assert_eq!(discovery.shadowed.len(), 1, "{:?}", discovery.shadowed);
     let shadowed = &discovery.shadowed[0];
     assert_eq!(
@@ -130,36 +122,16 @@ fn load_all_survives_every_kind_of_broken_file_together() {
         PluginKind::Builder,
         "dir",
     );
-    install(
-        &fixture("no_root"),
-        dir.path(),
-        PluginKind::Builder,
-        "plain",
-    );
-    install(
-        &fixture("impostor"),
-        dir.path(),
-        PluginKind::Builder,
-        "someone",
-    );
-    install(
-        &fixture("abi_mismatch"),
-        dir.path(),
-        PluginKind::Builder,
-        "changed",
-    );
-    install(
-        &fixture("interface_v2"),
-        dir.path(),
-        PluginKind::Builder,
-        "future",
-    );
-    install(
-        &fixture("grumpy"),
-        dir.path(),
-        PluginKind::Builder,
-        "grumpy",
-    );
+    // Fixture crate, and the builder name it is installed as.
+    for (crate_name, name) in [
+        ("no_root", "plain"),
+        ("impostor", "someone"),
+        ("abi_mismatch", "changed"),
+        ("interface_v2", "future"),
+        ("grumpy", "grumpy"),
+    ] {
+        install(&fixture(crate_name), dir.path(), PluginKind::Builder, name);
+    }
     let loader = loader_for(&[dir.path()], &RecordingUi::new());
 
     let discovery = loader.load_all();
@@ -342,10 +314,8 @@ fn a_builtin_plugin_is_served_through_the_same_handle() {
 
 #[test]
 fn a_plugin_file_shadows_a_builtin_plugin_of_the_same_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = install(
+    let (dir, file) = install_in_temp_dir(
         &real_plugin(PluginKind::Builder, "dir"),
-        dir.path(),
         PluginKind::Builder,
         "dir",
     );
@@ -356,12 +326,7 @@ fn a_plugin_file_shadows_a_builtin_plugin_of_the_same_name() {
     assert_eq!(plugin.source(), &PluginSource::File(file.clone()));
 
     let discovery = loader.load_all();
-    let sources: Vec<_> = discovery
-        .plugins
-        .iter()
-        .map(|p| p.source().clone())
-        .collect();
-    assert_eq!(sources, [PluginSource::File(file.clone())]);
+    assert_eq!(sources(&discovery), [PluginSource::File(file.clone())]);
     assert_eq!(discovery.shadowed.len(), 1, "{:?}", discovery.shadowed);
     assert_eq!(discovery.shadowed[0].hidden, PluginSource::BuiltIn);
     assert_eq!(discovery.shadowed[0].by, file);

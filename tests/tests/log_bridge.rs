@@ -5,86 +5,23 @@
 //! file (one test process) and installs the same recording logger, before
 //! loading any plugin (a plugin reads the host's level when it is loaded).
 
-use std::sync::{Mutex, OnceLock};
-
 use rivet_loader::PluginKind;
-use rivet_tests::{RecordingUi, fixture, install, loader_for};
-
-/// One record the host's logger received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Logged {
-    level: log::Level,
-    target: String,
-    message: String,
-}
-
-struct Recorder {
-    records: Mutex<Vec<Logged>>,
-}
-
-impl log::Log for Recorder {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            self.records.lock().unwrap().push(Logged {
-                level: record.level(),
-                target: record.target().to_owned(),
-                message: record.args().to_string(),
-            });
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-/// Installs the recorder as this process's logger at level debug (once).
-fn recorder() -> &'static Recorder {
-    static RECORDER: OnceLock<&'static Recorder> = OnceLock::new();
-    RECORDER.get_or_init(|| {
-        let recorder: &'static Recorder = Box::leak(Box::new(Recorder {
-            records: Mutex::new(Vec::new()),
-        }));
-        log::set_logger(recorder).expect("no other logger in this test process");
-        log::set_max_level(log::LevelFilter::Debug);
-        recorder
-    })
-}
+use rivet_tests::logger::{Logged, install_recording_logger, records_where};
+use rivet_tests::{RecordingUi, build_builder, fixture, install_in_temp_dir, loader_for};
 
 /// The records received so far with `target`.
 fn records_for(target: &str) -> Vec<Logged> {
-    recorder()
-        .records
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|r| r.target == target)
-        .cloned()
-        .collect()
+    records_where(|r| r.target == target)
 }
 
 #[test]
 fn plugin_log_records_reach_the_host_logger_under_the_plugin_target() {
-    recorder();
-    let dir = tempfile::tempdir().unwrap();
-    install(
-        &fixture("chatty"),
-        dir.path(),
-        PluginKind::Builder,
-        "chatty",
-    );
+    install_recording_logger();
+    let (dir, _path) = install_in_temp_dir(&fixture("chatty"), PluginKind::Builder, "chatty");
     let ui = RecordingUi::new();
     let loader = loader_for(&[dir.path()], &ui);
 
-    let artifact = loader
-        .load(PluginKind::Builder, "chatty")
-        .unwrap()
-        .prepare("{}", dir.path())
-        .unwrap()
-        .build()
-        .unwrap();
+    let artifact = build_builder(&loader, "chatty", "{}", dir.path()).unwrap();
     assert_eq!(artifact.id, "chatty");
 
     let records = records_for("plugin_builder_chatty");
@@ -107,23 +44,11 @@ fn plugin_log_records_reach_the_host_logger_under_the_plugin_target() {
 
 #[test]
 fn a_plugin_panic_is_logged_at_debug_under_the_plugin_target() {
-    recorder();
-    let dir = tempfile::tempdir().unwrap();
-    install(
-        &fixture("panicky"),
-        dir.path(),
-        PluginKind::Builder,
-        "panicky",
-    );
+    install_recording_logger();
+    let (dir, _path) = install_in_temp_dir(&fixture("panicky"), PluginKind::Builder, "panicky");
     let loader = loader_for(&[dir.path()], &RecordingUi::new());
 
-    let error = loader
-        .load(PluginKind::Builder, "panicky")
-        .unwrap()
-        .prepare("{}", dir.path())
-        .unwrap()
-        .build()
-        .unwrap_err();
+    let error = build_builder(&loader, "panicky", "{}", dir.path()).unwrap_err();
     assert!(
         matches!(error, rivet_loader::CallError::Panicked { .. }),
         "{error:?}"

@@ -11,22 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use rivet_loader::installed::platform;
+use rivet_tests::cli::{describe, text};
 use rivet_tests::{fixture, rivet};
 
 const SOURCE: &str = "example.org/acme/tools";
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}--- stderr\n{}",
-        output.status,
-        text(&output.stdout),
-        text(&output.stderr)
-    )
-}
 
 /// A home, a working directory and a scratch directory for one test.
 struct Env {
