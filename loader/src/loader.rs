@@ -12,9 +12,9 @@ use crate::Mode;
 use crate::builtin::BuiltinPlugin;
 use crate::discovery::{self, PluginFile, Scan, Shadowed, UnreadableDir};
 use crate::isolated::process::{ProcessOptions, ProcessPlugin, server_file_name};
-use crate::library;
 use crate::services::{ConsoleUi, HostUi, Locate, Services};
 use crate::{LoadError, Plugin, PluginSource, SearchPath, plugin_file_name, same_name};
+use crate::{installed, library};
 
 /// Finds, checks and loads plugins.
 ///
@@ -369,6 +369,7 @@ impl Loader {
     fn locator(&self) -> Arc<dyn Locate> {
         Arc::new(Locator {
             search_path: self.search_path.clone(),
+            install_dir: self.trust.install_dir.clone(),
             builtins: self
                 .builtins
                 .iter()
@@ -411,8 +412,11 @@ pub struct Broken {
     pub error: LoadError,
 }
 
+/// Answers plugins' `locate` questions in the order [`Loader::load`] looks:
+/// a file on the search path, the highest installed version, a built-in.
 struct Locator {
     search_path: SearchPath,
+    install_dir: Option<PathBuf>,
     builtins: Vec<(PluginKind, String)>,
 }
 
@@ -425,6 +429,12 @@ impl Locate for Locator {
             .map(|dir| dir.join(&file_name))
             .find(|path| path.is_file())
             .map(|path| path.display().to_string())
+            .or_else(|| {
+                let installed = installed::scan_installed(self.install_dir.as_deref()?);
+                installed::candidates(&installed, kind, name, None, None)
+                    .first()
+                    .map(|plugin| plugin.path.display().to_string())
+            })
             .or_else(|| {
                 self.builtins
                     .iter()

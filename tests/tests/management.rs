@@ -545,3 +545,23 @@ fn a_changed_file_refreshes_the_cache_and_a_corrupt_cache_is_rebuilt() {
         assert!(fs::read(&cache).unwrap().starts_with(b"RIVETMC"), "rebuilt");
     }
 }
+
+#[test]
+fn plugins_asking_where_a_plugin_is_see_installed_versions() {
+    let env = Env::new();
+    env.install("1.2.0");
+    env.install("1.3.0");
+    let template = env.cwd.path().join("plain.toml");
+    fs::write(&template, "[[builders]]\nplugin = \"versioned\"\n").unwrap();
+
+    // `inspect` asks the host (the `locate` service) where `builder versioned`
+    // is: not on the search path, so the highest installed version, as
+    // `rivet build` would use.
+    let out = env.ok(&["inspect", &template.to_string_lossy()]);
+    let expected = env.installed_path("1.3.0");
+    assert!(
+        out.contains(&expected.display().to_string()),
+        "inspect should name {}:\n{out}",
+        expected.display()
+    );
+}
