@@ -406,6 +406,19 @@ pub fn remove(
             }
             _ => {}
         }
+        if let Some(root) = loader.install_dir() {
+            remove_empty_dirs(&plugin.path, root);
+        }
     }
     Ok(matching)
+}
+
+/// Removes the source directories `removed` lived in, from the innermost up
+/// to (not including) `root`, as long as they are empty.
+fn remove_empty_dirs(removed: &Path, root: &Path) {
+    for dir in removed.ancestors().skip(1) {
+        if dir == root || !dir.starts_with(root) || fs::remove_dir(dir).is_err() {
+            break;
+        }
+    }
 }

@@ -501,6 +501,12 @@ fn remove_takes_matching_versions_and_their_sidecars() {
     assert!(error.contains("installed: builder 2.0.0"), "{error}");
     env.ok(&["plugins", "remove", "versioned"]);
     assert!(env.plugin_files().is_empty());
+    // The emptied source directories go too; the plugin directory stays.
+    let left: Vec<_> = fs::read_dir(env.plugins_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 #[test]
