@@ -272,18 +272,25 @@ impl Loader {
         catalog
     }
 
-    /// Checks a plugin file before it is loaded: permissions (unless
-    /// allowed) and, when it has or needs a sidecar, its checksum. Returns
-    /// the open, verified file when there was a checksum to verify.
-    pub(crate) fn check_file(&self, path: &Path) -> Result<Option<Verified>, LoadError> {
+    /// Checks a plugin file's permissions before it is loaded (unless
+    /// allowed).
+    pub(crate) fn check_permissions(&self, path: &Path) -> Result<(), LoadError> {
+        if self.trust.allow_insecure {
+            return Ok(());
+        }
         let root = self
             .trust
             .install_dir
             .as_deref()
             .filter(|root| path.starts_with(root));
-        if !self.trust.allow_insecure {
-            integrity::check_permissions(path, root)?;
-        }
+        integrity::check_permissions(path, root)
+    }
+
+    /// Checks a plugin file before this process loads it: permissions and,
+    /// when it has or needs a sidecar, its checksum. Returns the open,
+    /// verified file when there was a checksum to verify.
+    pub(crate) fn check_file(&self, path: &Path) -> Result<Option<Verified>, LoadError> {
+        self.check_permissions(path)?;
         integrity::open_verified(path, installed_name(path).is_some())
     }
 

@@ -194,16 +194,17 @@ impl Loader {
         name: &str,
         mode: Mode,
     ) -> Result<Plugin, LoadError> {
-        let verified = self.check_file(path)?;
         let plugin = match mode {
             Mode::InProcess => {
+                let verified = self.check_file(path)?;
                 let label = format!("{kind} {name}");
+                let locator = self.locator();
                 let (library, metadata) = library::open(path, verified, &label, |metadata| {
                     Services::for_plugin(
                         metadata.kind,
                         &metadata.name,
                         self.ui.clone(),
-                        self.locator(),
+                        locator.clone(),
                     )
                 })?;
                 Plugin::from_library(
@@ -211,10 +212,13 @@ impl Loader {
                     metadata,
                     path.to_owned(),
                     self.ui.clone(),
-                    self.locator(),
+                    locator,
                 )
             }
             Mode::Process => {
+                // The server verifies the checksum itself, on the file it
+                // maps; hashing it here too would only read it twice.
+                self.check_permissions(path)?;
                 let server = self.plugin_server()?;
                 if !path.is_file() {
                     return Err(LoadError::Io {

@@ -223,6 +223,18 @@ fn a_tampered_file_is_refused() {
             && error.contains("rivet plugins install"),
         "{error}"
     );
+    // Isolated, the plugin server verifies the file it maps, and refuses it.
+    let error = env.fails(&[
+        "--isolation",
+        "process",
+        "build",
+        &template.to_string_lossy(),
+    ]);
+    assert!(
+        error.contains("changed since it was installed")
+            && error.contains(&installed.display().to_string()),
+        "{error}"
+    );
     let listing = env.ok(&["plugins", "installed"]);
     assert!(listing.contains("MISMATCH"), "{listing}");
 
