@@ -22,7 +22,7 @@ use semver::{Version, VersionReq};
 use crate::cache::{ChecksumState, Entry, MetadataCache, Stamp};
 use crate::discovery::{self, Shadowed, UnreadableDir};
 use crate::installed::{self, InstalledName, InstalledPlugin, host_interface_major};
-use crate::integrity::{self, Verified, read_sidecar, sha256_hex, sidecar_path};
+use crate::integrity::{self, Verified, sidecar_path};
 use crate::{LoadError, Loader, Mode, Plugin, PluginMetadata, PluginSource, same_name};
 
 /// An installed plugin file and its state, as [`Loader::installed`] lists it.
@@ -393,16 +393,12 @@ fn installed_name(path: &Path) -> Option<InstalledName> {
         .and_then(InstalledName::parse)
 }
 
-/// How `path` compares with its sidecar, hashing it.
+/// How `path` compares with its sidecar, hashing it as a loader does.
 fn checksum_state(path: &Path) -> ChecksumState {
-    let expected = match read_sidecar(&sidecar_path(path)) {
-        Ok(Some(expected)) => expected,
-        Ok(None) => return ChecksumState::Missing,
-        Err(error) => return ChecksumState::Unreadable(error.to_string()),
-    };
-    match std::fs::File::open(path).and_then(sha256_hex) {
-        Ok(found) if found == expected => ChecksumState::Ok,
-        Ok(_) => ChecksumState::Mismatch,
+    match integrity::verified_digest(path) {
+        Ok(_) => ChecksumState::Ok,
+        Err(LoadError::ChecksumMismatch { .. }) => ChecksumState::Mismatch,
+        Err(LoadError::MissingChecksum { .. }) => ChecksumState::Missing,
         Err(error) => ChecksumState::Unreadable(error.to_string()),
     }
 }

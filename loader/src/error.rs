@@ -8,6 +8,7 @@ use rivet_interface::PluginKind;
 /// [`LoadError::NotFound`], the plugin and where it was looked for) and says
 /// what to do.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadError {
     /// The file could not be opened as a shared library.
     #[error(
@@ -137,6 +138,29 @@ pub enum LoadError {
         expected: String,
         /// The digest of the file.
         found: String,
+    },
+    /// A plugin file or checksum sidecar is a FIFO, socket, device or
+    /// directory, which reading could block on or never finish.
+    #[error(
+        "{path}: this is {what}, not a regular file, so it was not read; remove it, then reinstall the plugin with `rivet plugins install PACKAGE_OR_FILE` (or put the built plugin library there)"
+    )]
+    NotAFile {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead (`a FIFO (named pipe)`, ...).
+        what: &'static str,
+    },
+    /// A checksum sidecar is larger than any `sha256sum` output of a few lines.
+    #[error(
+        "{sidecar}: larger than {limit} bytes, so not the checksum file of {path}; neither was loaded. Remove it and reinstall the plugin with `rivet plugins install PACKAGE_OR_FILE`"
+    )]
+    SidecarTooLarge {
+        /// The plugin file.
+        path: PathBuf,
+        /// Its sidecar.
+        sidecar: PathBuf,
+        /// The largest sidecar read, in bytes.
+        limit: u64,
     },
     /// An installed (versioned) plugin file has no checksum sidecar.
     #[error(

@@ -1,15 +1,28 @@
 //! Integrity and trust: `_SHA256SUM` sidecars and file permissions.
 //!
 //! **Checksums.** An installed plugin `F` has a sidecar `F_SHA256SUM` (as
-//! Packer's) holding the lowercase hex SHA-256 of `F`, written at install.
+//! Packer's) in `sha256sum` format: lines of a lowercase hex SHA-256 and the
+//! file name. It holds one line, except for the moment an install replaces
+//! `F`, when it lists the old and the new digest (see [`sidecar_text`]).
 //! Before loading a file that has a sidecar (and installed, versioned files
-//! must have one), the loader opens the file once, hashes the open file and
-//! compares. On Linux the library is then loaded through `/proc/self/fd/N`
-//! of that same open file, so the bytes hashed are the bytes `dlopen` maps:
-//! swapping the file between the check and the load has no effect, and the
-//! file may only be changed in place by its owner (see permissions). On
-//! other platforms the library is loaded by path after the check, and a
-//! window remains in which a process able to write the file could swap it.
+//! must have one), the loader opens the file once, hashes the open file,
+//! then reads the sidecar and accepts the file when its digest is one of
+//! those listed. Opening before reading makes a replacement invisible: an
+//! install writes {old, new}, renames the new file into place, then writes
+//! {new}, so a reader that opened either file finds its digest, unless the
+//! last step already ran, in which case the path names another file than
+//! the one it opened and it starts again (at most [`RETRIES`] times). On
+//! Linux the library is then loaded through `/proc/self/fd/N` of that same
+//! open file, so the bytes hashed are the bytes `dlopen` maps: swapping the
+//! file between the check and the load has no effect, and the file may only
+//! be changed in place by its owner (see permissions). On other platforms
+//! the library is loaded by path after the check, and a window remains in
+//! which a process able to write the file could swap it.
+//!
+//! **File types.** Plugin files and sidecars are opened without blocking
+//! and checked on the open descriptor: a FIFO, socket, device or directory
+//! is refused by name (reading one could hang or never end), and a sidecar
+//! is read up to [`MAX_SIDECAR`] bytes only.
 //!
 //! **Permissions.** As ssh does for keys, a plugin file is refused when it,
 //! or the directory holding it (and, for installed plugins, every directory
@@ -30,6 +43,13 @@ use crate::LoadError;
 
 /// What a checksum sidecar's name adds to its plugin file's name.
 pub const SIDECAR_SUFFIX: &str = "_SHA256SUM";
+
+/// The largest sidecar read, in bytes: a few lines of `sha256sum` output.
+pub const MAX_SIDECAR: u64 = 4096;
+
+/// How many times a reader starts again when the file it hashed was
+/// replaced (by an install) before it read the sidecar.
+pub const RETRIES: usize = 5;
 
 /// The checksum sidecar of plugin file `path`: `path` + `_SHA256SUM`.
 pub fn sidecar_path(path: &Path) -> PathBuf {
@@ -57,19 +77,108 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The digest a sidecar records (its first word, lowercased); `None` when
-/// there is no sidecar.
-pub(crate) fn read_sidecar(sidecar: &Path) -> io::Result<Option<String>> {
-    match fs::read_to_string(sidecar) {
-        Ok(text) => Ok(Some(
-            text.split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase(),
-        )),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(error),
+/// The text of the sidecar of file `file_name` listing `digests`, one
+/// `sha256sum` line each (duplicates once).
+pub fn sidecar_text(file_name: &str, digests: &[&str]) -> String {
+    let mut text = String::new();
+    for (i, digest) in digests.iter().enumerate() {
+        if !digests[..i].contains(digest) {
+            text.push_str(&format!("{digest}  {file_name}\n"));
+        }
     }
+    text
+}
+
+/// Opens `path` for reading without blocking (opening a FIFO would wait
+/// for a writer) and checks on the open descriptor that it is a regular
+/// file. Errors name `path`.
+pub fn open_regular(path: &Path) -> Result<File, LoadError> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let not_a_file = |file_type: fs::FileType| LoadError::NotAFile {
+        path: path.to_owned(),
+        what: describe_type(file_type),
+    };
+    let file = options.open(path).map_err(|source| {
+        // Sockets cannot be opened at all: say what the file is.
+        match fs::metadata(path) {
+            Ok(metadata) if !metadata.is_file() => not_a_file(metadata.file_type()),
+            _ => LoadError::Io {
+                path: path.to_owned(),
+                source,
+            },
+        }
+    })?;
+    let metadata = file.metadata().map_err(|source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    if !metadata.is_file() {
+        return Err(not_a_file(metadata.file_type()));
+    }
+    Ok(file)
+}
+
+/// What a file that is not a regular file is, for messages.
+fn describe_type(file_type: fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The digests the sidecar of plugin file `path` lists (the first word of
+/// each line, lowercased); `None` when there is no sidecar. A sidecar that
+/// is not a regular file or is larger than [`MAX_SIDECAR`] is an error.
+pub fn read_sidecar(path: &Path) -> Result<Option<Vec<String>>, LoadError> {
+    let sidecar = sidecar_path(path);
+    let file = match open_regular(&sidecar) {
+        Ok(file) => file,
+        Err(LoadError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            return Ok(None);
+        }
+        Err(error) => return Err(error),
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_SIDECAR + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| LoadError::Io {
+            path: sidecar.clone(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_SIDECAR {
+        return Err(LoadError::SidecarTooLarge {
+            path: path.to_owned(),
+            sidecar,
+            limit: MAX_SIDECAR,
+        });
+    }
+    Ok(Some(
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter_map(|line| line.split_whitespace().next())
+            .map(str::to_ascii_lowercase)
+            .collect(),
+    ))
 }
 
 /// A plugin file opened once and checked against its sidecar.
@@ -96,35 +205,74 @@ impl Verified {
     }
 }
 
-/// Opens `path` and checks it against its sidecar. Without a sidecar this
-/// is `Ok(None)`, unless `required` (installed, versioned files), which is
-/// an error.
+/// Opens the regular file `path` and checks it against its sidecar (see
+/// the module documentation). Without a sidecar this is `Ok(None)`,
+/// unless `required` (installed, versioned files), which is an error.
 pub(crate) fn open_verified(path: &Path, required: bool) -> Result<Option<Verified>, LoadError> {
+    Ok(checked(path, required)?.map(|(file, _)| Verified { file }))
+}
+
+/// The SHA-256 of the installed plugin file `path`, once checked against
+/// its sidecar as a loader checks it (see the module documentation).
+pub fn verified_digest(path: &Path) -> Result<String, LoadError> {
+    let (_, digest) = checked(path, true)?.ok_or_else(|| LoadError::MissingChecksum {
+        path: path.to_owned(),
+        sidecar: sidecar_path(path),
+    })?;
+    Ok(digest)
+}
+
+/// The open file `path` and its digest, checked against its sidecar;
+/// `None` when there is no sidecar and none is `required`.
+fn checked(path: &Path, required: bool) -> Result<Option<(File, String)>, LoadError> {
     let io_error = |source| LoadError::Io {
         path: path.to_owned(),
         source,
     };
-    let sidecar = sidecar_path(path);
-    let Some(expected) = read_sidecar(&sidecar).map_err(io_error)? else {
-        if required {
-            return Err(LoadError::MissingChecksum {
+    let mut attempt = 0;
+    loop {
+        // The file first, then its sidecar: see the module documentation.
+        let file = open_regular(path)?;
+        let Some(expected) = read_sidecar(path)? else {
+            if required {
+                return Err(LoadError::MissingChecksum {
+                    path: path.to_owned(),
+                    sidecar: sidecar_path(path),
+                });
+            }
+            return Ok(None);
+        };
+        let digest = sha256_hex(&file).map_err(io_error)?;
+        if expected.contains(&digest) {
+            return Ok(Some((file, digest)));
+        }
+        attempt += 1;
+        if attempt > RETRIES || !replaced(path, &file) {
+            return Err(LoadError::ChecksumMismatch {
                 path: path.to_owned(),
-                sidecar,
+                sidecar: sidecar_path(path),
+                expected: expected.join(" or "),
+                found: digest,
             });
         }
-        return Ok(None);
-    };
-    let file = File::open(path).map_err(io_error)?;
-    let digest = sha256_hex(&file).map_err(io_error)?;
-    if digest != expected {
-        return Err(LoadError::ChecksumMismatch {
-            path: path.to_owned(),
-            sidecar,
-            expected,
-            found: digest,
-        });
     }
-    Ok(Some(Verified { file }))
+}
+
+/// Whether `path` now names another file than the open `file`.
+fn replaced(path: &Path, file: &File) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (fs::metadata(path), file.metadata()) {
+            (Ok(now), Ok(open)) => (now.dev(), now.ino()) != (open.dev(), open.ino()),
+            _ => true,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, file);
+        false
+    }
 }
 
 /// Checks that the plugin file `path`, its directory and, when `root` is
@@ -240,6 +388,84 @@ mod tests {
             matches!(error, LoadError::ChecksumMismatch { .. }),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_sidecar_listing_several_digests_accepts_any_of_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.so");
+        fs::write(&file, b"abc").unwrap();
+        let abc = sha256_hex(&b"abc"[..]).unwrap();
+        let abd = sha256_hex(&b"abd"[..]).unwrap();
+        let text = sidecar_text("f.so", &[&abd, &abc, &abc]);
+        assert_eq!(text.lines().count(), 2, "{text}");
+        fs::write(sidecar_path(&file), text).unwrap();
+        assert_eq!(verified_digest(&file).unwrap(), abc);
+        fs::write(&file, b"abd").unwrap();
+        assert_eq!(verified_digest(&file).unwrap(), abd);
+        fs::write(&file, b"abe").unwrap();
+        let error = verified_digest(&file).unwrap_err().to_string();
+        assert!(error.contains(&format!("{abd} or {abc}")), "{error}");
+    }
+
+    #[test]
+    fn an_oversized_sidecar_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.so");
+        fs::write(&file, b"abc").unwrap();
+        fs::write(sidecar_path(&file), vec![b'a'; MAX_SIDECAR as usize + 1]).unwrap();
+        let error = open_verified(&file, false).unwrap_err();
+        assert!(
+            matches!(error, LoadError::SidecarTooLarge { .. })
+                && error
+                    .to_string()
+                    .starts_with(&sidecar_path(&file).display().to_string()),
+            "{error}"
+        );
+    }
+
+    /// Makes a FIFO at `path`.
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `name` is a valid NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifos_and_devices_are_refused_by_name_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.so");
+        fs::write(&file, b"abc").unwrap();
+        let sidecar = sidecar_path(&file);
+
+        mkfifo(&sidecar);
+        let error = open_verified(&file, true).unwrap_err().to_string();
+        assert!(
+            error.starts_with(&sidecar.display().to_string()) && error.contains("FIFO"),
+            "{error}"
+        );
+
+        fs::remove_file(&sidecar).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &sidecar).unwrap();
+        let error = open_verified(&file, true).unwrap_err().to_string();
+        assert!(
+            error.starts_with(&sidecar.display().to_string())
+                && error.contains("a character device"),
+            "{error}"
+        );
+
+        fs::remove_file(&file).unwrap();
+        mkfifo(&file);
+        let error = open_verified(&file, false).unwrap_err().to_string();
+        assert!(
+            error.starts_with(&file.display().to_string()) && error.contains("FIFO"),
+            "{error}"
+        );
+        let error = open_regular(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("a directory"), "{error}");
     }
 
     #[cfg(unix)]

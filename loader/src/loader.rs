@@ -220,12 +220,7 @@ impl Loader {
                 // maps; hashing it here too would only read it twice.
                 self.check_permissions(path)?;
                 let server = self.plugin_server()?;
-                if !path.is_file() {
-                    return Err(LoadError::Io {
-                        path: path.to_owned(),
-                        source: std::io::ErrorKind::NotFound.into(),
-                    });
-                }
+                crate::integrity::open_regular(path)?;
                 let (process, metadata) = ProcessPlugin::start(
                     path,
                     kind,
