@@ -3,33 +3,44 @@
 //!
 //! Installing checks, before anything is written into the plugin
 //! directory, that the bytes are a loadable Rivet plugin: they are copied
-//! into a private temporary directory and loaded there in isolated mode,
-//! by a `rivet-plugin-server` process, so a broken or hostile file can
-//! crash that process but not `rivet` (without a plugin server, as on
-//! Windows, it is loaded in-process from the copy, with a warning). What
-//! the plugin reports (kind, name, version, interface version) names the
-//! installed file. The same bytes then go to a temp file in the target
-//! directory, are flushed to disk and renamed into place, after their
-//! `_SHA256SUM` sidecar: a loader never sees a half-written plugin, and
-//! never an installed plugin without its sidecar.
+//! into this install's staging directory (see [`crate::staging`]) and
+//! loaded there in isolated mode, by a `rivet-plugin-server` process, so a
+//! broken or hostile file can crash that process but not `rivet` (without
+//! a plugin server, as on Windows, it is loaded in-process from the copy,
+//! with a warning). What the plugin reports (kind, name, version,
+//! interface version) names the installed file.
+//!
+//! The checked copy then goes into place with its `_SHA256SUM` sidecar so
+//! that a loader, which opens the plugin before reading the sidecar (see
+//! [`rivet_loader::integrity`]), always finds the digest of the file it
+//! opened: (1) the sidecar is replaced by one listing the installed file's
+//! digest and the new one, (2) the new file is renamed over the old one,
+//! (3) the sidecar is replaced by one listing the new digest only. Each
+//! step is one rename of a file flushed to disk, so a process killed at any
+//! moment leaves the old or the new version usable, and never a
+//! half-written file in the plugin directory.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rivet_loader::installed::{InstalledName, check_source, platform};
-use rivet_loader::integrity::{sha256_hex, sidecar_path};
+use rivet_loader::integrity::{
+    open_regular, read_sidecar, sidecar_path, sidecar_text, verified_digest,
+};
 use rivet_loader::{
     InstalledPlugin, LoadError, Loader, Mode, PluginKind, PluginMetadata, parse_plugin_file_name,
     same_name,
 };
 use semver::{Version, VersionReq};
 
+use crate::staging::Staging;
+
 /// The source of plugins installed without `--source`.
 pub const DEFAULT_SOURCE: &str = "local";
 
 /// Why installing or removing failed. Nothing was installed or removed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InstallError {
     /// No install root (no `RIVET_HOME` nor home directory).
     #[error("no plugin directory: set RIVET_HOME to the directory rivet may install plugins in")]
@@ -105,31 +116,39 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
     }
 }
 
-/// A plugin file checked and ready to be written: its bytes and what it
-/// reports about itself.
+/// A plugin file checked and ready to be written: its staged copy and
+/// what it reports about itself.
 #[derive(Debug, Clone)]
 pub struct Staged {
-    /// The file's bytes (exactly what was verified).
-    pub bytes: Vec<u8>,
+    /// The staged copy (exactly what was verified), in the staging
+    /// directory.
+    pub file: PathBuf,
+    /// Its SHA-256.
+    pub digest: String,
     /// What the plugin reports.
     pub metadata: PluginMetadata,
     /// Its installed name.
     pub id: InstalledName,
 }
 
-/// Checks that `bytes` (read from `origin`, for messages) are a loadable
-/// plugin `(kind, name)`, loading a private copy in a plugin server
-/// process, and returns what it reports.
+/// Checks that the staged file `file` (from `origin`, for messages), whose
+/// SHA-256 is `digest`, is a loadable plugin `(kind, name)`, loading it in
+/// a plugin server process, and returns what it reports. The file moves to
+/// a directory of its own in `staging`, under the plain file name of
+/// `(kind, name)`.
 pub fn verify(
     loader: &Loader,
+    staging: &Staging,
     origin: &Path,
-    bytes: Vec<u8>,
+    file: &Path,
+    digest: String,
     kind: PluginKind,
     name: &str,
 ) -> Result<Staged, InstallError> {
-    let temp = tempfile::tempdir().map_err(io(Path::new("temporary directory")))?;
-    let staged = temp.path().join(rivet_loader::plugin_file_name(kind, name));
-    fs::write(&staged, &bytes).map_err(io(&staged))?;
+    let staged = staging
+        .new_dir()?
+        .join(rivet_loader::plugin_file_name(kind, name));
+    fs::rename(file, &staged).map_err(io(&staged))?;
     let not_a_plugin = |error: LoadError| InstallError::NotAPlugin {
         path: origin.to_owned(),
         source: Box::new(error),
@@ -177,7 +196,8 @@ pub fn verify(
         platform: platform(),
     };
     Ok(Staged {
-        bytes,
+        file: staged,
+        digest,
         metadata,
         id,
     })
@@ -202,9 +222,13 @@ fn rename_error(error: LoadError, staged: &Path, origin: &Path) -> LoadError {
     }
 }
 
-/// Reads and verifies the plugin file at `path`, whose name says which
-/// plugin it is (plain or installed form).
-pub fn verify_file(loader: &Loader, path: &Path) -> Result<Staged, InstallError> {
+/// Copies the plugin file at `path`, whose name says which plugin it is
+/// (plain or installed form), into `staging` and verifies the copy.
+pub fn verify_file(
+    loader: &Loader,
+    staging: &Staging,
+    path: &Path,
+) -> Result<Staged, InstallError> {
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let named = InstalledName::parse(file_name);
     let (kind, name) = match &named {
@@ -214,8 +238,12 @@ pub fn verify_file(loader: &Loader, path: &Path) -> Result<Staged, InstallError>
             example: rivet_loader::plugin_file_name(PluginKind::Builder, "NAME"),
         })?,
     };
-    let bytes = fs::read(path).map_err(io(path))?;
-    let staged = verify(loader, path, bytes, kind, &name)?;
+    let source = open_regular(path).map_err(|error| InstallError::NotAPlugin {
+        path: path.to_owned(),
+        source: Box::new(error),
+    })?;
+    let (file, digest) = staging.write(source, 0o755).map_err(io(path))?;
+    let staged = verify(loader, staging, path, &file, digest, kind, &name)?;
     if let Some(id) = named
         && (id.version != staged.id.version || id.interface_major != staged.id.interface_major)
     {
@@ -241,11 +269,12 @@ pub fn install_root(loader: &Loader) -> Result<PathBuf, InstallError> {
         .ok_or(InstallError::NoHome)
 }
 
-/// Writes verified plugins into `<root>/<source>/`, each after its
-/// sidecar, each through a temp file, fsync and rename. Returns the
-/// installed paths.
+/// Moves verified plugins from `staging` into `<root>/<source>/`, each
+/// with its sidecar in the three steps of the module documentation.
+/// Returns the installed paths.
 pub fn write_installed(
     root: &Path,
+    staging: &Staging,
     source: &str,
     plugins: &[Staged],
 ) -> Result<Vec<PathBuf>, InstallError> {
@@ -258,20 +287,33 @@ pub fn write_installed(
     let mut written = Vec::new();
     for plugin in plugins {
         let path = dir.join(plugin.id.file_name());
-        let digest = sha256_hex(plugin.bytes.as_slice()).map_err(io(&path))?;
         let sidecar = sidecar_path(&path);
-        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-        write_atomically(
-            &dir,
-            &sidecar,
-            format!("{digest}  {file_name}\n").as_bytes(),
-            0o644,
-        )?;
-        write_atomically(&dir, &path, &plugin.bytes, 0o755)?;
+        let file_name = plugin.id.file_name();
+        let new = plugin.digest.as_str();
+        let both = match installed_digest(&path) {
+            Some(old) => sidecar_text(&file_name, &[&old, new]),
+            None => sidecar_text(&file_name, &[new]),
+        };
+        staging.replace(&sidecar, both.as_bytes(), 0o644)?;
+        fs::rename(&plugin.file, &path).map_err(io(&path))?;
+        sync_dir(&dir);
+        staging.replace(&sidecar, sidecar_text(&file_name, &[new]).as_bytes(), 0o644)?;
         written.push(path);
     }
     sync_dir(&dir);
     Ok(written)
+}
+
+/// The digest of the plugin file installed at `path`, which readers may
+/// have open while it is replaced: the one its sidecar lists or, when an
+/// interrupted install left two, the one the file has; `None` when there
+/// is none or it does not match.
+fn installed_digest(path: &Path) -> Option<String> {
+    match read_sidecar(path) {
+        Ok(Some(digests)) if digests.len() == 1 => digests.into_iter().next(),
+        Ok(Some(_)) => verified_digest(path).ok(),
+        _ => None,
+    }
 }
 
 fn create_dirs(dir: &Path) -> Result<(), InstallError> {
@@ -280,30 +322,6 @@ fn create_dirs(dir: &Path) -> Result<(), InstallError> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o755);
     builder.create(dir).map_err(io(dir))
-}
-
-/// Writes `bytes` to a temp file in `dir`, flushes it and renames it to
-/// `path`.
-fn write_atomically(dir: &Path, path: &Path, bytes: &[u8], mode: u32) -> Result<(), InstallError> {
-    let mut temp = tempfile::Builder::new()
-        .prefix(".rivet-install-")
-        .tempfile_in(dir)
-        .map_err(io(dir))?;
-    temp.write_all(bytes).map_err(io(temp.path()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(temp.path(), fs::Permissions::from_mode(mode))
-            .map_err(io(temp.path()))?;
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    temp.as_file().sync_all().map_err(io(temp.path()))?;
-    temp.persist(path).map_err(|e| InstallError::Io {
-        path: path.to_owned(),
-        source: e.error,
-    })?;
-    Ok(())
 }
 
 /// Flushes a directory's entries (the renames) to disk, where that exists.

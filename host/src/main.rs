@@ -12,6 +12,7 @@ mod install;
 mod manage;
 mod package;
 mod required;
+mod staging;
 
 use std::io;
 use std::path::PathBuf;

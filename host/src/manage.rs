@@ -9,6 +9,7 @@ use clap::Args;
 use rivet_loader::{Loader, PluginKind};
 
 use crate::install::{self, DEFAULT_SOURCE, RemoveFilter};
+use crate::staging::Staging;
 use crate::{listing, package, required};
 
 /// `rivet plugins install`.
@@ -64,19 +65,22 @@ pub struct InitArgs {
 /// `rivet plugins install`.
 pub fn install(loader: &Loader, args: &InstallArgs) -> Result<ExitCode, String> {
     let root = install::install_root(loader).map_err(|e| e.to_string())?;
+    let staging = Staging::new(&root).map_err(|e| e.to_string())?;
     let (source, staged) = if package::is_package(&args.path) {
-        let package = package::read(loader, &args.path).map_err(|e| e.to_string())?;
+        let package = package::read(loader, &staging, &args.path).map_err(|e| e.to_string())?;
         let source = args.source.clone().unwrap_or(package.manifest.source);
         (source, package.plugins)
     } else {
-        let staged = install::verify_file(loader, &args.path).map_err(|e| e.to_string())?;
+        let staged =
+            install::verify_file(loader, &staging, &args.path).map_err(|e| e.to_string())?;
         let source = args
             .source
             .clone()
             .unwrap_or_else(|| DEFAULT_SOURCE.to_owned());
         (source, vec![staged])
     };
-    let written = install::write_installed(&root, &source, &staged).map_err(|e| e.to_string())?;
+    let written =
+        install::write_installed(&root, &staging, &source, &staged).map_err(|e| e.to_string())?;
     for (path, plugin) in written.iter().zip(&staged) {
         println!(
             "installed {} {} {} from `{source}`: {}",

@@ -27,9 +27,17 @@
 //! Reading a package checks all of it before anything is installed: the
 //! archive must decompress and unpack completely (a truncated or corrupt
 //! archive is refused), hold only plain top-level files, list each of them
-//! in `SHA256SUMS` with the right digest, be built for this platform and
-//! this host's interface major, and each plugin must then load and report
-//! what the manifest says.
+//! in `SHA256SUMS` with the right digest, have a manifest whose names are
+//! valid and list each plugin once, be built for this platform and this
+//! host's interface major, and each plugin must then load and report what
+//! the manifest says.
+//!
+//! Memory stays small whatever a package holds: files are streamed into
+//! the staging directory (see [`crate::staging`]) and hashed on the way,
+//! never held whole in memory, and the tar headers are checked before any
+//! data is read: a package that would unpack to more than [`MAX_UNPACKED`]
+//! bytes (a "gzip bomb" of zeros, say), or whose manifest or `SHA256SUMS`
+//! is larger than [`MAX_TEXT`], is refused before it is inflated.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -37,28 +45,57 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rivet_loader::installed::platform;
-use rivet_loader::integrity::sha256_hex;
-use rivet_loader::{Loader, PluginKind};
+use rivet_loader::installed::{check_source, platform};
+use rivet_loader::{Loader, PluginKind, is_valid_name, same_name};
 use serde::{Deserialize, Serialize};
 
 use crate::install::{self, InstallError, Staged};
+use crate::staging::Staging;
 
 /// The manifest's file name inside a package.
 pub const MANIFEST: &str = "rivet-package.toml";
 /// The checksum file's name inside a package.
 pub const CHECKSUMS: &str = "SHA256SUMS";
-/// The largest package rivet unpacks (decompressed).
-const MAX_UNPACKED: u64 = 1 << 30;
+/// The largest package rivet unpacks: its decompressed tar stream, in
+/// bytes.
+pub const MAX_UNPACKED: u64 = 1 << 30;
+/// The largest manifest or `SHA256SUMS` rivet reads, in bytes.
+pub const MAX_TEXT: u64 = 1 << 20;
+/// The longest file name in a package (a GNU long name entry), in bytes.
+const MAX_NAME: u64 = 4096;
 
 /// Why a package cannot be made or used. Nothing was installed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PackageError {
     /// The archive cannot be unpacked.
     #[error(
         "{path}: not a usable rivet package: {reason}; the file is corrupt or truncated, download or `rivet plugins pack` it again"
     )]
     Corrupt {
+        /// The package.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The package would unpack to more than rivet accepts.
+    #[error(
+        "{path}: refused, nothing was installed: {what} would unpack it past {} MiB, the most rivet accepts; real plugin packages are far smaller, so this one is damaged or hostile (a \"gzip bomb\"): get it again from its publisher, or pack fewer plugins in it",
+        .limit >> 20
+    )]
+    TooLarge {
+        /// The package.
+        path: PathBuf,
+        /// What crosses the limit (`` `file` of 5120 MiB ``).
+        what: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The manifest names something wrongly or twice.
+    #[error(
+        "{path}: its {MANIFEST} is wrong: {reason}; nothing was installed. Pack the package again with `rivet plugins pack`"
+    )]
+    BadManifest {
         /// The package.
         path: PathBuf,
         /// What is wrong.
@@ -128,6 +165,70 @@ pub struct ManifestPlugin {
     pub description: String,
 }
 
+impl ManifestPlugin {
+    /// Its kind, parsed.
+    fn kind(&self) -> Result<PluginKind, String> {
+        self.kind.parse().map_err(|_| {
+            format!(
+                "unknown plugin kind `{}`; use one of {}",
+                self.kind,
+                PluginKind::ALL.map(PluginKind::as_str).join(", ")
+            )
+        })
+    }
+}
+
+impl Manifest {
+    /// Checks every name the manifest gives: the source, and each plugin's
+    /// file, kind and name, with no plugin or file listed twice. Returns
+    /// what is wrong.
+    fn check(&self) -> Result<(), String> {
+        check_source(&self.source)?;
+        if self.plugins.is_empty() {
+            return Err("it lists no plugins".into());
+        }
+        for (i, plugin) in self.plugins.iter().enumerate() {
+            let at = format!("plugin #{} (`{}`)", i + 1, plugin.name);
+            let kind = plugin.kind().map_err(|e| format!("{at}: {e}"))?;
+            if !is_valid_name(&plugin.name) {
+                return Err(format!(
+                    "{at}: `{}` is not a plugin name; names are letters, digits, `_` and `-`",
+                    plugin.name
+                ));
+            }
+            if !is_plain_file_name(&plugin.file) {
+                return Err(format!(
+                    "{at}: `{}` is not the name of a file at the top of the package",
+                    plugin.file
+                ));
+            }
+            let earlier = &self.plugins[..i];
+            if let Some(same) = earlier
+                .iter()
+                .find(|p| p.kind == plugin.kind && same_name(&p.name, &plugin.name))
+            {
+                return Err(format!(
+                    "{at}: {kind} `{}` is listed twice (also as `{}`); a package holds one version of each plugin",
+                    plugin.name, same.name
+                ));
+            }
+            if earlier.iter().any(|p| p.file == plugin.file) {
+                return Err(format!(
+                    "{at}: file `{}` is listed for two plugins",
+                    plugin.file
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `name` names a file at the top of a package: not empty, no
+/// directory separator, not hidden.
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['/', '\\']) && !name.starts_with('.')
+}
+
 /// A package, read and checked, its plugins verified.
 #[derive(Debug)]
 pub struct Package {
@@ -150,24 +251,33 @@ pub fn is_package(path: &Path) -> bool {
         && magic == [0x1f, 0x8b]
 }
 
-/// Reads the package at `path` and checks everything in it (see the
-/// module documentation), loading each plugin in a plugin server process.
-pub fn read(loader: &Loader, path: &Path) -> Result<Package, InstallError> {
-    let (manifest, mut files) = unpack(path)?;
+/// Reads the package at `path` into `staging` and checks everything in it
+/// (see the module documentation), loading each plugin in a plugin server
+/// process.
+pub fn read(loader: &Loader, staging: &Staging, path: &Path) -> Result<Package, InstallError> {
+    let (manifest, mut files) = unpack(path, staging)?;
     let mut plugins = Vec::new();
     for entry in &manifest.plugins {
-        let bytes = files
+        let unpacked = files
             .remove(&entry.file)
             .ok_or_else(|| PackageError::Corrupt {
                 path: path.to_owned(),
                 reason: format!("the manifest lists `{}`, which is not in it", entry.file),
             })?;
-        let kind: PluginKind = entry.kind.parse().map_err(|_| PackageError::Corrupt {
+        let kind = entry.kind().map_err(|reason| PackageError::BadManifest {
             path: path.to_owned(),
-            reason: format!("unknown plugin kind `{}` in the manifest", entry.kind),
+            reason,
         })?;
         let origin = PathBuf::from(format!("{}:{}", path.display(), entry.file));
-        let staged = install::verify(loader, &origin, bytes, kind, &entry.name)?;
+        let staged = install::verify(
+            loader,
+            staging,
+            &origin,
+            &unpacked.file,
+            unpacked.digest,
+            kind,
+            &entry.name,
+        )?;
         let reported = &staged.metadata;
         if staged.metadata.version != entry.version
             || reported.interface_version != entry.interface_version
@@ -188,46 +298,93 @@ pub fn read(loader: &Loader, path: &Path) -> Result<Package, InstallError> {
     Ok(Package { manifest, plugins })
 }
 
-/// Unpacks and checks the archive (not the plugins): the manifest and the
-/// plugin files' bytes by name.
-pub fn unpack(path: &Path) -> Result<(Manifest, BTreeMap<String, Vec<u8>>), PackageError> {
+/// A file of a package, unpacked into the staging directory.
+#[derive(Debug)]
+pub struct Unpacked {
+    /// The staged file.
+    pub file: PathBuf,
+    /// Its SHA-256.
+    pub digest: String,
+}
+
+/// Unpacks the archive into `staging` and checks it (not the plugins):
+/// the manifest and every other file by name.
+pub fn unpack(
+    path: &Path,
+    staging: &Staging,
+) -> Result<(Manifest, BTreeMap<String, Unpacked>), InstallError> {
     let corrupt = |reason: String| PackageError::Corrupt {
         path: path.to_owned(),
         reason,
+    };
+    let too_large = |what: String, limit: u64| PackageError::TooLarge {
+        path: path.to_owned(),
+        what,
+        limit,
     };
     let file = fs::File::open(path).map_err(|e| corrupt(format!("cannot open it: {e}")))?;
     let decoder = flate2::read::GzDecoder::new(file);
     let mut archive = tar::Archive::new(decoder.take(MAX_UNPACKED));
     let mut files = BTreeMap::new();
+    // Raw entries: the tar crate would read a GNU long name or PAX header
+    // whole into memory, whatever its size.
     let entries = archive
         .entries()
-        .map_err(|e| corrupt(format!("cannot read the archive: {e}")))?;
+        .map_err(|e| corrupt(format!("cannot read the archive: {e}")))?
+        .raw(true);
+    let mut long_name = None;
     for entry in entries {
         let mut entry = entry.map_err(|e| corrupt(format!("cannot read the archive: {e}")))?;
-        let entry_path = entry
-            .path()
-            .map_err(|e| corrupt(format!("bad entry name: {e}")))?
-            .to_string_lossy()
-            .into_owned();
-        let name = entry_path.trim_start_matches("./").to_owned();
-        if entry.header().entry_type().is_dir() && name.is_empty() {
+        let entry_type = entry.header().entry_type();
+        let size = entry.size();
+        if entry_type.is_gnu_longname() {
+            if size > MAX_NAME {
+                return Err(corrupt(format!("a file name is {size} bytes long")).into());
+            }
+            let mut name = Vec::new();
+            entry
+                .read_to_end(&mut name)
+                .map_err(|e| corrupt(format!("cannot read the archive: {e}")))?;
+            long_name = Some(
+                String::from_utf8_lossy(&name)
+                    .trim_end_matches('\0')
+                    .to_owned(),
+            );
             continue;
         }
-        if !entry.header().entry_type().is_file()
-            || name.is_empty()
-            || name.contains(['/', '\\'])
-            || name.starts_with('.')
-        {
+        let entry_path = match long_name.take() {
+            Some(name) => name,
+            None => entry
+                .path()
+                .map_err(|e| corrupt(format!("bad entry name: {e}")))?
+                .to_string_lossy()
+                .into_owned(),
+        };
+        let name = entry_path.trim_start_matches("./").to_owned();
+        if entry_type.is_dir() && name.is_empty() {
+            continue;
+        }
+        if !entry_type.is_file() || !is_plain_file_name(&name) {
             return Err(corrupt(format!(
                 "`{entry_path}` is not a plain top-level file; packages hold only files"
-            )));
+            ))
+            .into());
         }
-        let mut bytes = Vec::new();
-        entry
-            .read_to_end(&mut bytes)
-            .map_err(|e| corrupt(format!("cannot read `{name}`: {e}")))?;
-        if files.insert(name.clone(), bytes).is_some() {
-            return Err(corrupt(format!("`{name}` is in it twice")));
+        let what = || format!("`{name}` of {} MiB", size >> 20);
+        if entry.raw_file_position().saturating_add(size) > MAX_UNPACKED {
+            return Err(too_large(what(), MAX_UNPACKED).into());
+        }
+        if (name == MANIFEST || name == CHECKSUMS) && size > MAX_TEXT {
+            return Err(too_large(what(), MAX_TEXT).into());
+        }
+        let (file, digest) = staging
+            .write(&mut entry, 0o755)
+            .map_err(|e| corrupt(format!("cannot unpack `{name}`: {e}")))?;
+        if files
+            .insert(name.clone(), Unpacked { file, digest })
+            .is_some()
+        {
+            return Err(corrupt(format!("`{name}` is in it twice")).into());
         }
     }
     // Read to the end so that gzip checks its trailer (length and CRC): a
@@ -236,13 +393,18 @@ pub fn unpack(path: &Path) -> Result<(Manifest, BTreeMap<String, Vec<u8>>), Pack
     io::copy(&mut rest, &mut io::sink())
         .map_err(|e| corrupt(format!("the compressed data is damaged: {e}")))?;
     if rest.limit() == 0 {
-        return Err(corrupt("it unpacks to more than 1 GiB".into()));
+        return Err(too_large("what follows its last file".into(), MAX_UNPACKED).into());
     }
 
-    let sums = files
-        .remove(CHECKSUMS)
-        .ok_or_else(|| corrupt(format!("it has no {CHECKSUMS}")))?;
-    let sums = String::from_utf8(sums).map_err(|_| corrupt(format!("{CHECKSUMS} is not text")))?;
+    let text = |name: &str| -> Result<String, PackageError> {
+        let unpacked = files
+            .get(name)
+            .ok_or_else(|| corrupt(format!("it has no {name}")))?;
+        // Its size was checked against MAX_TEXT while unpacking.
+        let bytes = fs::read(&unpacked.file).map_err(|e| corrupt(format!("{name}: {e}")))?;
+        String::from_utf8(bytes).map_err(|_| corrupt(format!("{name} is not text")))
+    };
+    let sums = text(CHECKSUMS)?;
     let mut listed = BTreeMap::new();
     for line in sums.lines().filter(|l| !l.trim().is_empty()) {
         let (digest, name) = line
@@ -251,36 +413,42 @@ pub fn unpack(path: &Path) -> Result<(Manifest, BTreeMap<String, Vec<u8>>), Pack
         let name = name.trim().trim_start_matches('*');
         listed.insert(name.to_owned(), digest.to_ascii_lowercase());
     }
-    for (name, bytes) in &files {
+    for (name, unpacked) in files.iter().filter(|(name, _)| *name != CHECKSUMS) {
         let expected = listed
             .get(name)
             .ok_or_else(|| corrupt(format!("`{name}` is not listed in {CHECKSUMS}")))?;
-        if sha256_hex(bytes.as_slice()).map_err(|e| corrupt(e.to_string()))? != *expected {
+        if unpacked.digest != *expected {
             return Err(PackageError::Checksum {
                 path: path.to_owned(),
                 file: name.clone(),
-            });
+            }
+            .into());
         }
     }
     if let Some(missing) = listed.keys().find(|name| !files.contains_key(*name)) {
         return Err(corrupt(format!(
             "`{missing}` is listed in {CHECKSUMS} but not in the archive"
-        )));
+        ))
+        .into());
     }
 
-    let manifest = files
-        .remove(MANIFEST)
-        .ok_or_else(|| corrupt(format!("it has no {MANIFEST}")))?;
-    let manifest =
-        String::from_utf8(manifest).map_err(|_| corrupt(format!("{MANIFEST} is not text")))?;
-    let manifest: Manifest = toml::from_str(&manifest)
+    let manifest: Manifest = toml::from_str(&text(MANIFEST)?)
         .map_err(|e| corrupt(format!("bad {MANIFEST}: {}", e.message())))?;
+    files.remove(CHECKSUMS);
+    files.remove(MANIFEST);
     if manifest.format != 1 {
         return Err(corrupt(format!(
             "manifest format {} is newer than this rivet understands (1); update rivet",
             manifest.format
-        )));
+        ))
+        .into());
     }
+    manifest
+        .check()
+        .map_err(|reason| PackageError::BadManifest {
+            path: path.to_owned(),
+            reason,
+        })?;
     let host_major = rivet_interface::INTERFACE_VERSION
         .split('.')
         .next()
@@ -296,11 +464,9 @@ pub fn unpack(path: &Path) -> Result<(Manifest, BTreeMap<String, Vec<u8>>), Pack
                     manifest.platform, plugin.interface_version
                 ),
                 expected,
-            });
+            }
+            .into());
         }
-    }
-    if manifest.plugins.is_empty() {
-        return Err(corrupt("its manifest lists no plugins".into()));
     }
     Ok((manifest, files))
 }
@@ -314,7 +480,8 @@ pub fn pack(
     source: &str,
     out_dir: &Path,
 ) -> Result<PathBuf, InstallError> {
-    rivet_loader::installed::check_source(source).map_err(InstallError::BadSource)?;
+    check_source(source).map_err(InstallError::BadSource)?;
+    let staging = Staging::new(&install::install_root(loader)?)?;
     let mut staged = Vec::new();
     for input in inputs {
         let files = if input.is_dir() {
@@ -323,7 +490,7 @@ pub fn pack(
             vec![input.clone()]
         };
         for file in files {
-            staged.push(install::verify_file(loader, &file)?);
+            staged.push(install::verify_file(loader, &staging, &file)?);
         }
     }
     let first = staged.first().ok_or_else(|| PackageError::Pack {
@@ -350,20 +517,26 @@ pub fn pack(
         path: out_dir.to_owned(),
         message: e.to_string(),
     })?;
-    let mut contents: Vec<(String, Vec<u8>, u32)> =
-        vec![(MANIFEST.to_owned(), manifest_text.into_bytes(), 0o644)];
+    let stage = |bytes: &[u8]| {
+        staging
+            .write(bytes, 0o644)
+            .map_err(|source| InstallError::Io {
+                path: out_dir.to_owned(),
+                source,
+            })
+    };
+    let (manifest_file, manifest_digest) = stage(manifest_text.as_bytes())?;
+    // (name, staged file, digest, mode), in archive order.
+    let mut contents = vec![(MANIFEST.to_owned(), manifest_file, manifest_digest, 0o644)];
     for s in &staged {
-        contents.push((s.id.file_name(), s.bytes.clone(), 0o755));
+        contents.push((s.id.file_name(), s.file.clone(), s.digest.clone(), 0o755));
     }
-    let mut sums = String::new();
-    for (name, bytes, _) in &contents {
-        let digest = sha256_hex(bytes.as_slice()).map_err(|e| InstallError::Io {
-            path: PathBuf::from(name),
-            source: e,
-        })?;
-        sums.push_str(&format!("{digest}  {name}\n"));
-    }
-    contents.insert(1, (CHECKSUMS.to_owned(), sums.into_bytes(), 0o644));
+    let sums: String = contents
+        .iter()
+        .map(|(name, _, digest, _)| format!("{digest}  {name}\n"))
+        .collect();
+    let (sums_file, sums_digest) = stage(sums.as_bytes())?;
+    contents.insert(1, (CHECKSUMS.to_owned(), sums_file, sums_digest, 0o644));
 
     let stem = first
         .id
@@ -383,14 +556,15 @@ pub fn pack(
     {
         let encoder = flate2::write::GzEncoder::new(temp.as_file(), flate2::Compression::default());
         let mut builder = tar::Builder::new(encoder);
-        for (name, bytes, mode) in &contents {
+        for (name, file, _, mode) in &contents {
+            let file = fs::File::open(file).map_err(io_err)?;
             let mut header = tar::Header::new_gnu();
-            header.set_size(bytes.len() as u64);
+            header.set_size(file.metadata().map_err(io_err)?.len());
             header.set_mode(*mode);
             header.set_mtime(0);
             header.set_entry_type(tar::EntryType::Regular);
             builder
-                .append_data(&mut header, name, bytes.as_slice())
+                .append_data(&mut header, name, file)
                 .map_err(io_err)?;
         }
         builder

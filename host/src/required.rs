@@ -13,6 +13,7 @@ use semver::Version;
 use crate::install::{self, InstallError, Staged};
 use crate::listing::write_table;
 use crate::package;
+use crate::staging::Staging;
 use crate::template::{Required, Template};
 
 /// Prints each requirement of the template at `path` and the installed
@@ -76,7 +77,8 @@ pub fn show(loader: &Loader, path: &Path, out: &mut impl Write) -> Result<bool, 
 pub fn init(loader: &Loader, path: &Path, from: &Path, out: &mut impl Write) -> Result<(), String> {
     let template = Template::load(path).map_err(|e| e.to_string())?;
     let root = install::install_root(loader).map_err(|e| e.to_string())?;
-    let offers = offers(loader, from)?;
+    let staging = Staging::new(&root).map_err(|e| e.to_string())?;
+    let offers = offers(loader, &staging, from)?;
     let mut missing = Vec::new();
     for required in &template.required {
         if let Ok(found) = loader.resolve_required(
@@ -122,9 +124,12 @@ pub fn init(loader: &Loader, path: &Path, from: &Path, out: &mut impl Write) -> 
         };
         let staged: Vec<Staged> = match &best.what {
             Offer::File => {
-                vec![install::verify_file(loader, &best.origin).map_err(|e| e.to_string())?]
+                vec![
+                    install::verify_file(loader, &staging, &best.origin)
+                        .map_err(|e| e.to_string())?,
+                ]
             }
-            Offer::Package => package::read(loader, &best.origin)
+            Offer::Package => package::read(loader, &staging, &best.origin)
                 .map_err(|e| e.to_string())?
                 .plugins
                 .into_iter()
@@ -133,7 +138,7 @@ pub fn init(loader: &Loader, path: &Path, from: &Path, out: &mut impl Write) -> 
                 })
                 .collect(),
         };
-        let written = install::write_installed(&root, &required.source, &staged)
+        let written = install::write_installed(&root, &staging, &required.source, &staged)
             .map_err(|e| e.to_string())?;
         for path in written {
             let _ = writeln!(
@@ -183,7 +188,7 @@ impl Offered {
 /// archives are checked; a bad one is skipped with a warning) and every
 /// plugin file (plain ones are loaded in a plugin server to learn their
 /// version).
-fn offers(loader: &Loader, from: &Path) -> Result<Vec<Offered>, String> {
+fn offers(loader: &Loader, staging: &Staging, from: &Path) -> Result<Vec<Offered>, String> {
     let entries = fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
     let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     paths.sort();
@@ -193,8 +198,13 @@ fn offers(loader: &Loader, from: &Path) -> Result<Vec<Offered>, String> {
             continue;
         }
         if package::is_package(&path) {
-            match package::unpack(&path) {
-                Ok((manifest, _)) => {
+            match package::unpack(&path, staging) {
+                Ok((manifest, files)) => {
+                    // Only the manifest is needed here: do not keep a copy
+                    // of every package on disk.
+                    for unpacked in files.values() {
+                        let _ = fs::remove_file(&unpacked.file);
+                    }
                     for plugin in manifest.plugins {
                         let (Ok(kind), Ok(version)) =
                             (plugin.kind.parse(), Version::parse(&plugin.version))
@@ -226,7 +236,7 @@ fn offers(loader: &Loader, from: &Path) -> Result<Vec<Offered>, String> {
                 });
             }
         } else if parse_plugin_file_name(file_name).is_some() {
-            match install::verify_file(loader, &path) {
+            match install::verify_file(loader, staging, &path) {
                 Ok(staged) => offers.push(Offered {
                     kind: staged.id.kind,
                     name: staged.id.name,
