@@ -80,7 +80,7 @@ pub enum PackageError {
     },
     /// The package would unpack to more than rivet accepts.
     #[error(
-        "{path}: refused, nothing was installed: {what} would unpack it past {} MiB, the most rivet accepts; real plugin packages are far smaller, so this one is damaged or hostile (a \"gzip bomb\"): get it again from its publisher, or pack fewer plugins in it",
+        "{path}: too large to install: {what} would unpack it past {} MiB, the most rivet accepts; nothing was installed. Real plugin packages are far smaller, so this one is damaged or hostile (a \"gzip bomb\"): get it again from its publisher, or pack fewer plugins in it",
         .limit >> 20
     )]
     TooLarge {
