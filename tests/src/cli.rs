@@ -1,10 +1,13 @@
 //! Helpers for the tests that run the real `rivet` binary: running it with a
-//! fresh home, describing its output in failure messages, and a copy of the
-//! example site to build.
+//! fresh home, or with a time limit while measuring its peak memory,
+//! describing its output in failure messages, and a copy of the example
+//! site to build.
 
 use std::fs;
+use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::{copy_dir, rivet, workspace_root};
 
@@ -77,4 +80,82 @@ pub fn plugin_row<'a>(stdout: &'a str, file_name: &str) -> &'a str {
         .lines()
         .find(|line| line.ends_with(file_name))
         .unwrap_or_else(|| panic!("no row for {file_name}:\n{stdout}"))
+}
+
+/// How a process run by [`run_bounded`] ended.
+#[derive(Debug)]
+pub struct Bounded {
+    /// Its exit status and output.
+    pub output: Output,
+    /// The peak resident memory of the process (and of the children it
+    /// waited for), in bytes: `wait4`'s `ru_maxrss`. An upper bound: Linux
+    /// counts in it the memory of the test process it was started from,
+    /// as it was when the command was started.
+    pub peak_rss: u64,
+}
+
+/// Runs `command` to its end with stdin closed, and returns its output and
+/// peak memory. A process still running after `timeout` is killed and the
+/// test fails with what it printed so far: a hang fails instead of blocking
+/// the tests forever.
+#[cfg(unix)]
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by `wait4`, which also gives its peak memory"
+)]
+pub fn run_bounded(command: &mut Command, timeout: Duration) -> Bounded {
+    use std::os::unix::process::ExitStatusExt;
+
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let pid = child.id() as libc::pid_t;
+    let deadline = Instant::now() + timeout;
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data, for which all zeroes is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut timed_out = false;
+    loop {
+        // SAFETY: `pid` is our child, not reaped yet (std's `Child` only
+        // reaps in `wait`, never called here); `status` and `usage` are
+        // valid for writes.
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        assert!(reaped >= 0, "wait4: {}", std::io::Error::last_os_error());
+        if reaped == pid {
+            break;
+        }
+        if !timed_out && Instant::now() >= deadline {
+            timed_out = true;
+            // SAFETY: `pid` is our child and not reaped, so it names it.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let output = Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
+    assert!(
+        !timed_out,
+        "{command:?} did not end within {timeout:?}; killed it. {}",
+        describe(&output)
+    );
+    Bounded {
+        output,
+        // Linux counts `ru_maxrss` in KiB.
+        peak_rss: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
+    }
 }

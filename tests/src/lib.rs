@@ -12,12 +12,15 @@
 //! the user with a [`RecordingUi`].
 //!
 //! The modules hold what only some test files share: [`cli`] for running the
-//! real `rivet` binary, [`files`] for reading back the trees and archives a
-//! build leaves, and [`logger`] for watching `log` records.
+//! real `rivet` binary (with a time limit, measuring its memory), [`files`]
+//! for reading back the trees and archives a build leaves, [`logger`] for
+//! watching `log` records, and [`store`] for a plugin store to install
+//! into.
 
 pub mod cli;
 pub mod files;
 pub mod logger;
+pub mod store;
 
 use std::env;
 use std::env::consts::{DLL_PREFIX, DLL_SUFFIX, EXE_SUFFIX};

@@ -6,128 +6,11 @@
 
 use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
 use std::fs;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use rivet_loader::installed::platform;
 use rivet_tests::cli::{describe, text};
-use rivet_tests::{fixture, rivet};
-
-const SOURCE: &str = "example.org/acme/tools";
-
-/// A home, a working directory and a scratch directory for one test.
-struct Env {
-    home: tempfile::TempDir,
-    cwd: tempfile::TempDir,
-    scratch: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env {
-            home: tempfile::tempdir().unwrap(),
-            cwd: tempfile::tempdir().unwrap(),
-            scratch: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        rivet(self.home.path(), self.cwd.path())
-            .args(args)
-            .output()
-            .expect("rivet runs")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(output.status.success(), "{args:?}: {}", describe(&output));
-        text(&output.stdout)
-    }
-
-    fn fails(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(!output.status.success(), "{args:?}: {}", describe(&output));
-        text(&output.stderr) + &text(&output.stdout)
-    }
-
-    /// The `versioned` fixture at `version`, copied into the scratch
-    /// directory under its plain plugin file name (in a directory of its own).
-    fn plugin(&self, version: &str) -> PathBuf {
-        let dir = self.scratch.path().join(version);
-        fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{DLL_PREFIX}plugin_builder_versioned{DLL_SUFFIX}"));
-        fs::copy(versioned(version), &path).unwrap();
-        path
-    }
-
-    fn install(&self, version: &str) -> String {
-        let plugin = self.plugin(version);
-        self.ok(&[
-            "plugins",
-            "install",
-            &plugin.to_string_lossy(),
-            "--source",
-            SOURCE,
-        ])
-    }
-
-    fn plugins_dir(&self) -> PathBuf {
-        self.home.path().join("plugins")
-    }
-
-    fn installed_path(&self, version: &str) -> PathBuf {
-        self.plugins_dir()
-            .join(SOURCE)
-            .join(installed_name(version))
-    }
-
-    /// A template with one `versioned` builder requiring `requirement`.
-    fn template(&self, requirement: &str) -> PathBuf {
-        let path = self.cwd.path().join("t.toml");
-        fs::write(
-            &path,
-            format!(
-                "[[builders]]\nplugin = \"versioned\"\n\n[required_plugins]\nversioned = {{ source = \"{SOURCE}\", version = \"{requirement}\" }}\n"
-            ),
-        )
-        .unwrap();
-        path
-    }
-
-    /// Every file under the home's plugin directory, relative.
-    fn plugin_files(&self) -> Vec<String> {
-        let mut files = Vec::new();
-        walk(&self.plugins_dir(), &self.plugins_dir(), &mut files);
-        files.sort();
-        files
-    }
-}
-
-fn walk(root: &Path, dir: &Path, files: &mut Vec<String>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            walk(root, &path, files);
-        } else {
-            files.push(path.strip_prefix(root).unwrap().display().to_string());
-        }
-    }
-}
-
-fn versioned(version: &str) -> PathBuf {
-    fixture(&format!("versioned_{}", version.replace('.', "_")))
-}
-
-fn installed_name(version: &str) -> String {
-    format!(
-        "{DLL_PREFIX}plugin_builder_versioned_v{version}_i1_{}{DLL_SUFFIX}",
-        platform()
-    )
-}
+use rivet_tests::rivet;
+use rivet_tests::store::{Env, SOURCE, entries, installed_name, pack, repack, resum, versioned};
 
 #[test]
 fn several_versions_side_by_side_the_highest_matching_one_wins() {
@@ -296,56 +179,6 @@ fn install_refuses_a_file_that_is_not_a_plugin_and_writes_nothing() {
     assert!(env.plugin_files().is_empty(), "{:?}", env.plugin_files());
 }
 
-fn pack(env: &Env, version: &str) -> PathBuf {
-    let plugin = env.plugin(version);
-    let out = env.ok(&[
-        "plugins",
-        "pack",
-        &plugin.to_string_lossy(),
-        "--source",
-        SOURCE,
-        "--output",
-        &env.scratch.path().to_string_lossy(),
-    ]);
-    let path = PathBuf::from(out.trim().strip_prefix("packed ").unwrap());
-    assert!(path.is_file(), "{out}");
-    path
-}
-
-fn entries(package: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(
-        fs::File::open(package).unwrap(),
-    ));
-    archive
-        .entries()
-        .unwrap()
-        .map(|entry| {
-            let mut entry = entry.unwrap();
-            let name = entry.path().unwrap().display().to_string();
-            let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).unwrap();
-            (name, bytes)
-        })
-        .collect()
-}
-
-fn repack(path: &Path, files: &[(String, Vec<u8>)]) {
-    let encoder = flate2::write::GzEncoder::new(
-        fs::File::create(path).unwrap(),
-        flate2::Compression::default(),
-    );
-    let mut builder = tar::Builder::new(encoder);
-    for (name, bytes) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        builder
-            .append_data(&mut header, name, bytes.as_slice())
-            .unwrap();
-    }
-    builder.into_inner().unwrap().finish().unwrap();
-}
-
 #[test]
 fn a_package_installs_and_a_corrupt_or_truncated_one_installs_nothing() {
     let env = Env::new();
@@ -410,19 +243,7 @@ fn a_package_for_another_platform_installs_nothing() {
         .unwrap()
         .replace(&platform(), "plan9_mips");
     files[0].1 = manifest.into_bytes();
-    let sums: String = files
-        .iter()
-        .filter(|(name, _)| name != "SHA256SUMS")
-        .map(|(name, bytes)| {
-            use sha2::Digest;
-            let digest: String = sha2::Sha256::digest(bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            format!("{digest}  {name}\n")
-        })
-        .collect();
-    files[1].1 = sums.into_bytes();
+    resum(&mut files);
     let foreign = env.scratch.path().join("foreign.tar.gz");
     repack(&foreign, &files);
     let error = env.fails(&["plugins", "install", &foreign.to_string_lossy()]);
