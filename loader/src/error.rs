@@ -107,6 +107,33 @@ pub enum LoadError {
         /// Where it was looked for.
         path: PathBuf,
     },
+    /// The plugin scanner (see [`crate::Vetting`]) is not where it is looked
+    /// for, so no file can be vetted before it is loaded in this process.
+    #[error(
+        "{path}: the plugin scanner is missing: Rivet loads every plugin file in it (`rivet-plugin-server`) before loading the file in this process; build it (`cargo build` in the Rivet workspace builds it) and put it beside the host, set its path with `Loader::set_plugin_server`, or turn vetting off with `Loader::set_vetting(Vetting::Off)` for plugins you trust"
+    )]
+    ScannerNotFound {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// Loading the file crashed, ended, hung or garbled the plugin scanner:
+    /// it is not loaded in this process until it changes.
+    #[error("{message}")]
+    Quarantined {
+        /// The file.
+        path: PathBuf,
+        /// What happened and what to do (names the file).
+        message: String,
+    },
+    /// The file could not be vetted (no scanner could run), so it is not
+    /// loaded in this process.
+    #[error("{path}: not loaded: {message}")]
+    NotVetted {
+        /// The file.
+        path: PathBuf,
+        /// Why it could not be vetted.
+        message: String,
+    },
     /// The plugin could not be started in its own process.
     #[error("{path}: cannot run the plugin in its own process: {message}")]
     Isolated {

@@ -12,7 +12,9 @@ use crate::Mode;
 use crate::builtin::BuiltinPlugin;
 use crate::discovery::{self, PluginFile, Scan, Shadowed, UnreadableDir};
 use crate::isolated::process::{ProcessOptions, ProcessPlugin, server_file_name};
+use crate::parallel::in_parallel;
 use crate::services::{ConsoleUi, HostUi, Locate, Services};
+use crate::vetting::{ScanRequest, Vetting};
 use crate::{LoadError, Plugin, PluginSource, SearchPath, plugin_file_name, same_name};
 use crate::{installed, library};
 
@@ -48,6 +50,8 @@ pub(crate) struct Trust {
     pub(crate) install_dir: Option<PathBuf>,
     /// The metadata cache file, `$RIVET_HOME/cache/plugins.cache` by default.
     pub(crate) cache_file: Option<PathBuf>,
+    /// How files are vetted before this process loads them.
+    pub(crate) vetting: Vetting,
 }
 
 impl Default for Loader {
@@ -197,6 +201,7 @@ impl Loader {
         let plugin = match mode {
             Mode::InProcess => {
                 let verified = self.check_file(path)?;
+                self.vet_file(path, kind, name)?;
                 let label = format!("{kind} {name}");
                 let locator = self.locator();
                 let (library, metadata) = library::open(path, verified, &label, |metadata| {
@@ -263,16 +268,21 @@ impl Loader {
         Ok(plugin)
     }
 
-    /// The plugin server executable: the one set, else the one beside the
-    /// host's executable.
-    fn plugin_server(&self) -> Result<PathBuf, LoadError> {
-        let path = match &self.process.server {
+    /// Where the plugin server executable is looked for: the path set, else
+    /// beside the host's executable.
+    pub(crate) fn plugin_server_path(&self) -> PathBuf {
+        match &self.process.server {
             Some(path) => path.clone(),
             None => std::env::current_exe()
                 .ok()
                 .and_then(|exe| exe.parent().map(|dir| dir.join(server_file_name())))
                 .unwrap_or_else(|| PathBuf::from(server_file_name())),
-        };
+        }
+    }
+
+    /// The plugin server executable, when it is where it is looked for.
+    pub(crate) fn plugin_server(&self) -> Result<PathBuf, LoadError> {
+        let path = self.plugin_server_path();
         if path.is_file() {
             Ok(path)
         } else {
@@ -298,6 +308,16 @@ impl Loader {
             unreadable,
         } = self.scan();
         let mut discovery = Discovery::default();
+        self.vet_files(
+            &files
+                .iter()
+                .map(|file| ScanRequest {
+                    path: file.path.clone(),
+                    kind: file.kind,
+                    name: file.name.clone(),
+                })
+                .collect::<Vec<_>>(),
+        );
         let loaded = self.load_files(&files);
         for (file, result) in files.into_iter().zip(loaded) {
             match result {
@@ -448,49 +468,6 @@ impl Locate for Locator {
     }
 }
 
-/// `work` applied to every item, on as many threads as the machine has cores
-/// (loading a plugin is mostly abi_stable's layout check, which is CPU
-/// bound); the results come back in the items' order.
-fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    if items.len() <= 1 {
-        return items.iter().map(work).collect();
-    }
-    // Asking costs tens of microseconds (cgroup files are read): ask once.
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let threads = cores.min(items.len());
-    if threads <= 1 {
-        return items.iter().map(work).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(item) = items.get(i) else {
-                            return done;
-                        };
-                        done.push((i, work(item)));
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| {
-                worker
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
-}
-
 fn describe_dirs(dirs: &[PathBuf]) -> String {
     if dirs.is_empty() {
         return "no directories (the search path is empty)".to_owned();
@@ -499,21 +476,4 @@ fn describe_dirs(dirs: &[PathBuf]) -> String {
         .map(|d| d.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parallel_work_keeps_the_order_of_the_items() {
-        let items: Vec<u32> = (0..100).collect();
-        let doubled = in_parallel(&items, |n| {
-            // Uneven work, so that threads finish out of order.
-            std::thread::sleep(Duration::from_micros(u64::from(n % 7) * 50));
-            n * 2
-        });
-        assert_eq!(doubled, items.iter().map(|n| n * 2).collect::<Vec<_>>());
-        assert!(in_parallel(&[] as &[u32], |n| *n).is_empty());
-    }
 }

@@ -260,10 +260,12 @@ pub fn build_builder(
         .build()
 }
 
-/// A loader that searches exactly `dirs` and reports to `ui`.
+/// A loader that searches exactly `dirs`, reports to `ui`, and vets files
+/// with the plugin server in `target/debug` (see [`plugin_server`]).
 pub fn loader_for(dirs: &[&Path], ui: &Arc<RecordingUi>) -> Loader {
     let mut loader = Loader::with_search_path(dirs.iter().copied().collect::<SearchPath>());
     loader.set_ui(ui.clone());
+    loader.set_plugin_server(plugin_server());
     loader
 }
 
@@ -353,10 +355,11 @@ impl HostUi for RecordingUi {
     }
 }
 
-/// The plugin server for isolated mode, `target/debug/rivet-plugin-server`
-/// (built if needed). Tests run from `target/debug/deps`, where the loader's
-/// default (beside the current executable) finds nothing, so isolated
-/// loaders must be given this path with `Loader::set_plugin_server`.
+/// The plugin server (for isolated mode and vetting),
+/// `target/debug/rivet-plugin-server` (built if needed). Tests run from
+/// `target/debug/deps`, where the loader's default (beside the current
+/// executable) finds nothing, so loaders must be given this path with
+/// `Loader::set_plugin_server`.
 pub fn plugin_server() -> PathBuf {
     let path = plugins_dir().join(format!("rivet-plugin-server{EXE_SUFFIX}"));
     assert!(path.is_file(), "{} was not built", path.display());
@@ -368,7 +371,6 @@ pub fn plugin_server() -> PathBuf {
 pub fn isolated_loader_for(dirs: &[&Path], ui: &Arc<RecordingUi>) -> Loader {
     let mut loader = loader_for(dirs, ui);
     loader.set_mode(rivet_loader::Mode::Process);
-    loader.set_plugin_server(plugin_server());
     loader
 }
 

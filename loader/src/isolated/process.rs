@@ -579,7 +579,7 @@ fn private_dir() -> Result<PathBuf, String> {
 
 /// How a process ended, for people: `exited with status 3`, `killed by
 /// signal 11 (SIGSEGV)`.
-fn describe(status: ExitStatus) -> String {
+pub(crate) fn describe(status: ExitStatus) -> String {
     if let Some(code) = status.code() {
         return format!("exited with status {code}");
     }

@@ -41,6 +41,9 @@ Put plugin files (libplugin_TYPE_NAME.so) on the plugin search path and run
 
 /// Runs the plugin server; the whole `main` of `rivet-plugin-server`.
 pub fn serve_plugin_process() -> ExitCode {
+    if let Some(scan) = crate::vetting::child::ScanEnv::from_env() {
+        return crate::vetting::child::serve(scan);
+    }
     let Some(server_env) = ServerEnv::from_env() else {
         eprintln!("{NOT_FOR_PEOPLE}");
         return ExitCode::from(2);
@@ -135,7 +138,7 @@ fn serve(spec: ServerEnv) -> Result<(), String> {
 /// Keeps the real stdout for the handshake line only: the plugin's own
 /// writes to stdout go to stderr (the host logs both), so nothing a plugin
 /// prints can be mistaken for the handshake.
-fn private_stdout() -> Result<fs::File, String> {
+pub(crate) fn private_stdout() -> Result<fs::File, String> {
     // SAFETY: `dup` and `dup2` are called on the process's standard
     // descriptors, which are open; the duplicate is owned by the returned
     // `File` and by nothing else.
