@@ -244,6 +244,16 @@ fn a_hanging_call_times_out_and_its_process_is_killed() {
     assert_eq!(steady.build().unwrap().id, "steady");
 }
 
+#[test]
+fn a_call_timeout_too_long_for_a_deadline_means_no_limit() {
+    let loaded = loaded_misbehave_with(|loader| loader.set_call_timeout(Duration::MAX));
+    let Misbehave { plugin, dir, .. } = &loaded;
+
+    let steady = instance(plugin, "ok", "steady", dir.path());
+
+    assert_eq!(steady.build().unwrap().id, "steady");
+}
+
 /// Garbage written to the host's connection: the call fails quickly with a
 /// protocol error (or a crash) and the process is killed.
 fn garbage_on_the_socket(action: &str) {

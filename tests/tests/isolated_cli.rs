@@ -7,7 +7,7 @@
 use std::fs;
 use std::path::Path;
 use std::process::{Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rivet_loader::{PluginKind, plugin_file_name};
 use rivet_tests::cli::{describe, example_site, plugin_row, run_rivet_with, success_stdout, text};
@@ -230,4 +230,79 @@ fn plugin_servers_end_when_rivet_is_killed_while_a_constructor_runs() {
             mapped
         },
     );
+}
+
+/// `rivet ARGS build TEMPLATE` with the variables `env`, the template's one
+/// `misbehave` step doing `action`, isolated.
+fn build_misbehave(action: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let template = misbehave_template(dir.path(), action, Some("process"));
+    let mut all_args = args.to_vec();
+    let template = template.display().to_string();
+    all_args.extend(["build", &template]);
+    run(dir.path(), &all_args, env)
+}
+
+#[test]
+fn timeouts_too_long_to_wait_for_mean_no_limit_and_zero_is_refused() {
+    const MAX: &str = "18446744073709551615";
+    for (args, env) in [
+        (&["--call-timeout", MAX][..], &[][..]),
+        (&["--handshake-timeout", MAX], &[]),
+        (
+            &[],
+            &[
+                ("RIVET_CALL_TIMEOUT", MAX),
+                ("RIVET_HANDSHAKE_TIMEOUT", MAX),
+            ],
+        ),
+    ] {
+        let output = build_misbehave("ok", args, env);
+        assert!(
+            output.status.success(),
+            "{args:?} {env:?}: {}",
+            describe(&output)
+        );
+    }
+
+    for (args, env) in [
+        (&["--call-timeout", "0"][..], &[][..]),
+        (&["--handshake-timeout", "0"], &[]),
+        (&[], &[("RIVET_CALL_TIMEOUT", "0")]),
+        (&[], &[("RIVET_HANDSHAKE_TIMEOUT", "0")]),
+    ] {
+        let output = build_misbehave("ok", args, env);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?} {env:?}: {}",
+            describe(&output)
+        );
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("give at least 1 second"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_plugin_slower_to_load_than_the_handshake_timeout_fails_the_build_naming_it() {
+    let slow = ("MISBEHAVE_CONSTRUCTOR_SLEEP", "30");
+    for (args, env) in [
+        (&["--handshake-timeout", "1"][..], &[slow][..]),
+        (&[], &[slow, ("RIVET_HANDSHAKE_TIMEOUT", "1")]),
+    ] {
+        let start = Instant::now();
+        let output = build_misbehave("ok", args, env);
+        let took = start.elapsed();
+
+        assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains("libplugin_builder_misbehave")
+                && stderr.contains("handshake timeout of 1s"),
+            "{}",
+            describe(&output)
+        );
+        // Not the default 20 s, nor the constructor's 30 s.
+        assert!(took < Duration::from_secs(15), "{took:?}");
+    }
 }

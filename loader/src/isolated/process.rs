@@ -35,6 +35,9 @@ pub(crate) struct ProcessOptions {
     pub(crate) server: Option<PathBuf>,
     /// How long one call may take before the process is killed.
     pub(crate) call_timeout: Duration,
+    /// How long a server may take to load its plugin and print its
+    /// handshake.
+    pub(crate) handshake_timeout: Duration,
     /// How many times a crashed plugin process is started again.
     pub(crate) max_restarts: u32,
 }
@@ -44,13 +47,12 @@ impl Default for ProcessOptions {
         ProcessOptions {
             server: None,
             call_timeout: Duration::from_secs(300),
+            handshake_timeout: Duration::from_secs(20),
             max_restarts: 3,
         }
     }
 }
 
-/// How long a server may take to load its plugin and print its handshake.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a server may take to exit after being asked to.
 const GRACE: Duration = Duration::from_secs(1);
 
@@ -216,13 +218,13 @@ impl ProcessPlugin {
             dead: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
         };
-        let line = match handshake.recv_timeout(START_TIMEOUT) {
+        let line = match handshake.recv_timeout(self.options.handshake_timeout) {
             Ok(line) => line,
             Err(_) => {
                 let status = server.end(true);
                 return Err(format!(
-                    "the plugin server printed no handshake within {}s ({status})",
-                    START_TIMEOUT.as_secs()
+                    "the plugin server printed no handshake within the handshake timeout of {}s ({status}); a plugin that takes longer to load needs a longer one",
+                    self.options.handshake_timeout.as_secs_f64()
                 ));
             }
         };
@@ -293,8 +295,9 @@ impl ProcessPlugin {
             Err(error) => return Err(self.crashed(server, &error.to_string())),
         }
         // Each read waits at most the call timeout (set on the socket once);
-        // the deadline also bounds a call that keeps sending UI lines.
-        let deadline = Instant::now() + self.options.call_timeout;
+        // the deadline also bounds a call that keeps sending UI lines. A
+        // timeout too long for a deadline is no limit.
+        let deadline = Instant::now().checked_add(self.options.call_timeout);
         loop {
             match read_frame::<Response>(&mut connection) {
                 Ok(Some(Response::Reply {
@@ -341,7 +344,7 @@ impl ProcessPlugin {
                 }
                 Err(error) => return Err(self.broken(server, &error.to_string())),
             }
-            if Instant::now() >= deadline {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return Err(self.timed_out(server));
             }
         }
