@@ -175,6 +175,36 @@ fn a_panic_that_cannot_be_caught_is_a_crash_of_one_call() {
     crash_then_recover("escaping-panic", "SIGABRT");
 }
 
+/// The plugin forks a child that keeps every descriptor, the server's end
+/// of the connection included, and sleeps 30 s; then the server aborts. The
+/// socket stays open, but the host watches the process: the call fails as a
+/// crash at once, not when the child exits (nor at the call timeout).
+#[test]
+fn a_crash_is_noticed_even_when_a_forked_child_keeps_the_connection_open() {
+    let loaded = loaded_misbehave();
+    let Misbehave {
+        plugin, file, dir, ..
+    } = &loaded;
+    let forker = instance(plugin, "fork-and-abort", "forker", dir.path());
+    let server = the_server(file);
+
+    let start = Instant::now();
+    let error = forker.build().unwrap_err();
+    let took = start.elapsed();
+
+    match &error {
+        CallError::Crashed { plugin, status } => {
+            assert_eq!(plugin, LABEL);
+            assert!(status.contains("SIGABRT"), "{status}");
+        }
+        other => panic!("expected Crashed, got {other:?}"),
+    }
+    assert!(took < Duration::from_secs(10), "noticed after {took:?}");
+    assert!(!is_running(server));
+    let steady = instance(plugin, "ok", "steady", dir.path());
+    assert_eq!(steady.build().unwrap().id, "steady");
+}
+
 #[test]
 fn a_plugin_that_always_crashes_ends_in_a_crash_loop() {
     let loaded = loaded_misbehave_with(|loader| loader.set_max_restarts(2));

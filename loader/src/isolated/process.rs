@@ -89,6 +89,17 @@ struct Server {
     prepared: Mutex<HashSet<u64>>,
     dead: AtomicBool,
     next_id: AtomicU64,
+    connections: Arc<Mutex<Connections>>,
+}
+
+/// Every connection opened to one server, shut down as soon as its process
+/// ends (see [`watch_exit`]).
+#[derive(Default)]
+struct Connections {
+    /// The process has ended: open no more connections.
+    ended: bool,
+    /// A handle on each connection (the same socket as the caller's).
+    streams: Vec<UnixStream>,
 }
 
 impl ProcessPlugin {
@@ -208,6 +219,8 @@ impl ProcessPlugin {
         })?;
         let stdin = child.stdin.take();
         let handshake = self.forward_output(&mut child);
+        let connections = Arc::new(Mutex::new(Connections::default()));
+        watch_exit(child.id(), connections.clone());
         let server = Server {
             child: Mutex::new(child),
             stdin: Mutex::new(stdin),
@@ -217,6 +230,7 @@ impl ProcessPlugin {
             prepared: Mutex::new(HashSet::new()),
             dead: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
+            connections,
         };
         let line = match handshake.recv_timeout(self.options.handshake_timeout) {
             Ok(line) => line,
@@ -351,7 +365,7 @@ impl ProcessPlugin {
     }
 
     /// A new connection to `server`, whose reads time out after the call
-    /// timeout.
+    /// timeout, and which is shut down when the server's process ends.
     fn connect(&self, server: &Server) -> Result<Connection, CallError> {
         let stream = UnixStream::connect(&server.socket)
             .and_then(|stream| {
@@ -359,7 +373,18 @@ impl ProcessPlugin {
                 Ok(stream)
             })
             .map_err(|e| self.crashed(server, &e.to_string()))?;
-        Ok(BufReader::new(stream))
+        let watched = stream.try_clone().and_then(|handle| {
+            let mut connections = lock(&server.connections);
+            if connections.ended {
+                return Err(io::Error::other("the process ended"));
+            }
+            connections.streams.push(handle);
+            Ok(())
+        });
+        match watched {
+            Ok(()) => Ok(BufReader::new(stream)),
+            Err(error) => Err(self.crashed(server, &error.to_string())),
+        }
     }
 
     fn plugin_error(&self, error: WireError) -> CallError {
@@ -527,6 +552,43 @@ impl Drop for RemoteInstance {
                 .exchange(&server, Call::Drop { instance: self.id });
         }
     }
+}
+
+/// Shuts down every connection to server `pid` (in `connections`) once the
+/// process has ended, from a thread of its own. A call waiting for a reply
+/// then reads end-of-file at once: without this it would wait for every
+/// process holding the server's end of the socket, a child the plugin
+/// forked included, or for the call timeout.
+///
+/// The thread waits with `waitid(WNOWAIT)`, leaving the process to be reaped
+/// (and its status read) by [`Server::end`]. When `end` reaps it first, the
+/// wait fails with `ECHILD` and the thread ends just the same.
+fn watch_exit(pid: u32, connections: Arc<Mutex<Connections>>) {
+    thread::spawn(move || {
+        loop {
+            // SAFETY: an all-zero `siginfo_t` is a valid value of this plain
+            // C struct, and `waitid` only writes into it, a live local.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: `waitid` reads its arguments and writes `info` only;
+            // WNOWAIT leaves the process unreaped, for its `Child`.
+            let waited = unsafe {
+                libc::waitid(
+                    libc::P_PID,
+                    pid as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOWAIT,
+                )
+            };
+            if waited == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                break;
+            }
+        }
+        let mut connections = lock(&connections);
+        connections.ended = true;
+        for stream in connections.streams.drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    });
 }
 
 /// Logs every line of `input` under `target` until its end.
