@@ -205,6 +205,30 @@ fn a_crash_is_noticed_even_when_a_forked_child_keeps_the_connection_open() {
     assert_eq!(steady.build().unwrap().id, "steady");
 }
 
+/// An instance whose destructor hangs: dropping it waits the grace period
+/// (1 s), not the call timeout, and neither kills the process nor holds up
+/// the other instances.
+#[test]
+fn dropping_an_instance_whose_destructor_hangs_waits_only_the_grace_period() {
+    let loaded = loaded_misbehave_with(|loader| loader.set_call_timeout(Duration::from_secs(30)));
+    let Misbehave {
+        plugin, file, dir, ..
+    } = &loaded;
+    let hanger = instance(plugin, "hang-on-drop", "hanger", dir.path());
+    assert_eq!(hanger.build().unwrap().id, "hanger");
+    let server = the_server(file);
+
+    let start = Instant::now();
+    drop(hanger);
+    let took = start.elapsed();
+
+    assert!(took < Duration::from_secs(10), "the drop took {took:?}");
+    let steady = instance(plugin, "ok", "steady", dir.path());
+    assert_eq!(steady.build().unwrap().id, "steady");
+    assert!(is_running(server), "a healthy plugin process was killed");
+    assert_eq!(the_server(file), server);
+}
+
 #[test]
 fn a_plugin_that_always_crashes_ends_in_a_crash_loop() {
     let loaded = loaded_misbehave_with(|loader| loader.set_max_restarts(2));

@@ -53,12 +53,23 @@ impl Default for ProcessOptions {
     }
 }
 
-/// How long a server may take to exit after being asked to.
+/// How long a server may take to exit after being asked to, and a request
+/// nobody waits on (dropping an instance) to be answered.
 const GRACE: Duration = Duration::from_secs(1);
 
 /// The file name of the plugin server executable.
 pub(crate) fn server_file_name() -> String {
     format!("rivet-plugin-server{}", std::env::consts::EXE_SUFFIX)
+}
+
+/// How long a request waits for its reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Patience {
+    /// The call timeout; a call taking longer kills the process.
+    Call,
+    /// The grace period, for requests nobody waits on (dropping an
+    /// instance): one taking longer is abandoned, the process left running.
+    Grace,
 }
 
 /// One plugin file served by a plugin process, restarted after a crash.
@@ -291,9 +302,30 @@ impl ProcessPlugin {
     /// One request and its reply on a connection of `server`; UI lines and
     /// log records that arrive meanwhile go to the host's UI and log.
     fn exchange(&self, server: &Server, call: Call) -> Result<Output, CallError> {
+        self.exchange_with(server, call, Patience::Call)
+    }
+
+    /// [`exchange`](Self::exchange), waiting for the reply as `patience`
+    /// says.
+    fn exchange_with(
+        &self,
+        server: &Server,
+        call: Call,
+        patience: Patience,
+    ) -> Result<Output, CallError> {
         let mut connection = match lock(&server.idle).pop() {
             Some(connection) => connection,
             None => self.connect(server)?,
+        };
+        let timeout = match patience {
+            Patience::Call => self.options.call_timeout,
+            Patience::Grace => {
+                connection
+                    .get_ref()
+                    .set_read_timeout(Some(GRACE))
+                    .map_err(|e| self.crashed(server, &e.to_string()))?;
+                GRACE
+            }
         };
         let id = server.next_id.fetch_add(1, Ordering::Relaxed);
         match write_frame(connection.get_mut(), &Request::Call { id, call }) {
@@ -308,17 +340,24 @@ impl ProcessPlugin {
             }
             Err(error) => return Err(self.crashed(server, &error.to_string())),
         }
-        // Each read waits at most the call timeout (set on the socket once);
-        // the deadline also bounds a call that keeps sending UI lines. A
-        // timeout too long for a deadline is no limit.
-        let deadline = Instant::now().checked_add(self.options.call_timeout);
+        // Each read waits at most the timeout (the call timeout is set on the
+        // socket once); the deadline also bounds a call that keeps sending UI
+        // lines. A timeout too long for a deadline is no limit.
+        let deadline = Instant::now().checked_add(timeout);
         loop {
             match read_frame::<Response>(&mut connection) {
                 Ok(Some(Response::Reply {
                     id: reply_id,
                     result,
                 })) if reply_id == id => {
-                    lock(&server.idle).push(connection);
+                    let reusable = patience == Patience::Call
+                        || connection
+                            .get_ref()
+                            .set_read_timeout(Some(self.options.call_timeout))
+                            .is_ok();
+                    if reusable {
+                        lock(&server.idle).push(connection);
+                    }
                     return result.map_err(|error| self.plugin_error(error));
                 }
                 Ok(Some(Response::Reply { id: other, .. })) => {
@@ -351,7 +390,7 @@ impl ProcessPlugin {
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                     ) =>
                 {
-                    return Err(self.timed_out(server));
+                    return Err(self.timed_out(server, patience));
                 }
                 Err(FrameError::Io(error)) => {
                     return Err(self.crashed(server, &error.to_string()));
@@ -359,7 +398,7 @@ impl ProcessPlugin {
                 Err(error) => return Err(self.broken(server, &error.to_string())),
             }
             if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-                return Err(self.timed_out(server));
+                return Err(self.timed_out(server, patience));
             }
         }
     }
@@ -415,7 +454,19 @@ impl ProcessPlugin {
         }
     }
 
-    fn timed_out(&self, server: &Server) -> CallError {
+    /// A request got no reply in time: after the call timeout the process
+    /// is killed; after the grace period the request is abandoned with its
+    /// connection, and the process left running.
+    fn timed_out(&self, server: &Server, patience: Patience) -> CallError {
+        if patience == Patience::Grace {
+            return CallError::Failed {
+                plugin: self.label.clone(),
+                message: format!(
+                    "no answer within the grace period of {}s; the request was abandoned, the process left running",
+                    GRACE.as_secs_f64()
+                ),
+            };
+        }
         let status = server.end(true);
         *lock(&self.last_crash) = format!("timed out, {status}");
         CallError::Timeout {
@@ -547,9 +598,10 @@ impl Drop for RemoteInstance {
             && !server.dead.load(Ordering::SeqCst)
             && lock(&server.prepared).remove(&self.id)
         {
-            let _ = self
-                .plugin
-                .exchange(&server, Call::Drop { instance: self.id });
+            let call = Call::Drop { instance: self.id };
+            if let Err(error) = self.plugin.exchange_with(&server, call, Patience::Grace) {
+                log::warn!("dropping an instance: {error}");
+            }
         }
     }
 }

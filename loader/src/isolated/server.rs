@@ -294,7 +294,10 @@ fn handle(shared: &Shared, call: Call) -> Result<Output, WireError> {
             Ok(Output::Unit)
         }
         Call::Drop { instance: id } => {
-            lock(&shared.instances).remove(&id);
+            // Dropped outside the lock: a plugin's slow destructor must not
+            // hold up the calls of other connections.
+            let instance = lock(&shared.instances).remove(&id);
+            drop(instance);
             Ok(Output::Unit)
         }
         Call::Build { instance: id } => instance(id)?
