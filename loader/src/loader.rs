@@ -133,10 +133,15 @@ impl Loader {
         self.process.handshake_timeout = at_least_a_millisecond(timeout);
     }
 
-    /// How many times an isolated plugin's process is started again after
-    /// crashing before calls fail for good (default: 3).
-    pub fn set_max_restarts(&mut self, restarts: u32) {
+    /// How often an isolated plugin's process is started again after
+    /// crashing: at most `restarts` times within any `window` (default: 3
+    /// within 60 s). A call that would need one more restart fails with
+    /// [`CallError::CrashLoop`](crate::CallError::CrashLoop); once the
+    /// oldest restart is `window` old, the plugin is restarted again, so a
+    /// long-running host never loses a plugin that crashes now and then.
+    pub fn set_restart_limit(&mut self, restarts: u32, window: Duration) {
         self.process.max_restarts = restarts;
+        self.process.restart_window = window;
     }
 
     /// Registers a plugin built into the host. A plugin file of the same kind

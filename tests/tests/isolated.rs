@@ -231,7 +231,8 @@ fn dropping_an_instance_whose_destructor_hangs_waits_only_the_grace_period() {
 
 #[test]
 fn a_plugin_that_always_crashes_ends_in_a_crash_loop() {
-    let loaded = loaded_misbehave_with(|loader| loader.set_max_restarts(2));
+    let loaded =
+        loaded_misbehave_with(|loader| loader.set_restart_limit(2, Duration::from_secs(600)));
     let Misbehave { plugin, dir, .. } = &loaded;
     let crasher = instance(plugin, "abort", "crasher", dir.path());
 
@@ -251,10 +252,12 @@ fn a_plugin_that_always_crashes_ends_in_a_crash_loop() {
             Err(CallError::CrashLoop {
                 plugin,
                 restarts,
+                seconds,
                 last,
             }) => {
                 assert_eq!(plugin, LABEL);
                 assert_eq!(restarts, 2);
+                assert_eq!(seconds, 600.0);
                 assert!(last.contains("SIGABRT"), "{last}");
             }
             other => panic!("expected CrashLoop, got {other:?}"),
@@ -265,6 +268,39 @@ fn a_plugin_that_always_crashes_ends_in_a_crash_loop() {
         .unwrap_err();
     assert!(matches!(error, CallError::CrashLoop { .. }), "{error:?}");
     assert!(error.to_string().contains(LABEL), "{error}");
+}
+
+/// The restart limit counts within a window: a plugin in a crash loop is
+/// refused for now, and restarted again once its restarts are older than
+/// the window (a long-running host does not lose it for good).
+#[test]
+fn a_crash_loop_ends_when_the_restart_window_has_passed() {
+    const WINDOW: Duration = Duration::from_secs(4);
+    let loaded = loaded_misbehave_with(|loader| loader.set_restart_limit(1, WINDOW));
+    let Misbehave { plugin, dir, .. } = &loaded;
+    let crasher = instance(plugin, "abort", "crasher", dir.path());
+    let crashed = |result: Result<Artifact, CallError>| match result {
+        Err(CallError::Crashed { .. }) => {}
+        other => panic!("expected Crashed, got {other:?}"),
+    };
+
+    // The first process, then one restart.
+    crashed(crasher.build());
+    crashed(crasher.build());
+    match crasher.build() {
+        Err(error @ CallError::CrashLoop { .. }) => {
+            assert!(error.to_string().contains("within 4s"), "{error}");
+        }
+        other => panic!("expected CrashLoop, got {other:?}"),
+    }
+
+    thread::sleep(WINDOW);
+    // Restarted again, crashing again: which counts as a restart again.
+    crashed(crasher.build());
+    let error = plugin
+        .prepare(r#"{"action": "ok"}"#, dir.path())
+        .unwrap_err();
+    assert!(matches!(error, CallError::CrashLoop { .. }), "{error:?}");
 }
 
 #[test]

@@ -6,14 +6,14 @@
 //! lines and log records that arrive meanwhile; so calls from many threads
 //! run at once, each on its own connection, and replies never cross.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -38,8 +38,11 @@ pub(crate) struct ProcessOptions {
     /// How long a server may take to load its plugin and print its
     /// handshake.
     pub(crate) handshake_timeout: Duration,
-    /// How many times a crashed plugin process is started again.
+    /// How many times a crashed plugin process is started again within
+    /// any `restart_window`.
     pub(crate) max_restarts: u32,
+    /// The window `max_restarts` counts over.
+    pub(crate) restart_window: Duration,
 }
 
 impl Default for ProcessOptions {
@@ -49,6 +52,7 @@ impl Default for ProcessOptions {
             call_timeout: Duration::from_secs(300),
             handshake_timeout: Duration::from_secs(20),
             max_restarts: 3,
+            restart_window: Duration::from_secs(60),
         }
     }
 }
@@ -81,7 +85,8 @@ pub(crate) struct ProcessPlugin {
     log_target: String,
     ui: Arc<dyn HostUi>,
     current: Mutex<Option<Arc<Server>>>,
-    starts: AtomicU32,
+    /// When the process was restarted, within the last restart window.
+    restarts: Mutex<VecDeque<Instant>>,
     last_crash: Mutex<String>,
     next_instance: AtomicU64,
 }
@@ -141,7 +146,7 @@ impl ProcessPlugin {
             log_target: log_target(kind, name),
             ui,
             current: Mutex::new(None),
-            starts: AtomicU32::new(0),
+            restarts: Mutex::new(VecDeque::new()),
             last_crash: Mutex::new(String::new()),
             next_instance: AtomicU64::new(1),
         });
@@ -179,7 +184,7 @@ impl ProcessPlugin {
     }
 
     /// The running server, starting a fresh one after a crash (up to
-    /// `max_restarts` times).
+    /// `max_restarts` times within any `restart_window`).
     fn server(&self) -> Result<Arc<Server>, CallError> {
         let mut current = lock(&self.current);
         if let Some(server) = current.as_ref()
@@ -187,14 +192,19 @@ impl ProcessPlugin {
         {
             return Ok(server.clone());
         }
-        let restarts = self.starts.load(Ordering::SeqCst).saturating_sub(1);
-        if restarts >= self.options.max_restarts {
+        let now = Instant::now();
+        let window = self.options.restart_window;
+        let mut restarts = lock(&self.restarts);
+        restarts.retain(|at| now.duration_since(*at) < window);
+        if restarts.len() >= self.options.max_restarts as usize {
             return Err(CallError::CrashLoop {
                 plugin: self.label.clone(),
-                restarts,
+                restarts: restarts.len() as u32,
+                seconds: window.as_secs_f64(),
                 last: lock(&self.last_crash).clone(),
             });
         }
+        restarts.push_back(now);
         // Drop the dead server first: its directory and socket go away.
         *current = None;
         let server = self.spawn().map_err(|message| CallError::Restart {
@@ -202,16 +212,16 @@ impl ProcessPlugin {
             message,
         })?;
         log::info!(
-            "restarted the process of {} ({} restarts)",
+            "restarted the process of {} ({} restarts in the last {}s)",
             self.label,
-            restarts + 1
+            restarts.len(),
+            window.as_secs_f64()
         );
         *current = Some(server.clone());
         Ok(server)
     }
 
     fn spawn(&self) -> Result<Arc<Server>, String> {
-        self.starts.fetch_add(1, Ordering::SeqCst);
         let dir = private_dir()?;
         let socket = dir.join("plugin.sock");
         let server_env = ServerEnv {
