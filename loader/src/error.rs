@@ -127,11 +127,11 @@ pub enum LoadError {
     },
     /// The file could not be vetted (no scanner could run), so it is not
     /// loaded in this process.
-    #[error("{path}: not loaded: {message}")]
+    #[error("{message}")]
     NotVetted {
         /// The file.
         path: PathBuf,
-        /// Why it could not be vetted.
+        /// Why it could not be vetted (names the file).
         message: String,
     },
     /// The plugin could not be started in its own process.
@@ -272,15 +272,19 @@ pub enum CallError {
         /// What was wrong.
         message: String,
     },
-    /// The isolated plugin crashed too often to be started again.
+    /// The isolated plugin crashed too often to be started again for now:
+    /// it was restarted `restarts` times within the last `seconds` (see
+    /// [`Loader::set_restart_limit`](crate::Loader::set_restart_limit)).
     #[error(
-        "{plugin} crashed again after {restarts} restarts; giving up (last: {last}). Fix the plugin, or run it in-process to debug it"
+        "{plugin} crashed again after {restarts} restarts within {seconds}s; not restarting it until that many seconds have passed since the first of them (last: {last}). Fix the plugin, or run it in-process to debug it"
     )]
     CrashLoop {
         /// The plugin, as `kind name`.
         plugin: String,
-        /// How many times it was restarted.
+        /// How many times it was restarted within the window.
         restarts: u32,
+        /// The restart window, in seconds.
+        seconds: f64,
         /// How its process last ended.
         last: String,
     },

@@ -121,16 +121,31 @@ impl Loader {
     }
 
     /// How long one call to an isolated plugin may take before its process
-    /// is killed and the call fails (default: 300 s).
+    /// is killed and the call fails (default: 300 s). A duration too long to
+    /// be a deadline (such as [`Duration::MAX`]) means no limit; zero is
+    /// taken as the shortest timeout, 1 ms.
     pub fn set_call_timeout(&mut self, timeout: Duration) {
-        // A socket read timeout of zero is not a timeout; keep it positive.
-        self.process.call_timeout = timeout.max(Duration::from_millis(1));
+        self.process.call_timeout = at_least_a_millisecond(timeout);
     }
 
-    /// How many times an isolated plugin's process is started again after
-    /// crashing before calls fail for good (default: 3).
-    pub fn set_max_restarts(&mut self, restarts: u32) {
+    /// How long an isolated plugin's process may take to start: load the
+    /// plugin (its library constructors and `init` included) and say it is
+    /// ready (default: 20 s). After that the process is killed and the load
+    /// fails. Long and zero durations are taken as by
+    /// [`set_call_timeout`](Self::set_call_timeout).
+    pub fn set_handshake_timeout(&mut self, timeout: Duration) {
+        self.process.handshake_timeout = at_least_a_millisecond(timeout);
+    }
+
+    /// How often an isolated plugin's process is started again after
+    /// crashing: at most `restarts` times within any `window` (default: 3
+    /// within 60 s). A call that would need one more restart fails with
+    /// [`CallError::CrashLoop`](crate::CallError::CrashLoop); once the
+    /// oldest restart is `window` old, the plugin is restarted again, so a
+    /// long-running host never loses a plugin that crashes now and then.
+    pub fn set_restart_limit(&mut self, restarts: u32, window: Duration) {
         self.process.max_restarts = restarts;
+        self.process.restart_window = window;
     }
 
     /// Registers a plugin built into the host. A plugin file of the same kind
@@ -476,4 +491,10 @@ fn describe_dirs(dirs: &[PathBuf]) -> String {
         .map(|d| d.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `timeout`, or 1 ms when it is zero: a socket read timeout of zero is not
+/// a timeout, and a zero wait would fail every call.
+fn at_least_a_millisecond(timeout: Duration) -> Duration {
+    timeout.max(Duration::from_millis(1))
 }

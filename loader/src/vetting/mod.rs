@@ -221,6 +221,12 @@ impl Loader {
         };
         for ((i, file, sidecar), verdict) in pending.into_iter().zip(verdicts) {
             let path = &requests[i].path;
+            let verdict = verdict.map_err(|message| {
+                format!(
+                    "{}: not loaded, as it cannot be vetted: {message}",
+                    path.display()
+                )
+            });
             entries[i] = Some(verdict.map(|verdict| {
                 let checksum = (sidecar.is_some() || installed_name(path).is_some())
                     .then(|| checksum_state(path));
