@@ -14,17 +14,34 @@ use rivet_loader::{PluginKind, plugin_file_name};
 use rivet_tests::cli::{describe, example_site, text};
 use rivet_tests::{plugin_server, rivet, rivet_bin};
 
-/// The hostile constructors: plugin name, C body of the constructor, and
-/// what the listing must say about the file.
-const HOSTILE: &[(&str, &str, &str)] = &[
-    ("segv", "*(volatile int *)0 = 1;", "SIGSEGV"),
-    ("exits", "exit(0);", "exited with status 0"),
-    ("quits", "_exit(3);", "exited with status 3"),
-    ("aborts", "abort();", "SIGABRT"),
-    ("sleeps", "sleep(60);", "did not finish within 2 s"),
+/// The hostile constructors: plugin name, C body of the constructor, what
+/// the listing (and an in-process build) must say about the file, and what
+/// an isolated build must say.
+const HOSTILE: &[(&str, &str, &str, &str)] = &[
+    ("segv", "*(volatile int *)0 = 1;", "SIGSEGV", "SIGSEGV"),
+    (
+        "exits",
+        "exit(0);",
+        "exited with status 0",
+        "exited with status 0",
+    ),
+    (
+        "quits",
+        "_exit(3);",
+        "exited with status 3",
+        "exited with status 3",
+    ),
+    ("aborts", "abort();", "SIGABRT", "SIGABRT"),
+    (
+        "sleeps",
+        "sleep(60);",
+        "did not finish within 2 s",
+        "handshake timeout",
+    ),
     (
         "fake",
         "printf(\"RIVET-PLUGIN|1|ok|/tmp/nothing\\n\"); fflush(stdout);",
+        "not a Rivet plugin",
         "not a Rivet plugin",
     ),
 ];
@@ -35,7 +52,7 @@ const SCAN_TIMEOUT: &str = "2";
 /// Builds the hostile libraries into a new directory, as builders.
 fn hostile_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for (name, body, _) in HOSTILE {
+    for (name, body, ..) in HOSTILE {
         build_library(
             dir.path(),
             &plugin_file_name(PluginKind::Builder, name),
@@ -120,7 +137,7 @@ fn listing_reports_each_hostile_file_and_every_good_plugin() {
             "{good} is not listed:\n{stdout}"
         );
     }
-    for (name, _, reason) in HOSTILE {
+    for (name, _, reason, _) in HOSTILE {
         let line = line_for(&output, &plugin_file_name(PluginKind::Builder, name));
         assert!(line.contains(reason), "{name}: {line}");
     }
@@ -189,7 +206,12 @@ fn builds_not_using_them_succeed_and_builds_using_one_fail_with_the_reason() {
     assert!(output.status.success(), "{}", describe(&output));
 
     for mode in ["in-process", "process"] {
-        for (name, _, reason) in HOSTILE {
+        for (name, _, in_process, isolated) in HOSTILE {
+            let reason = if mode == "process" {
+                isolated
+            } else {
+                in_process
+            };
             let template = site.path().join(format!("{name}.toml"));
             fs::write(
                 &template,
@@ -217,9 +239,7 @@ fn builds_not_using_them_succeed_and_builds_using_one_fail_with_the_reason() {
             );
             let stderr = text(&output.stderr);
             assert!(stderr.contains(name), "{mode} {name}: {stderr}");
-            if mode == "in-process" {
-                assert!(stderr.contains(reason), "{mode} {name}: {stderr}");
-            }
+            assert!(stderr.contains(reason), "{mode} {name}: {stderr}");
         }
     }
 }
