@@ -362,10 +362,10 @@ pub fn remove(
             })
         })
         .transpose()?;
+    // From file names alone: removing never loads a plugin.
     let named: Vec<InstalledPlugin> = loader
-        .installed()
+        .installed_files()
         .into_iter()
-        .map(|i| i.plugin)
         .filter(|p| same_name(&p.id.name, name))
         .collect();
     let matching: Vec<InstalledPlugin> = named

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use rivet_loader::{Loader, Mode};
+use rivet_loader::{Loader, Mode, Vetting};
 
 use crate::pipeline::BuildOptions;
 
@@ -33,14 +33,35 @@ struct Cli {
     #[arg(long, global = true, env = "RIVET_ISOLATION", value_name = "MODE")]
     isolation: Option<Mode>,
     /// Seconds one call to an isolated plugin may take before its process is
-    /// killed
+    /// killed (default 300)
     #[arg(
         long,
         global = true,
         env = "RIVET_CALL_TIMEOUT",
-        value_name = "SECONDS"
+        value_name = "SECONDS",
+        value_parser = timeout_seconds
     )]
-    call_timeout: Option<u64>,
+    call_timeout: Option<Duration>,
+    /// Seconds an isolated plugin's process may take to load the plugin and
+    /// get ready before it is killed (default 20)
+    #[arg(
+        long,
+        global = true,
+        env = "RIVET_HANDSHAKE_TIMEOUT",
+        value_name = "SECONDS",
+        value_parser = timeout_seconds
+    )]
+    handshake_timeout: Option<Duration>,
+    /// Seconds the plugin scanner may take to load one new plugin file
+    /// before the file is quarantined as hanging (default 10)
+    #[arg(
+        long,
+        global = true,
+        env = "RIVET_SCAN_TIMEOUT",
+        value_name = "SECONDS",
+        value_parser = timeout_seconds
+    )]
+    scan_timeout: Option<Duration>,
     /// Load plugin files even when other users can write them or their
     /// directories (refused by default, as ssh refuses such keys)
     #[arg(
@@ -117,8 +138,14 @@ fn main() -> ExitCode {
     if let Some(mode) = cli.isolation {
         loader.set_mode(mode);
     }
-    if let Some(seconds) = cli.call_timeout {
-        loader.set_call_timeout(Duration::from_secs(seconds));
+    if let Some(timeout) = cli.call_timeout {
+        loader.set_call_timeout(timeout);
+    }
+    if let Some(timeout) = cli.handshake_timeout {
+        loader.set_handshake_timeout(timeout);
+    }
+    if let Some(timeout) = cli.scan_timeout {
+        loader.set_vetting(Vetting::Scan { timeout });
     }
     loader.allow_insecure_permissions(cli.allow_insecure_plugins);
     log::debug!("plugin search path: {:?}", loader.search_path().dirs());
@@ -189,6 +216,16 @@ fn run(cli: Cli, loader: &mut Loader) -> Result<ExitCode, String> {
             let code = commands::run(loader, name, args).map_err(|e| e.to_string())?;
             Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
         }
+    }
+}
+
+/// A timeout option: whole seconds, at least 1. Values too long to wait for
+/// (up to `u64::MAX`) mean no limit.
+fn timeout_seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("a timeout of 0 s would fail everything; give at least 1 second".to_owned()),
+        Ok(seconds) => Ok(Duration::from_secs(seconds)),
+        Err(error) => Err(format!("expected whole seconds: {error}")),
     }
 }
 

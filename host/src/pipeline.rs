@@ -5,11 +5,15 @@
 //! written. Then each builder runs, followed by the provisioners and the
 //! post-processors in order, each taking the artifact of the step before.
 //! When a later step fails, the builder's artifact is incomplete: it is
-//! removed (as Packer does) if it lies inside the template's directory, and
-//! kept with a warning otherwise or when `--keep-on-error` is given.
+//! removed (as Packer does) only if this build made it (its output marker,
+//! [`rivet_interface::output_created`], is dated after the build started)
+//! and it lies inside the template's directory, both checked on the
+//! normalised path; otherwise, or with `--keep-on-error`, it is kept with a
+//! warning. A directory that existed before the build is never removed.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use rivet_loader::{Artifact, CallError, Instance, LoadError, Loader, PluginKind};
 
@@ -61,6 +65,7 @@ pub fn build(
     path: &Path,
     options: &BuildOptions,
 ) -> Result<Vec<Artifact>, BuildError> {
+    let started = SystemTime::now();
     let template = Template::load(path)?;
     let prepared = prepare_all(loader, &template)?;
     println!(
@@ -85,7 +90,7 @@ pub fn build(
         match run_steps(&steps, artifact.clone()) {
             Ok(last) => finished.push(last),
             Err((step, source)) => {
-                discard(&artifact, &template, options);
+                discard(&artifact, &template, started, options);
                 return Err(call_error(&template, &step.step, source));
             }
         }
@@ -147,23 +152,28 @@ fn call_error(template: &Template, step: &Step, source: CallError) -> BuildError
     }
 }
 
-/// Removes a builder's incomplete artifact, when it is safe to.
-fn discard(artifact: &Artifact, template: &Template, options: &BuildOptions) {
-    let root = &artifact.root;
-    let inside_template_dir = root.starts_with(&template.base_dir) && *root != template.base_dir;
-    if options.keep_on_error || !inside_template_dir || !root.is_dir() {
+/// Removes a builder's incomplete artifact, when this build made it inside
+/// the template's directory.
+fn discard(artifact: &Artifact, template: &Template, started: SystemTime, options: &BuildOptions) {
+    let root = rivet_interface::normalize(&artifact.root);
+    let base = rivet_interface::normalize(&template.base_dir);
+    let kept = if options.keep_on_error {
+        Some("(--keep-on-error)")
+    } else if !root.starts_with(&base) || root == base {
+        Some("because it lies outside the template's directory")
+    } else if rivet_interface::output_created(&root).is_none_or(|created| created < started) {
+        Some("because this build did not create it")
+    } else {
+        None
+    };
+    if let Some(why) = kept {
         eprintln!(
-            "warning: the artifact in {} is incomplete; it was kept{}",
-            root.display(),
-            if options.keep_on_error {
-                " (--keep-on-error)"
-            } else {
-                " because it lies outside the template's directory"
-            }
+            "warning: the artifact in {} is incomplete; it was kept {why}",
+            root.display()
         );
         return;
     }
-    match fs::remove_dir_all(root) {
+    match fs::remove_dir_all(&root) {
         Ok(()) => eprintln!(
             "==> removed the incomplete artifact {} (use --keep-on-error to keep it)",
             root.display()
@@ -172,5 +182,61 @@ fn discard(artifact: &Artifact, template: &Template, options: &BuildOptions) {
             "warning: could not remove the incomplete artifact {}: {error}",
             root.display()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use rivet_interface::Context;
+
+    /// A template in `base` and an artifact in `base/out`, made as a build
+    /// makes outputs; returns them with the time just before it was made.
+    fn made_output(base: &Path) -> (Template, Artifact, SystemTime) {
+        let text = "[[builders]]\nplugin = \"dir\"\n";
+        let template = Template::parse(text, &base.join("t.toml"), base.to_path_buf()).unwrap();
+        let before = SystemTime::now();
+        let output = Context::new(base).output_dir("out").unwrap();
+        let staging = output.stage().unwrap();
+        fs::write(staging.path().join("a.txt"), "a").unwrap();
+        staging.commit().unwrap();
+        let artifact = Artifact::from_dir("out", output.path()).unwrap();
+        (template, artifact, before)
+    }
+
+    #[test]
+    fn an_output_made_before_the_build_started_is_kept() {
+        let temp = tempfile::tempdir().unwrap();
+        let (template, artifact, _) = made_output(temp.path());
+        discard(
+            &artifact,
+            &template,
+            SystemTime::now(),
+            &BuildOptions::default(),
+        );
+        assert!(artifact.root.join("a.txt").is_file());
+    }
+
+    #[test]
+    fn an_output_this_build_made_is_removed_unless_kept_on_request() {
+        let temp = tempfile::tempdir().unwrap();
+        let (template, artifact, before) = made_output(temp.path());
+        let keep = BuildOptions {
+            keep_on_error: true,
+        };
+        discard(&artifact, &template, before, &keep);
+        assert!(artifact.root.is_dir());
+        discard(&artifact, &template, before, &BuildOptions::default());
+        assert!(!artifact.root.exists());
+    }
+
+    #[test]
+    fn a_directory_without_a_marker_is_kept() {
+        let temp = tempfile::tempdir().unwrap();
+        let (template, artifact, before) = made_output(temp.path());
+        fs::remove_file(artifact.root.join(rivet_interface::OUTPUT_MARKER)).unwrap();
+        discard(&artifact, &template, before, &BuildOptions::default());
+        assert!(artifact.root.join("a.txt").is_file());
     }
 }

@@ -48,6 +48,8 @@ mod host;
 mod kind;
 mod log_bridge;
 mod module;
+mod output;
+mod paths;
 mod plugin;
 mod post_processor;
 mod prepared;
@@ -64,6 +66,8 @@ pub use kind::{PluginKind, UnknownKind};
 pub use module::{
     INTERFACE_VERSION, PluginInfo, PluginInstance, PluginMod, PluginModRef, root_module,
 };
+pub use output::{OUTPUT_MARKER, OutputDir, Staging, output_created};
+pub use paths::normalize;
 pub use plugin::{Context, Plugin};
 pub use post_processor::{PostProcessor, PostProcessorAbi, PostProcessorAbi_TO, PostProcessorBox};
 pub use provisioner::{Provisioner, ProvisionerAbi, ProvisionerAbi_TO, ProvisionerBox};

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{Error, Ui};
+use crate::{Error, OutputDir, Ui};
 
 /// The part of a plugin common to every kind: its name, a description and an
 /// optional `init` hook.
@@ -47,9 +47,29 @@ impl Context {
         &self.base_dir
     }
 
-    /// `path` made absolute against [`base_dir`](Self::base_dir) when relative.
+    /// `path` made absolute against [`base_dir`](Self::base_dir) when
+    /// relative, then [normalised](crate::normalize): `.` and `..` applied
+    /// and symbolic links resolved, so it can be compared and checked.
     pub fn resolve(&self, path: impl AsRef<Path>) -> PathBuf {
-        self.base_dir.join(path)
+        crate::normalize(&self.base_dir.join(path))
+    }
+
+    /// `path` (resolved as by [`resolve`](Self::resolve)) as a directory
+    /// this step creates or replaces, refused with a configuration error
+    /// naming the path unless Rivet may replace it: it does not exist, is
+    /// empty, or was made by an earlier Rivet build; and it is not `/`, the
+    /// home directory, the current directory, the template's directory, nor
+    /// an ancestor of one. See [`OutputDir`].
+    pub fn output_dir(&self, path: impl AsRef<Path>) -> Result<OutputDir, Error> {
+        let mut protected = vec![
+            ("the root directory", PathBuf::from("/")),
+            ("the template's directory", crate::normalize(&self.base_dir)),
+            ("the current directory", crate::normalize(Path::new("."))),
+        ];
+        if let Some(home) = std::env::home_dir() {
+            protected.push(("the home directory", crate::normalize(&home)));
+        }
+        OutputDir::check(self.resolve(path), &protected)
     }
 }
 
@@ -62,5 +82,30 @@ mod tests {
         let context = Context::new("/templates/site");
         assert_eq!(context.resolve("www"), PathBuf::from("/templates/site/www"));
         assert_eq!(context.resolve("/abs/www"), PathBuf::from("/abs/www"));
+        assert_eq!(context.resolve("www/../.."), PathBuf::from("/templates"));
+    }
+
+    #[test]
+    fn outputs_never_cover_the_template_directory_the_cwd_or_home() {
+        let temp = tempfile::tempdir().unwrap();
+        let base = crate::normalize(temp.path()).join("project");
+        std::fs::create_dir(&base).unwrap();
+        let context = Context::new(&base);
+        for output in [".", "..", "../..", "/", "./", "sub/../.."] {
+            let error = context.output_dir(output).unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::Config);
+            assert!(
+                error.message().contains("never replaces"),
+                "{output}: {error}"
+            );
+        }
+        let cwd = std::env::current_dir().unwrap();
+        assert!(context.output_dir(&cwd).is_err());
+        assert!(context.output_dir(cwd.parent().unwrap()).is_err());
+        if let Some(home) = std::env::home_dir() {
+            assert!(context.output_dir(&home).is_err());
+        }
+        let output = context.output_dir("build/../build/site").unwrap();
+        assert_eq!(output.path(), base.join("build/site"));
     }
 }

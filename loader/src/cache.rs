@@ -6,7 +6,7 @@
 //! modification time and, on Unix, inode and status-change time) and of
 //! its checksum sidecar; the SHA-256 of the file and how it compared with
 //! the sidecar; and what loading the file gave (the plugin's metadata, or
-//! the error). An entry is used only while both stamps are unchanged, so a
+//! the error, and whether the file is quarantined: see [`crate::vetting`]). An entry is used only while both stamps are unchanged, so a
 //! warm run costs two `stat` calls per plugin and no hashing; any change to
 //! a file (a write, a rename over it, a `chmod`, which all move the
 //! status-change time) makes the next run load and hash it again.
@@ -30,9 +30,10 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 
 use crate::PluginMetadata;
+use crate::vetting::Verdict;
 
 /// Identifies the cache format; a file starting otherwise is rebuilt.
-const MAGIC: &[u8; 8] = b"RIVETMC2";
+const MAGIC: &[u8; 8] = b"RIVETMC3";
 
 /// What identifies one version of a file without reading it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,16 +97,6 @@ impl std::fmt::Display for ChecksumState {
     }
 }
 
-/// [`PluginMetadata`] as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct StoredMetadata {
-    kind: String,
-    name: String,
-    version: String,
-    description: String,
-    interface_version: String,
-}
-
 /// One cached plugin file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Entry {
@@ -113,7 +104,9 @@ pub(crate) struct Entry {
     sidecar: Option<Stamp>,
     /// The checksum state, when the file has or needs a sidecar.
     pub(crate) checksum: Option<ChecksumState>,
-    outcome: Result<StoredMetadata, String>,
+    outcome: Result<PluginMetadata, String>,
+    /// Loading it crashed, ended or hung the scanner (the error says how).
+    quarantined: bool,
 }
 
 impl Entry {
@@ -122,35 +115,37 @@ impl Entry {
         file: Stamp,
         sidecar: Option<Stamp>,
         checksum: Option<ChecksumState>,
-        outcome: Result<PluginMetadata, String>,
+        verdict: Verdict,
     ) -> Entry {
+        let (outcome, quarantined) = match verdict {
+            Verdict::Loaded(outcome) => (outcome, false),
+            Verdict::Quarantined(message) => (Err(message), true),
+        };
         Entry {
             file,
             sidecar,
             checksum,
-            outcome: outcome.map(|m| StoredMetadata {
-                kind: m.kind.as_str().to_owned(),
-                name: m.name,
-                version: m.version,
-                description: m.description,
-                interface_version: m.interface_version,
-            }),
+            outcome,
+            quarantined,
         }
+    }
+
+    /// Whether the entry is for the file version with these stamps.
+    pub(crate) fn is_for(&self, file: Stamp, sidecar: Option<Stamp>) -> bool {
+        self.file == file && self.sidecar == sidecar
     }
 
     /// What loading the file gave: its metadata, or the error message.
     pub(crate) fn outcome(&self) -> Result<PluginMetadata, String> {
-        let stored = self.outcome.as_ref().map_err(Clone::clone)?;
-        Ok(PluginMetadata {
-            kind: stored
-                .kind
-                .parse()
-                .map_err(|_| format!("unknown kind `{}` in the cache", stored.kind))?,
-            name: stored.name.clone(),
-            version: stored.version.clone(),
-            description: stored.description.clone(),
-            interface_version: stored.interface_version.clone(),
-        })
+        self.outcome.clone()
+    }
+
+    /// What vetting the file showed.
+    pub(crate) fn verdict(&self) -> Verdict {
+        match (&self.outcome, self.quarantined) {
+            (Err(message), true) => Verdict::Quarantined(message.clone()),
+            (outcome, _) => Verdict::Loaded(outcome.clone()),
+        }
     }
 }
 
@@ -186,7 +181,7 @@ impl MetadataCache {
     ) -> Option<Entry> {
         let key = key(path)?;
         let entry = self.old.get(&key)?;
-        if entry.file != file || entry.sidecar != sidecar {
+        if !entry.is_for(file, sidecar) {
             return None;
         }
         let entry = entry.clone();
@@ -199,6 +194,14 @@ impl MetadataCache {
         if let Some(key) = key(path) {
             self.new.insert(key, entry);
             self.changed = true;
+        }
+    }
+
+    /// Keeps, at the next [`save`](Self::save), the entries this run did
+    /// not use: one load, unlike a listing, says nothing about other files.
+    pub(crate) fn keep_unused(&mut self) {
+        for (key, entry) in self.old.drain() {
+            self.new.entry(key).or_insert(entry);
         }
     }
 
@@ -299,7 +302,10 @@ mod tests {
 
         let mut cache = MetadataCache::open(Some(&cache_file));
         assert!(cache.get(&plugin, stamp, None).is_none());
-        cache.insert(&plugin, Entry::new(stamp, None, None, Ok(metadata())));
+        cache.insert(
+            &plugin,
+            Entry::new(stamp, None, None, Verdict::Loaded(Ok(metadata()))),
+        );
         cache.save();
 
         let mut cache = MetadataCache::open(Some(&cache_file));
@@ -314,7 +320,7 @@ mod tests {
     fn a_corrupt_cache_is_empty() {
         let dir = tempfile::tempdir().unwrap();
         let cache_file = dir.path().join("plugins.cache");
-        for junk in [&b""[..], b"RIVETMC2\xff\xff\xff", b"garbage of all sorts"] {
+        for junk in [&b""[..], b"RIVETMC3\xff\xff\xff", b"garbage of all sorts"] {
             fs::write(&cache_file, junk).unwrap();
             let mut cache = MetadataCache::open(Some(&cache_file));
             let stamp = Stamp::of(&cache_file).unwrap();

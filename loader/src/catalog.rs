@@ -22,7 +22,8 @@ use semver::{Version, VersionReq};
 use crate::cache::{ChecksumState, Entry, MetadataCache, Stamp};
 use crate::discovery::{self, Shadowed, UnreadableDir};
 use crate::installed::{self, InstalledName, InstalledPlugin, host_interface_major};
-use crate::integrity::{self, Verified, sidecar_path};
+use crate::integrity::{self, Verified};
+use crate::vetting::{ScanRequest, Verdict};
 use crate::{LoadError, Loader, Mode, Plugin, PluginMetadata, PluginSource, same_name};
 
 /// An installed plugin file and its state, as [`Loader::installed`] lists it.
@@ -119,9 +120,11 @@ impl Loader {
         source: &str,
         requirement: &VersionReq,
     ) -> Result<InstalledPlugin, LoadError> {
-        let all = self.scan_installed();
+        let all = self.installed_files();
         let mut cache = MetadataCache::open(self.trust.cache_file.as_deref());
-        let found = installed::candidates(&all, kind, name, Some(source), Some(requirement))
+        let candidates = installed::candidates(&all, kind, name, Some(source), Some(requirement));
+        self.entries(&mut cache, &requests_for(&candidates));
+        let found = candidates
             .into_iter()
             .find(|p| {
                 self.describe(&mut cache, &p.path, kind, name)
@@ -138,8 +141,11 @@ impl Loader {
     /// the file has not changed.
     pub fn installed(&self) -> Vec<Installed> {
         let mut cache = MetadataCache::open(self.trust.cache_file.as_deref());
-        let list = self
-            .scan_installed()
+        let all = self.installed_files();
+        let compatible: Vec<&InstalledPlugin> =
+            all.iter().filter(|p| p.id.is_compatible()).collect();
+        self.entries(&mut cache, &requests_for(&compatible));
+        let list = all
             .into_iter()
             .map(|plugin| {
                 if !plugin.id.is_compatible() {
@@ -173,6 +179,17 @@ impl Loader {
     pub fn catalog(&self) -> Catalog {
         let scan = discovery::scan(&self.search_path);
         let mut cache = MetadataCache::open(self.trust.cache_file.as_deref());
+        let installed = self.installed_files();
+        // Every file a listing may describe, vetted in one batch.
+        let compatible: Vec<&InstalledPlugin> =
+            installed.iter().filter(|p| p.id.is_compatible()).collect();
+        let mut requests = requests_for(&compatible);
+        requests.extend(scan.files.iter().map(|file| ScanRequest {
+            path: file.path.clone(),
+            kind: file.kind,
+            name: file.name.clone(),
+        }));
+        self.entries(&mut cache, &requests);
         let mut catalog = Catalog {
             shadowed: scan.shadowed,
             unreadable: scan.unreadable,
@@ -194,7 +211,6 @@ impl Loader {
             }
         }
 
-        let installed = self.scan_installed();
         let mut done: Vec<(PluginKind, String)> = Vec::new();
         for plugin in &installed {
             let (kind, name) = (plugin.id.kind, plugin.id.name.clone());
@@ -304,7 +320,7 @@ impl Loader {
         requirement: Option<&VersionReq>,
         mode: Mode,
     ) -> Result<Option<Plugin>, LoadError> {
-        let all = self.scan_installed();
+        let all = self.installed_files();
         for candidate in installed::candidates(&all, kind, name, source, requirement) {
             match self.load_file_in(&candidate.path, kind, name, mode) {
                 Ok(plugin) => return Ok(Some(plugin)),
@@ -318,7 +334,9 @@ impl Loader {
         Ok(None)
     }
 
-    fn scan_installed(&self) -> Vec<InstalledPlugin> {
+    /// Every installed plugin file under the install root (any platform),
+    /// from file names alone: nothing is loaded or hashed.
+    pub fn installed_files(&self) -> Vec<InstalledPlugin> {
         self.trust
             .install_dir
             .as_deref()
@@ -333,7 +351,7 @@ impl Loader {
         source: &str,
         requirement: &VersionReq,
     ) -> LoadError {
-        let all = self.scan_installed();
+        let all = self.installed_files();
         let versions: Vec<String> = installed::candidates(&all, kind, name, Some(source), None)
             .iter()
             .map(|p| p.id.version.to_string())
@@ -351,8 +369,8 @@ impl Loader {
         }
     }
 
-    /// The cache entry for the plugin file `path`, loading (in the loader's
-    /// mode) and hashing it when the cache has no fresh entry.
+    /// The cache entry for the plugin file `path` (see [`Loader::entries`]);
+    /// a file that cannot be vetted gets an entry saying why.
     fn describe(
         &self,
         cache: &mut MetadataCache,
@@ -360,41 +378,40 @@ impl Loader {
         kind: PluginKind,
         name: &str,
     ) -> Entry {
-        let sidecar = sidecar_path(path);
-        let sidecar_stamp = Stamp::of(&sidecar);
-        let Some(stamp) = Stamp::of(path) else {
-            // Gone since the scan: nothing to cache.
-            return Entry::new(
-                Stamp::default(),
-                None,
-                None,
-                Err(format!("{}: cannot read the plugin file", path.display())),
-            );
+        let request = ScanRequest {
+            path: path.to_owned(),
+            kind,
+            name: name.to_owned(),
         };
-        if let Some(entry) = cache.get(path, stamp, sidecar_stamp) {
-            return entry;
-        }
-        let checksum = (sidecar_stamp.is_some() || installed_name(path).is_some())
-            .then(|| checksum_state(path));
-        let outcome = self
-            .load_file(path, kind, name)
-            .map(|plugin| plugin.metadata().clone())
-            .map_err(|error| error.to_string());
-        let entry = Entry::new(stamp, sidecar_stamp, checksum, outcome);
-        cache.insert(path, entry.clone());
-        entry
+        self.entries(cache, std::slice::from_ref(&request))
+            .remove(0)
+            .unwrap_or_else(|message| {
+                Entry::new(Stamp::default(), None, None, Verdict::Loaded(Err(message)))
+            })
     }
 }
 
+/// What vetting `plugins` (installed files) takes.
+fn requests_for(plugins: &[&InstalledPlugin]) -> Vec<ScanRequest> {
+    plugins
+        .iter()
+        .map(|plugin| ScanRequest {
+            path: plugin.path.clone(),
+            kind: plugin.id.kind,
+            name: plugin.id.name.clone(),
+        })
+        .collect()
+}
+
 /// What an installed file's name says, if it is one.
-fn installed_name(path: &Path) -> Option<InstalledName> {
+pub(crate) fn installed_name(path: &Path) -> Option<InstalledName> {
     path.file_name()
         .and_then(|n| n.to_str())
         .and_then(InstalledName::parse)
 }
 
 /// How `path` compares with its sidecar, hashing it as a loader does.
-fn checksum_state(path: &Path) -> ChecksumState {
+pub(crate) fn checksum_state(path: &Path) -> ChecksumState {
     match integrity::verified_digest(path) {
         Ok(_) => ChecksumState::Ok,
         Err(LoadError::ChecksumMismatch { .. }) => ChecksumState::Mismatch,

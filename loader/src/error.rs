@@ -108,6 +108,33 @@ pub enum LoadError {
         /// Where it was looked for.
         path: PathBuf,
     },
+    /// The plugin scanner (see [`crate::Vetting`]) is not where it is looked
+    /// for, so no file can be vetted before it is loaded in this process.
+    #[error(
+        "{path}: the plugin scanner is missing: Rivet loads every plugin file in it (`rivet-plugin-server`) before loading the file in this process; build it (`cargo build` in the Rivet workspace builds it) and put it beside the host, set its path with `Loader::set_plugin_server`, or turn vetting off with `Loader::set_vetting(Vetting::Off)` for plugins you trust"
+    )]
+    ScannerNotFound {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// Loading the file crashed, ended, hung or garbled the plugin scanner:
+    /// it is not loaded in this process until it changes.
+    #[error("{message}")]
+    Quarantined {
+        /// The file.
+        path: PathBuf,
+        /// What happened and what to do (names the file).
+        message: String,
+    },
+    /// The file could not be vetted (no scanner could run), so it is not
+    /// loaded in this process.
+    #[error("{message}")]
+    NotVetted {
+        /// The file.
+        path: PathBuf,
+        /// Why it could not be vetted (names the file).
+        message: String,
+    },
     /// The plugin could not be started in its own process.
     #[error("{path}: cannot run the plugin in its own process: {message}")]
     Isolated {
@@ -269,15 +296,19 @@ pub enum CallError {
         /// What was wrong.
         message: String,
     },
-    /// The isolated plugin crashed too often to be started again.
+    /// The isolated plugin crashed too often to be started again for now:
+    /// it was restarted `restarts` times within the last `seconds` (see
+    /// [`Loader::set_restart_limit`](crate::Loader::set_restart_limit)).
     #[error(
-        "{plugin} crashed again after {restarts} restarts; giving up (last: {last}). Fix the plugin, or run it in-process to debug it"
+        "{plugin} crashed again after {restarts} restarts within {seconds}s; not restarting it until that many seconds have passed since the first of them (last: {last}). Fix the plugin, or run it in-process to debug it"
     )]
     CrashLoop {
         /// The plugin, as `kind name`.
         plugin: String,
-        /// How many times it was restarted.
+        /// How many times it was restarted within the window.
         restarts: u32,
+        /// The restart window, in seconds.
+        seconds: f64,
         /// How its process last ended.
         last: String,
     },

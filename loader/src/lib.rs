@@ -7,10 +7,14 @@
 //! returns a [`Plugin`] handle. [`Plugin::prepare`] turns the user's
 //! configuration into an [`Instance`], whose methods run the plugin.
 //!
-//! Nothing a plugin or a file does can take the host down through this API:
-//! bad files are [`LoadError`]s naming the file and the fix, panics inside
+//! Bad files are [`LoadError`]s naming the file and the fix, panics inside
 //! plugins come back as [`CallError::Panicked`], and [`Loader::load_all`]
-//! loads every good plugin even when others are broken.
+//! loads every good plugin even when others are broken. Before a file is
+//! loaded in the host, a scanner process loads it first ([`Vetting`]), so a
+//! library whose constructor crashes, exits or hangs is quarantined instead
+//! of taking the host down. What vetting cannot catch is a plugin that
+//! misbehaves later, in a call: in-process, a plugin that aborts or
+//! segfaults takes the host with it; run such plugins isolated.
 //!
 //! Plugins run in one of two [`Mode`]s. In-process (the default), plugin
 //! libraries are loaded into the host process and never unloaded. Isolated
@@ -30,9 +34,11 @@ pub mod integrity;
 mod isolated;
 mod library;
 mod loader;
+mod parallel;
 mod plugin;
 mod search_path;
 mod services;
+mod vetting;
 
 pub use builtin::BuiltinPlugin;
 pub use cache::ChecksumState;
@@ -46,6 +52,7 @@ pub use loader::{Broken, Discovery, Loader};
 pub use plugin::{Instance, Mode, Plugin, PluginMetadata, PluginSource};
 pub use search_path::{PLUGIN_PATH_VAR, RIVET_HOME_VAR, SearchPath, rivet_home};
 pub use services::{ConsoleUi, HostUi};
+pub use vetting::{DEFAULT_SCAN_TIMEOUT, Vetting};
 
 pub use rivet_interface::{Artifact, PluginKind};
 

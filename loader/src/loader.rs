@@ -12,7 +12,9 @@ use crate::Mode;
 use crate::builtin::BuiltinPlugin;
 use crate::discovery::{self, PluginFile, Scan, Shadowed, UnreadableDir};
 use crate::isolated::process::{ProcessOptions, ProcessPlugin, server_file_name};
+use crate::parallel::in_parallel;
 use crate::services::{ConsoleUi, HostUi, Locate, Services};
+use crate::vetting::{ScanRequest, Vetting};
 use crate::{LoadError, Plugin, PluginSource, SearchPath, plugin_file_name, same_name};
 use crate::{installed, library};
 
@@ -48,6 +50,8 @@ pub(crate) struct Trust {
     pub(crate) install_dir: Option<PathBuf>,
     /// The metadata cache file, `$RIVET_HOME/cache/plugins.cache` by default.
     pub(crate) cache_file: Option<PathBuf>,
+    /// How files are vetted before this process loads them.
+    pub(crate) vetting: Vetting,
 }
 
 impl Default for Loader {
@@ -117,16 +121,31 @@ impl Loader {
     }
 
     /// How long one call to an isolated plugin may take before its process
-    /// is killed and the call fails (default: 300 s).
+    /// is killed and the call fails (default: 300 s). A duration too long to
+    /// be a deadline (such as [`Duration::MAX`]) means no limit; zero is
+    /// taken as the shortest timeout, 1 ms.
     pub fn set_call_timeout(&mut self, timeout: Duration) {
-        // A socket read timeout of zero is not a timeout; keep it positive.
-        self.process.call_timeout = timeout.max(Duration::from_millis(1));
+        self.process.call_timeout = at_least_a_millisecond(timeout);
     }
 
-    /// How many times an isolated plugin's process is started again after
-    /// crashing before calls fail for good (default: 3).
-    pub fn set_max_restarts(&mut self, restarts: u32) {
+    /// How long an isolated plugin's process may take to start: load the
+    /// plugin (its library constructors and `init` included) and say it is
+    /// ready (default: 20 s). After that the process is killed and the load
+    /// fails. Long and zero durations are taken as by
+    /// [`set_call_timeout`](Self::set_call_timeout).
+    pub fn set_handshake_timeout(&mut self, timeout: Duration) {
+        self.process.handshake_timeout = at_least_a_millisecond(timeout);
+    }
+
+    /// How often an isolated plugin's process is started again after
+    /// crashing: at most `restarts` times within any `window` (default: 3
+    /// within 60 s). A call that would need one more restart fails with
+    /// [`CallError::CrashLoop`](crate::CallError::CrashLoop); once the
+    /// oldest restart is `window` old, the plugin is restarted again, so a
+    /// long-running host never loses a plugin that crashes now and then.
+    pub fn set_restart_limit(&mut self, restarts: u32, window: Duration) {
         self.process.max_restarts = restarts;
+        self.process.restart_window = window;
     }
 
     /// Registers a plugin built into the host. A plugin file of the same kind
@@ -197,6 +216,7 @@ impl Loader {
         let plugin = match mode {
             Mode::InProcess => {
                 let verified = self.check_file(path)?;
+                self.vet_file(path, kind, name)?;
                 let label = format!("{kind} {name}");
                 let locator = self.locator();
                 let (library, metadata) = library::open(path, verified, &label, |metadata| {
@@ -258,16 +278,21 @@ impl Loader {
         Ok(plugin)
     }
 
-    /// The plugin server executable: the one set, else the one beside the
-    /// host's executable.
-    fn plugin_server(&self) -> Result<PathBuf, LoadError> {
-        let path = match &self.process.server {
+    /// Where the plugin server executable is looked for: the path set, else
+    /// beside the host's executable.
+    pub(crate) fn plugin_server_path(&self) -> PathBuf {
+        match &self.process.server {
             Some(path) => path.clone(),
             None => std::env::current_exe()
                 .ok()
                 .and_then(|exe| exe.parent().map(|dir| dir.join(server_file_name())))
                 .unwrap_or_else(|| PathBuf::from(server_file_name())),
-        };
+        }
+    }
+
+    /// The plugin server executable, when it is where it is looked for.
+    pub(crate) fn plugin_server(&self) -> Result<PathBuf, LoadError> {
+        let path = self.plugin_server_path();
         if path.is_file() {
             Ok(path)
         } else {
@@ -293,6 +318,16 @@ impl Loader {
             unreadable,
         } = self.scan();
         let mut discovery = Discovery::default();
+        self.vet_files(
+            &files
+                .iter()
+                .map(|file| ScanRequest {
+                    path: file.path.clone(),
+                    kind: file.kind,
+                    name: file.name.clone(),
+                })
+                .collect::<Vec<_>>(),
+        );
         let loaded = self.load_files(&files);
         for (file, result) in files.into_iter().zip(loaded) {
             match result {
@@ -443,49 +478,6 @@ impl Locate for Locator {
     }
 }
 
-/// `work` applied to every item, on as many threads as the machine has cores
-/// (loading a plugin is mostly abi_stable's layout check, which is CPU
-/// bound); the results come back in the items' order.
-fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    if items.len() <= 1 {
-        return items.iter().map(work).collect();
-    }
-    // Asking costs tens of microseconds (cgroup files are read): ask once.
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let threads = cores.min(items.len());
-    if threads <= 1 {
-        return items.iter().map(work).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(item) = items.get(i) else {
-                            return done;
-                        };
-                        done.push((i, work(item)));
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| {
-                worker
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
-}
-
 fn describe_dirs(dirs: &[PathBuf]) -> String {
     if dirs.is_empty() {
         return "no directories (the search path is empty)".to_owned();
@@ -496,19 +488,8 @@ fn describe_dirs(dirs: &[PathBuf]) -> String {
         .join(", ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parallel_work_keeps_the_order_of_the_items() {
-        let items: Vec<u32> = (0..100).collect();
-        let doubled = in_parallel(&items, |n| {
-            // Uneven work, so that threads finish out of order.
-            std::thread::sleep(Duration::from_micros(u64::from(n % 7) * 50));
-            n * 2
-        });
-        assert_eq!(doubled, items.iter().map(|n| n * 2).collect::<Vec<_>>());
-        assert!(in_parallel(&[] as &[u32], |n| *n).is_empty());
-    }
+/// `timeout`, or 1 ms when it is zero: a socket read timeout of zero is not
+/// a timeout, and a zero wait would fail every call.
+fn at_least_a_millisecond(timeout: Duration) -> Duration {
+    timeout.max(Duration::from_millis(1))
 }

@@ -14,7 +14,7 @@ use crate::isolated::protocol::Call;
 use crate::services::{HostUi, Locate, Services};
 
 /// What a plugin says about itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PluginMetadata {
     /// What it does.
     pub kind: PluginKind,

@@ -263,10 +263,12 @@ pub fn build_builder(
         .build()
 }
 
-/// A loader that searches exactly `dirs` and reports to `ui`.
+/// A loader that searches exactly `dirs`, reports to `ui`, and vets files
+/// with the plugin server in `target/debug` (see [`plugin_server`]).
 pub fn loader_for(dirs: &[&Path], ui: &Arc<RecordingUi>) -> Loader {
     let mut loader = Loader::with_search_path(dirs.iter().copied().collect::<SearchPath>());
     loader.set_ui(ui.clone());
+    loader.set_plugin_server(plugin_server());
     loader
 }
 
@@ -356,10 +358,11 @@ impl HostUi for RecordingUi {
     }
 }
 
-/// The plugin server for isolated mode, `target/debug/rivet-plugin-server`
-/// (built if needed). Tests run from `target/debug/deps`, where the loader's
-/// default (beside the current executable) finds nothing, so isolated
-/// loaders must be given this path with `Loader::set_plugin_server`.
+/// The plugin server (for isolated mode and vetting),
+/// `target/debug/rivet-plugin-server` (built if needed). Tests run from
+/// `target/debug/deps`, where the loader's default (beside the current
+/// executable) finds nothing, so loaders must be given this path with
+/// `Loader::set_plugin_server`.
 pub fn plugin_server() -> PathBuf {
     let path = plugins_dir().join(format!("rivet-plugin-server{EXE_SUFFIX}"));
     assert!(path.is_file(), "{} was not built", path.display());
@@ -371,7 +374,6 @@ pub fn plugin_server() -> PathBuf {
 pub fn isolated_loader_for(dirs: &[&Path], ui: &Arc<RecordingUi>) -> Loader {
     let mut loader = loader_for(dirs, ui);
     loader.set_mode(rivet_loader::Mode::Process);
-    loader.set_plugin_server(plugin_server());
     loader
 }
 
@@ -484,4 +486,14 @@ pub fn wait_until(timeout: std::time::Duration, mut condition: impl FnMut() -> b
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+}
+
+/// Field `field` of `/proc/PID/status` (`VmHWM`, `VmRSS`, `VmData`...) in
+/// KiB, or `None` when there is no such process or field.
+pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|line| {
+        let value = line.strip_prefix(field)?.strip_prefix(':')?;
+        value.trim().strip_suffix("kB")?.trim().parse().ok()
+    })
 }

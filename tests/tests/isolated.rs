@@ -175,9 +175,64 @@ fn a_panic_that_cannot_be_caught_is_a_crash_of_one_call() {
     crash_then_recover("escaping-panic", "SIGABRT");
 }
 
+/// The plugin forks a child that keeps every descriptor, the server's end
+/// of the connection included, and sleeps 30 s; then the server aborts. The
+/// socket stays open, but the host watches the process: the call fails as a
+/// crash at once, not when the child exits (nor at the call timeout).
+#[test]
+fn a_crash_is_noticed_even_when_a_forked_child_keeps_the_connection_open() {
+    let loaded = loaded_misbehave();
+    let Misbehave {
+        plugin, file, dir, ..
+    } = &loaded;
+    let forker = instance(plugin, "fork-and-abort", "forker", dir.path());
+    let server = the_server(file);
+
+    let start = Instant::now();
+    let error = forker.build().unwrap_err();
+    let took = start.elapsed();
+
+    match &error {
+        CallError::Crashed { plugin, status } => {
+            assert_eq!(plugin, LABEL);
+            assert!(status.contains("SIGABRT"), "{status}");
+        }
+        other => panic!("expected Crashed, got {other:?}"),
+    }
+    assert!(took < Duration::from_secs(10), "noticed after {took:?}");
+    assert!(!is_running(server));
+    let steady = instance(plugin, "ok", "steady", dir.path());
+    assert_eq!(steady.build().unwrap().id, "steady");
+}
+
+/// An instance whose destructor hangs: dropping it waits the grace period
+/// (1 s), not the call timeout, and neither kills the process nor holds up
+/// the other instances.
+#[test]
+fn dropping_an_instance_whose_destructor_hangs_waits_only_the_grace_period() {
+    let loaded = loaded_misbehave_with(|loader| loader.set_call_timeout(Duration::from_secs(30)));
+    let Misbehave {
+        plugin, file, dir, ..
+    } = &loaded;
+    let hanger = instance(plugin, "hang-on-drop", "hanger", dir.path());
+    assert_eq!(hanger.build().unwrap().id, "hanger");
+    let server = the_server(file);
+
+    let start = Instant::now();
+    drop(hanger);
+    let took = start.elapsed();
+
+    assert!(took < Duration::from_secs(10), "the drop took {took:?}");
+    let steady = instance(plugin, "ok", "steady", dir.path());
+    assert_eq!(steady.build().unwrap().id, "steady");
+    assert!(is_running(server), "a healthy plugin process was killed");
+    assert_eq!(the_server(file), server);
+}
+
 #[test]
 fn a_plugin_that_always_crashes_ends_in_a_crash_loop() {
-    let loaded = loaded_misbehave_with(|loader| loader.set_max_restarts(2));
+    let loaded =
+        loaded_misbehave_with(|loader| loader.set_restart_limit(2, Duration::from_secs(600)));
     let Misbehave { plugin, dir, .. } = &loaded;
     let crasher = instance(plugin, "abort", "crasher", dir.path());
 
@@ -197,10 +252,12 @@ fn a_plugin_that_always_crashes_ends_in_a_crash_loop() {
             Err(CallError::CrashLoop {
                 plugin,
                 restarts,
+                seconds,
                 last,
             }) => {
                 assert_eq!(plugin, LABEL);
                 assert_eq!(restarts, 2);
+                assert_eq!(seconds, 600.0);
                 assert!(last.contains("SIGABRT"), "{last}");
             }
             other => panic!("expected CrashLoop, got {other:?}"),
@@ -211,6 +268,39 @@ fn a_plugin_that_always_crashes_ends_in_a_crash_loop() {
         .unwrap_err();
     assert!(matches!(error, CallError::CrashLoop { .. }), "{error:?}");
     assert!(error.to_string().contains(LABEL), "{error}");
+}
+
+/// The restart limit counts within a window: a plugin in a crash loop is
+/// refused for now, and restarted again once its restarts are older than
+/// the window (a long-running host does not lose it for good).
+#[test]
+fn a_crash_loop_ends_when_the_restart_window_has_passed() {
+    const WINDOW: Duration = Duration::from_secs(4);
+    let loaded = loaded_misbehave_with(|loader| loader.set_restart_limit(1, WINDOW));
+    let Misbehave { plugin, dir, .. } = &loaded;
+    let crasher = instance(plugin, "abort", "crasher", dir.path());
+    let crashed = |result: Result<Artifact, CallError>| match result {
+        Err(CallError::Crashed { .. }) => {}
+        other => panic!("expected Crashed, got {other:?}"),
+    };
+
+    // The first process, then one restart.
+    crashed(crasher.build());
+    crashed(crasher.build());
+    match crasher.build() {
+        Err(error @ CallError::CrashLoop { .. }) => {
+            assert!(error.to_string().contains("within 4s"), "{error}");
+        }
+        other => panic!("expected CrashLoop, got {other:?}"),
+    }
+
+    thread::sleep(WINDOW);
+    // Restarted again, crashing again: which counts as a restart again.
+    crashed(crasher.build());
+    let error = plugin
+        .prepare(r#"{"action": "ok"}"#, dir.path())
+        .unwrap_err();
+    assert!(matches!(error, CallError::CrashLoop { .. }), "{error:?}");
 }
 
 #[test]
@@ -241,6 +331,16 @@ fn a_hanging_call_times_out_and_its_process_is_killed() {
 
     // The plugin is usable again through a fresh process.
     let steady = instance(plugin, "ok", "steady", dir.path());
+    assert_eq!(steady.build().unwrap().id, "steady");
+}
+
+#[test]
+fn a_call_timeout_too_long_for_a_deadline_means_no_limit() {
+    let loaded = loaded_misbehave_with(|loader| loader.set_call_timeout(Duration::MAX));
+    let Misbehave { plugin, dir, .. } = &loaded;
+
+    let steady = instance(plugin, "ok", "steady", dir.path());
+
     assert_eq!(steady.build().unwrap().id, "steady");
 }
 

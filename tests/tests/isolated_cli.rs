@@ -7,7 +7,7 @@
 use std::fs;
 use std::path::Path;
 use std::process::{Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rivet_loader::{PluginKind, plugin_file_name};
 use rivet_tests::cli::{describe, example_site, plugin_row, run_rivet_with, success_stdout, text};
@@ -139,22 +139,31 @@ fn a_crashing_isolated_plugin_fails_the_build_but_not_rivet() {
     );
 }
 
-#[test]
-fn plugin_servers_end_when_rivet_is_killed() {
+/// Runs `rivet --isolation process build` on a template whose `misbehave`
+/// step does `action`, with the variables `env` and its own `TMPDIR`; waits
+/// for its plugin server and then for `ready(server, TMPDIR)`; kills `rivet`
+/// (SIGKILL: no destructor, no Shutdown). The server must end within 10 s
+/// and leave nothing in `TMPDIR`.
+fn plugin_server_ends_when_rivet_is_killed(
+    action: &str,
+    env: &[(&str, &str)],
+    ready: impl Fn(u32, &Path) -> bool,
+) {
     let dir = tempfile::tempdir().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let template = misbehave_template(dir.path(), "hang", None);
-    let mut child = rivet(home.path(), dir.path())
+    let template = misbehave_template(dir.path(), action, None);
+    let mut command = rivet(home.path(), dir.path());
+    command
         .args(["--isolation", "process", "build"])
         .arg(&template)
         .env_remove("RIVET_ISOLATION")
         .env("TMPDIR", tmp.path())
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    let mut child = command.spawn().unwrap();
     let rivet_pid = child.id();
 
     let mut servers = Vec::new();
@@ -162,28 +171,17 @@ fn plugin_servers_end_when_rivet_is_killed() {
         servers = plugin_servers_of(rivet_pid);
         !servers.is_empty()
     });
-    if !started {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("rivet started no plugin server");
-    }
-    assert_eq!(servers.len(), 1, "{servers:?}");
-    let server = servers[0].pid;
-    // The server is up and serving (its socket exists) before the kill.
-    assert!(wait_until(Duration::from_secs(10), || {
-        fs::read_dir(tmp.path())
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .any(|e| e.path().join("plugin.sock").exists())
-            })
-            .unwrap_or(false)
-    }));
-
-    child.kill().unwrap(); // SIGKILL: no destructor, no Shutdown.
+    let server = servers.first().map(|s| s.pid);
+    let ready =
+        server.is_some_and(|pid| wait_until(Duration::from_secs(10), || ready(pid, tmp.path())));
+    child.kill().unwrap();
     child.wait().unwrap();
+    assert!(started, "rivet started no plugin server");
+    assert_eq!(servers.len(), 1, "{servers:?}");
+    assert!(ready, "the plugin server never got ready to be killed");
+    let server = servers[0].pid;
 
-    let ended = wait_until(Duration::from_secs(5), || !is_running(server));
+    let ended = wait_until(Duration::from_secs(10), || !is_running(server));
     assert!(
         ended,
         "the plugin server outlived rivet: {:?}",
@@ -196,4 +194,115 @@ fn plugin_servers_end_when_rivet_is_killed() {
         .map(|e| e.path())
         .collect();
     assert!(left.is_empty(), "left behind in TMPDIR: {left:?}");
+}
+
+#[test]
+fn plugin_servers_end_when_rivet_is_killed() {
+    // Killed while the plugin hangs in a call: the server is up and serving
+    // (its socket exists).
+    plugin_server_ends_when_rivet_is_killed("hang", &[], |_, tmp| {
+        fs::read_dir(tmp)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .any(|e| e.path().join("plugin.sock").exists())
+            })
+            .unwrap_or(false)
+    });
+}
+
+#[test]
+fn plugin_servers_end_when_rivet_is_killed_while_a_constructor_runs() {
+    // Killed while the plugin's library constructor sleeps inside `dlopen`
+    // (the library is mapped; no socket yet): the server must not wait for
+    // the constructor to end (a minute), and must remove the directory rivet
+    // made for its socket.
+    plugin_server_ends_when_rivet_is_killed(
+        "ok",
+        &[("MISBEHAVE_CONSTRUCTOR_SLEEP", "60")],
+        |server, _| {
+            let mapped = fs::read_to_string(format!("/proc/{server}/maps"))
+                .is_ok_and(|maps| maps.contains("libplugin_builder_misbehave"));
+            if mapped {
+                // From mapped to running its constructor: a moment.
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            mapped
+        },
+    );
+}
+
+/// `rivet ARGS build TEMPLATE` with the variables `env`, the template's one
+/// `misbehave` step doing `action`, isolated.
+fn build_misbehave(action: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let template = misbehave_template(dir.path(), action, Some("process"));
+    let mut all_args = args.to_vec();
+    let template = template.display().to_string();
+    all_args.extend(["build", &template]);
+    run(dir.path(), &all_args, env)
+}
+
+#[test]
+fn timeouts_too_long_to_wait_for_mean_no_limit_and_zero_is_refused() {
+    const MAX: &str = "18446744073709551615";
+    for (args, env) in [
+        (&["--call-timeout", MAX][..], &[][..]),
+        (&["--handshake-timeout", MAX], &[]),
+        (
+            &[],
+            &[
+                ("RIVET_CALL_TIMEOUT", MAX),
+                ("RIVET_HANDSHAKE_TIMEOUT", MAX),
+            ],
+        ),
+    ] {
+        let output = build_misbehave("ok", args, env);
+        assert!(
+            output.status.success(),
+            "{args:?} {env:?}: {}",
+            describe(&output)
+        );
+    }
+
+    for (args, env) in [
+        (&["--call-timeout", "0"][..], &[][..]),
+        (&["--handshake-timeout", "0"], &[]),
+        (&[], &[("RIVET_CALL_TIMEOUT", "0")]),
+        (&[], &[("RIVET_HANDSHAKE_TIMEOUT", "0")]),
+    ] {
+        let output = build_misbehave("ok", args, env);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?} {env:?}: {}",
+            describe(&output)
+        );
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("give at least 1 second"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_plugin_slower_to_load_than_the_handshake_timeout_fails_the_build_naming_it() {
+    let slow = ("MISBEHAVE_CONSTRUCTOR_SLEEP", "30");
+    for (args, env) in [
+        (&["--handshake-timeout", "1"][..], &[slow][..]),
+        (&[], &[slow, ("RIVET_HANDSHAKE_TIMEOUT", "1")]),
+    ] {
+        let start = Instant::now();
+        let output = build_misbehave("ok", args, env);
+        let took = start.elapsed();
+
+        assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains("libplugin_builder_misbehave")
+                && stderr.contains("handshake timeout of 1s"),
+            "{}",
+            describe(&output)
+        );
+        // Not the default 20 s, nor the constructor's 30 s.
+        assert!(took < Duration::from_secs(15), "{took:?}");
+    }
 }

@@ -6,14 +6,14 @@
 //! lines and log records that arrive meanwhile; so calls from many threads
 //! run at once, each on its own connection, and replies never cross.
 
-use std::collections::HashSet;
-use std::io::{self, BufRead, BufReader};
+use std::collections::{HashSet, VecDeque};
+use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -35,8 +35,14 @@ pub(crate) struct ProcessOptions {
     pub(crate) server: Option<PathBuf>,
     /// How long one call may take before the process is killed.
     pub(crate) call_timeout: Duration,
-    /// How many times a crashed plugin process is started again.
+    /// How long a server may take to load its plugin and print its
+    /// handshake.
+    pub(crate) handshake_timeout: Duration,
+    /// How many times a crashed plugin process is started again within
+    /// any `restart_window`.
     pub(crate) max_restarts: u32,
+    /// The window `max_restarts` counts over.
+    pub(crate) restart_window: Duration,
 }
 
 impl Default for ProcessOptions {
@@ -44,19 +50,30 @@ impl Default for ProcessOptions {
         ProcessOptions {
             server: None,
             call_timeout: Duration::from_secs(300),
+            handshake_timeout: Duration::from_secs(20),
             max_restarts: 3,
+            restart_window: Duration::from_secs(60),
         }
     }
 }
 
-/// How long a server may take to load its plugin and print its handshake.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long a server may take to exit after being asked to.
+/// How long a server may take to exit after being asked to, and a request
+/// nobody waits on (dropping an instance) to be answered.
 const GRACE: Duration = Duration::from_secs(1);
 
 /// The file name of the plugin server executable.
 pub(crate) fn server_file_name() -> String {
     format!("rivet-plugin-server{}", std::env::consts::EXE_SUFFIX)
+}
+
+/// How long a request waits for its reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Patience {
+    /// The call timeout; a call taking longer kills the process.
+    Call,
+    /// The grace period, for requests nobody waits on (dropping an
+    /// instance): one taking longer is abandoned, the process left running.
+    Grace,
 }
 
 /// One plugin file served by a plugin process, restarted after a crash.
@@ -68,7 +85,8 @@ pub(crate) struct ProcessPlugin {
     log_target: String,
     ui: Arc<dyn HostUi>,
     current: Mutex<Option<Arc<Server>>>,
-    starts: AtomicU32,
+    /// When the process was restarted, within the last restart window.
+    restarts: Mutex<VecDeque<Instant>>,
     last_crash: Mutex<String>,
     next_instance: AtomicU64,
 }
@@ -87,6 +105,17 @@ struct Server {
     prepared: Mutex<HashSet<u64>>,
     dead: AtomicBool,
     next_id: AtomicU64,
+    connections: Arc<Mutex<Connections>>,
+}
+
+/// Every connection opened to one server, shut down as soon as its process
+/// ends (see [`watch_exit`]).
+#[derive(Default)]
+struct Connections {
+    /// The process has ended: open no more connections.
+    ended: bool,
+    /// A handle on each connection (the same socket as the caller's).
+    streams: Vec<UnixStream>,
 }
 
 impl ProcessPlugin {
@@ -117,7 +146,7 @@ impl ProcessPlugin {
             log_target: log_target(kind, name),
             ui,
             current: Mutex::new(None),
-            starts: AtomicU32::new(0),
+            restarts: Mutex::new(VecDeque::new()),
             last_crash: Mutex::new(String::new()),
             next_instance: AtomicU64::new(1),
         });
@@ -155,7 +184,7 @@ impl ProcessPlugin {
     }
 
     /// The running server, starting a fresh one after a crash (up to
-    /// `max_restarts` times).
+    /// `max_restarts` times within any `restart_window`).
     fn server(&self) -> Result<Arc<Server>, CallError> {
         let mut current = lock(&self.current);
         if let Some(server) = current.as_ref()
@@ -163,14 +192,19 @@ impl ProcessPlugin {
         {
             return Ok(server.clone());
         }
-        let restarts = self.starts.load(Ordering::SeqCst).saturating_sub(1);
-        if restarts >= self.options.max_restarts {
+        let now = Instant::now();
+        let window = self.options.restart_window;
+        let mut restarts = lock(&self.restarts);
+        restarts.retain(|at| now.duration_since(*at) < window);
+        if restarts.len() >= self.options.max_restarts as usize {
             return Err(CallError::CrashLoop {
                 plugin: self.label.clone(),
-                restarts,
+                restarts: restarts.len() as u32,
+                seconds: window.as_secs_f64(),
                 last: lock(&self.last_crash).clone(),
             });
         }
+        restarts.push_back(now);
         // Drop the dead server first: its directory and socket go away.
         *current = None;
         let server = self.spawn().map_err(|message| CallError::Restart {
@@ -178,16 +212,16 @@ impl ProcessPlugin {
             message,
         })?;
         log::info!(
-            "restarted the process of {} ({} restarts)",
+            "restarted the process of {} ({} restarts in the last {}s)",
             self.label,
-            restarts + 1
+            restarts.len(),
+            window.as_secs_f64()
         );
         *current = Some(server.clone());
         Ok(server)
     }
 
     fn spawn(&self) -> Result<Arc<Server>, String> {
-        self.starts.fetch_add(1, Ordering::SeqCst);
         let dir = private_dir()?;
         let socket = dir.join("plugin.sock");
         let server_env = ServerEnv {
@@ -206,6 +240,8 @@ impl ProcessPlugin {
         })?;
         let stdin = child.stdin.take();
         let handshake = self.forward_output(&mut child);
+        let connections = Arc::new(Mutex::new(Connections::default()));
+        watch_exit(child.id(), connections.clone());
         let server = Server {
             child: Mutex::new(child),
             stdin: Mutex::new(stdin),
@@ -215,14 +251,15 @@ impl ProcessPlugin {
             prepared: Mutex::new(HashSet::new()),
             dead: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
+            connections,
         };
-        let line = match handshake.recv_timeout(START_TIMEOUT) {
+        let line = match handshake.recv_timeout(self.options.handshake_timeout) {
             Ok(line) => line,
             Err(_) => {
                 let status = server.end(true);
                 return Err(format!(
-                    "the plugin server printed no handshake within {}s ({status})",
-                    START_TIMEOUT.as_secs()
+                    "the plugin server printed no handshake within the handshake timeout of {}s ({status}); a plugin that takes longer to load needs a longer one",
+                    self.options.handshake_timeout.as_secs_f64()
                 ));
             }
         };
@@ -275,9 +312,30 @@ impl ProcessPlugin {
     /// One request and its reply on a connection of `server`; UI lines and
     /// log records that arrive meanwhile go to the host's UI and log.
     fn exchange(&self, server: &Server, call: Call) -> Result<Output, CallError> {
+        self.exchange_with(server, call, Patience::Call)
+    }
+
+    /// [`exchange`](Self::exchange), waiting for the reply as `patience`
+    /// says.
+    fn exchange_with(
+        &self,
+        server: &Server,
+        call: Call,
+        patience: Patience,
+    ) -> Result<Output, CallError> {
         let mut connection = match lock(&server.idle).pop() {
             Some(connection) => connection,
             None => self.connect(server)?,
+        };
+        let timeout = match patience {
+            Patience::Call => self.options.call_timeout,
+            Patience::Grace => {
+                connection
+                    .get_ref()
+                    .set_read_timeout(Some(GRACE))
+                    .map_err(|e| self.crashed(server, &e.to_string()))?;
+                GRACE
+            }
         };
         let id = server.next_id.fetch_add(1, Ordering::Relaxed);
         match write_frame(connection.get_mut(), &Request::Call { id, call }) {
@@ -292,16 +350,24 @@ impl ProcessPlugin {
             }
             Err(error) => return Err(self.crashed(server, &error.to_string())),
         }
-        // Each read waits at most the call timeout (set on the socket once);
-        // the deadline also bounds a call that keeps sending UI lines.
-        let deadline = Instant::now() + self.options.call_timeout;
+        // Each read waits at most the timeout (the call timeout is set on the
+        // socket once); the deadline also bounds a call that keeps sending UI
+        // lines. A timeout too long for a deadline is no limit.
+        let deadline = Instant::now().checked_add(timeout);
         loop {
             match read_frame::<Response>(&mut connection) {
                 Ok(Some(Response::Reply {
                     id: reply_id,
                     result,
                 })) if reply_id == id => {
-                    lock(&server.idle).push(connection);
+                    let reusable = patience == Patience::Call
+                        || connection
+                            .get_ref()
+                            .set_read_timeout(Some(self.options.call_timeout))
+                            .is_ok();
+                    if reusable {
+                        lock(&server.idle).push(connection);
+                    }
                     return result.map_err(|error| self.plugin_error(error));
                 }
                 Ok(Some(Response::Reply { id: other, .. })) => {
@@ -334,21 +400,21 @@ impl ProcessPlugin {
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                     ) =>
                 {
-                    return Err(self.timed_out(server));
+                    return Err(self.timed_out(server, patience));
                 }
                 Err(FrameError::Io(error)) => {
                     return Err(self.crashed(server, &error.to_string()));
                 }
                 Err(error) => return Err(self.broken(server, &error.to_string())),
             }
-            if Instant::now() >= deadline {
-                return Err(self.timed_out(server));
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Err(self.timed_out(server, patience));
             }
         }
     }
 
     /// A new connection to `server`, whose reads time out after the call
-    /// timeout.
+    /// timeout, and which is shut down when the server's process ends.
     fn connect(&self, server: &Server) -> Result<Connection, CallError> {
         let stream = UnixStream::connect(&server.socket)
             .and_then(|stream| {
@@ -356,7 +422,18 @@ impl ProcessPlugin {
                 Ok(stream)
             })
             .map_err(|e| self.crashed(server, &e.to_string()))?;
-        Ok(BufReader::new(stream))
+        let watched = stream.try_clone().and_then(|handle| {
+            let mut connections = lock(&server.connections);
+            if connections.ended {
+                return Err(io::Error::other("the process ended"));
+            }
+            connections.streams.push(handle);
+            Ok(())
+        });
+        match watched {
+            Ok(()) => Ok(BufReader::new(stream)),
+            Err(error) => Err(self.crashed(server, &error.to_string())),
+        }
     }
 
     fn plugin_error(&self, error: WireError) -> CallError {
@@ -387,7 +464,19 @@ impl ProcessPlugin {
         }
     }
 
-    fn timed_out(&self, server: &Server) -> CallError {
+    /// A request got no reply in time: after the call timeout the process
+    /// is killed; after the grace period the request is abandoned with its
+    /// connection, and the process left running.
+    fn timed_out(&self, server: &Server, patience: Patience) -> CallError {
+        if patience == Patience::Grace {
+            return CallError::Failed {
+                plugin: self.label.clone(),
+                message: format!(
+                    "no answer within the grace period of {}s; the request was abandoned, the process left running",
+                    GRACE.as_secs_f64()
+                ),
+            };
+        }
         let status = server.end(true);
         *lock(&self.last_crash) = format!("timed out, {status}");
         CallError::Timeout {
@@ -519,11 +608,49 @@ impl Drop for RemoteInstance {
             && !server.dead.load(Ordering::SeqCst)
             && lock(&server.prepared).remove(&self.id)
         {
-            let _ = self
-                .plugin
-                .exchange(&server, Call::Drop { instance: self.id });
+            let call = Call::Drop { instance: self.id };
+            if let Err(error) = self.plugin.exchange_with(&server, call, Patience::Grace) {
+                log::warn!("dropping an instance: {error}");
+            }
         }
     }
+}
+
+/// Shuts down every connection to server `pid` (in `connections`) once the
+/// process has ended, from a thread of its own. A call waiting for a reply
+/// then reads end-of-file at once: without this it would wait for every
+/// process holding the server's end of the socket, a child the plugin
+/// forked included, or for the call timeout.
+///
+/// The thread waits with `waitid(WNOWAIT)`, leaving the process to be reaped
+/// (and its status read) by [`Server::end`]. When `end` reaps it first, the
+/// wait fails with `ECHILD` and the thread ends just the same.
+fn watch_exit(pid: u32, connections: Arc<Mutex<Connections>>) {
+    thread::spawn(move || {
+        loop {
+            // SAFETY: an all-zero `siginfo_t` is a valid value of this plain
+            // C struct, and `waitid` only writes into it, a live local.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: `waitid` reads its arguments and writes `info` only;
+            // WNOWAIT leaves the process unreaped, for its `Child`.
+            let waited = unsafe {
+                libc::waitid(
+                    libc::P_PID,
+                    pid as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOWAIT,
+                )
+            };
+            if waited == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                break;
+            }
+        }
+        let mut connections = lock(&connections);
+        connections.ended = true;
+        for stream in connections.streams.drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    });
 }
 
 /// Logs every line of `input` under `target` until its end.
@@ -533,24 +660,53 @@ fn log_lines(input: &mut impl BufRead, target: &str) {
     }
 }
 
+/// The longest line of a plugin's output kept, in bytes: the rest of a
+/// longer line is read and dropped, so a plugin printing without newlines
+/// costs the host no more than this.
+const MAX_LINE: usize = 64 << 10;
+
 /// One line of a plugin's output, without its line ending; bytes that are
 /// not UTF-8 are replaced, never a reason to stop reading (a reader that
-/// stopped would close the pipe and break the plugin's next write).
+/// stopped would close the pipe and break the plugin's next write). A line
+/// longer than [`MAX_LINE`] is cut there and ends with a note of how many
+/// bytes were dropped.
 fn read_line_lossy(input: &mut impl BufRead) -> Option<String> {
+    // Up to a newline or MAX_LINE bytes, whichever comes first (std's
+    // `read_until` retries interrupted reads and keeps what it read before
+    // an error).
+    let mut piece =
+        |buffer: &mut Vec<u8>| Read::take(&mut *input, MAX_LINE as u64).read_until(b'\n', buffer);
     let mut bytes = Vec::new();
-    loop {
-        match input.read_until(b'\n', &mut bytes) {
-            Ok(0) if bytes.is_empty() => return None,
-            Ok(_) => break,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) if bytes.is_empty() => return None,
-            Err(_) => break,
+    let _ = piece(&mut bytes);
+    if bytes.is_empty() {
+        return None;
+    }
+    let mut dropped = 0;
+    if bytes.len() == MAX_LINE && bytes.last() != Some(&b'\n') {
+        // The line goes on: read the rest, a bounded piece at a time.
+        let mut rest = Vec::new();
+        loop {
+            rest.clear();
+            if !matches!(piece(&mut rest), Ok(1..)) {
+                break;
+            }
+            let ended = rest.last() == Some(&b'\n');
+            dropped += rest.len() - usize::from(ended);
+            if ended {
+                break;
+            }
         }
     }
     while matches!(bytes.last(), Some(b'\n' | b'\r')) {
         bytes.pop();
     }
-    Some(String::from_utf8_lossy(&bytes).into_owned())
+    let mut line = String::from_utf8_lossy(&bytes).into_owned();
+    if dropped > 0 {
+        line.push_str(&format!(
+            " [line cut at {MAX_LINE} bytes: {dropped} more dropped]"
+        ));
+    }
+    Some(line)
 }
 
 /// A new directory only this user can enter, for one server's socket.
@@ -579,7 +735,7 @@ fn private_dir() -> Result<PathBuf, String> {
 
 /// How a process ended, for people: `exited with status 3`, `killed by
 /// signal 11 (SIGSEGV)`.
-fn describe(status: ExitStatus) -> String {
+pub(crate) fn describe(status: ExitStatus) -> String {
     if let Some(code) = status.code() {
         return format!("exited with status {code}");
     }
@@ -637,6 +793,25 @@ mod tests {
             lines.push(line);
         }
         assert_eq!(lines, ["one", "t\u{fffd}o", "last"]);
+    }
+
+    #[test]
+    fn long_output_lines_are_cut_with_a_note() {
+        let mut long = vec![b'x'; MAX_LINE + 10];
+        long.extend_from_slice(b"\r\nnext\n");
+        // A small buffer: the line arrives in many pieces.
+        let mut input = BufReader::with_capacity(1000, long.as_slice());
+
+        let first = read_line_lossy(&mut input).unwrap();
+
+        assert_eq!(first.len() - first.trim_start_matches('x').len(), MAX_LINE);
+        assert!(
+            first.ends_with(&format!("[line cut at {MAX_LINE} bytes: 11 more dropped]")),
+            "{}",
+            &first[MAX_LINE..]
+        );
+        assert_eq!(read_line_lossy(&mut input).unwrap(), "next");
+        assert_eq!(read_line_lossy(&mut input), None);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! Every message is a frame: a 4-byte little-endian length, then that many
 //! bytes of [postcard](https://docs.rs/postcard) (compact binary serde). A
 //! frame longer than [`MAX_FRAME`] is refused before anything is allocated
-//! for it; a frame that does not decode is a protocol error. Either closes
-//! the connection.
+//! for it, and a frame's buffer grows as its bytes arrive (a peer announcing
+//! a large frame and sending nothing costs nothing); a frame that does not
+//! decode is a protocol error. Either closes the connection.
 //!
 //! Before any frame, the server announces itself with one handshake line on
 //! its stdout (see [`handshake_line`]), as go-plugin does: the protocol
@@ -24,6 +25,11 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// The largest frame accepted, in bytes (64 MiB).
 pub const MAX_FRAME: usize = 64 << 20;
+
+/// How much of an announced frame is allocated before its bytes arrive: a
+/// whole small frame, so the usual message takes one allocation; beyond it
+/// the buffer grows with what is read.
+const FIRST_ALLOCATION: usize = 64 << 10;
 
 /// What can go wrong reading or writing frames.
 #[derive(Debug, thiserror::Error)]
@@ -89,8 +95,11 @@ fn read_raw(input: &mut impl Read) -> Result<Option<Vec<u8>>, FrameError> {
     if len > MAX_FRAME {
         return Err(FrameError::TooLarge(len));
     }
-    let mut body = vec![0u8; len];
-    input.read_exact(&mut body)?;
+    let mut body = Vec::with_capacity(len.min(FIRST_ALLOCATION));
+    input.take(len as u64).read_to_end(&mut body)?;
+    if body.len() < len {
+        return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
+    }
     Ok(Some(body))
 }
 
@@ -350,6 +359,54 @@ mod tests {
             read_frame::<Request>(&mut input),
             Err(FrameError::TooLarge(_))
         ));
+    }
+
+    /// A peer that announces the largest frame, then sends `sent` bytes and
+    /// ends; records the largest buffer a read was given.
+    struct Announcer {
+        header: [u8; 4],
+        sent: usize,
+        position: usize,
+        largest_buffer: usize,
+    }
+
+    impl Read for Announcer {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            if self.position < 4 {
+                buffer[0] = self.header[self.position];
+                self.position += 1;
+                return Ok(1);
+            }
+            self.largest_buffer = self.largest_buffer.max(buffer.len());
+            let n = buffer.len().min(self.sent + 4 - self.position);
+            buffer[..n].fill(0);
+            self.position += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_frame_s_buffer_grows_with_its_bytes_not_its_announced_length() {
+        let mut peer = Announcer {
+            header: (MAX_FRAME as u32).to_le_bytes(),
+            sent: 100_000,
+            position: 0,
+            largest_buffer: 0,
+        };
+
+        let error = read_frame::<Request>(&mut peer).unwrap_err();
+
+        assert!(
+            matches!(&error, FrameError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof),
+            "{error:?}"
+        );
+        assert_eq!(peer.position, 4 + 100_000, "every byte sent was read");
+        // The buffer never ran far ahead of what had arrived.
+        assert!(
+            peer.largest_buffer <= 2 * 100_000,
+            "{}",
+            peer.largest_buffer
+        );
     }
 
     #[test]

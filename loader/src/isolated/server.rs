@@ -19,7 +19,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::thread;
 
 use rivet_interface::ErrorKind;
@@ -41,32 +41,51 @@ Put plugin files (libplugin_TYPE_NAME.so) on the plugin search path and run
 
 /// Runs the plugin server; the whole `main` of `rivet-plugin-server`.
 pub fn serve_plugin_process() -> ExitCode {
+    if let Some(scan) = crate::vetting::child::ScanEnv::from_env() {
+        return crate::vetting::child::serve(scan);
+    }
     let Some(server_env) = ServerEnv::from_env() else {
         eprintln!("{NOT_FOR_PEOPLE}");
         return ExitCode::from(2);
     };
-    match serve(server_env) {
+    let _ = SOCKET.set(server_env.socket.clone());
+    let code = match serve(server_env) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("rivet-plugin-server: {message}");
             ExitCode::FAILURE
         }
-    }
+    };
+    remove_socket();
+    code
 }
 
-/// The socket file, removed by whichever way the server ends.
+/// The socket the host named, removed (with its private directory) by
+/// whichever way the server ends.
 static SOCKET: OnceLock<PathBuf> = OnceLock::new();
 
-/// Ends the server, removing its socket and (when empty) the private
-/// directory holding it, so nothing is left behind even when the host died.
-fn exit_now(code: i32) -> ! {
+/// Removes the socket and the private directory the host made for it (when
+/// empty), so nothing is left behind even when the host died.
+fn remove_socket() {
     if let Some(socket) = SOCKET.get() {
         let _ = fs::remove_file(socket);
         if let Some(dir) = socket.parent() {
             let _ = fs::remove_dir(dir);
         }
     }
-    std::process::exit(code)
+}
+
+/// Ends the server at once, from any thread: removes the socket and its
+/// directory, then `_exit`s. Not `exit`, which runs the process's exit
+/// handlers and waits on the dynamic loader's lock: a plugin whose library
+/// constructor is still running inside `dlopen` holds that lock, and the
+/// server would live as long as the constructor does.
+fn exit_now(code: i32) -> ! {
+    remove_socket();
+    // SAFETY: `_exit` ends the process without running any of its code
+    // (no exit handlers, no destructors), so no invariant of this process
+    // can be observed broken afterwards; the host reaps it.
+    unsafe { libc::_exit(code) }
 }
 
 fn serve(spec: ServerEnv) -> Result<(), String> {
@@ -94,6 +113,8 @@ fn serve(spec: ServerEnv) -> Result<(), String> {
     // starting this server; the checksum is verified again here, on the
     // file this process maps.
     loader.allow_insecure_permissions(true);
+    // This process is the isolation: no scanner before it.
+    loader.set_vetting(crate::Vetting::Off);
     loader.set_ui(Arc::new(RoutedUi {
         sinks: sinks.clone(),
     }));
@@ -107,7 +128,6 @@ fn serve(spec: ServerEnv) -> Result<(), String> {
 
     let listener = UnixListener::bind(&spec.socket)
         .map_err(|e| format!("cannot listen on {}: {e}", spec.socket.display()))?;
-    let _ = SOCKET.set(spec.socket.clone());
     fs::set_permissions(&spec.socket, fs::Permissions::from_mode(0o600))
         .map_err(|e| format!("cannot restrict {}: {e}", spec.socket.display()))?;
     announce(
@@ -135,7 +155,7 @@ fn serve(spec: ServerEnv) -> Result<(), String> {
 /// Keeps the real stdout for the handshake line only: the plugin's own
 /// writes to stdout go to stderr (the host logs both), so nothing a plugin
 /// prints can be mistaken for the handshake.
-fn private_stdout() -> Result<fs::File, String> {
+pub(crate) fn private_stdout() -> Result<fs::File, String> {
     // SAFETY: `dup` and `dup2` are called on the process's standard
     // descriptors, which are open; the duplicate is owned by the returned
     // `File` and by nothing else.
@@ -159,10 +179,18 @@ fn announce(mut out: fs::File, line: &str) -> Result<(), String> {
 
 /// The host holds the other end of our stdin; end-of-file means the host is
 /// gone (or dropped the plugin), and the server ends at once, even when a
-/// plugin call is hanging.
+/// plugin call is hanging or the plugin's library constructor is running.
+///
+/// Returns once the watching thread runs: a thread that starts while
+/// `dlopen` runs a constructor blocks in its own start-up (registering its
+/// thread-local destructors takes the dynamic loader's lock) until the
+/// constructor ends.
 fn exit_when_host_ends() {
-    thread::spawn(|| {
+    let started = Arc::new(Barrier::new(2));
+    let watcher_started = started.clone();
+    thread::spawn(move || {
         let mut stdin = io::stdin().lock();
+        watcher_started.wait();
         let mut buffer = [0u8; 64];
         loop {
             match stdin.read(&mut buffer) {
@@ -171,6 +199,7 @@ fn exit_when_host_ends() {
             }
         }
     });
+    started.wait();
 }
 
 struct Shared {
@@ -270,7 +299,10 @@ fn handle(shared: &Shared, call: Call) -> Result<Output, WireError> {
             Ok(Output::Unit)
         }
         Call::Drop { instance: id } => {
-            lock(&shared.instances).remove(&id);
+            // Dropped outside the lock: a plugin's slow destructor must not
+            // hold up the calls of other connections.
+            let instance = lock(&shared.instances).remove(&id);
+            drop(instance);
             Ok(Output::Unit)
         }
         Call::Build { instance: id } => instance(id)?

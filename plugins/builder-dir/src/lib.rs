@@ -10,9 +10,12 @@
 //! id = "site"             # optional: defaults to the output directory's name
 //! ```
 //!
-//! The build happens in a temporary sibling of `output`
-//! (`.NAME.rivet-tmp-PID`), which then replaces `output`: a failed build
-//! leaves the previous output as it was and no half-written directory behind.
+//! `output` follows Rivet's rule for output directories
+//! ([`Context::output_dir`]): it is replaced only when it does not exist, is
+//! empty, or was made by an earlier Rivet build; anything else is refused
+//! before any work. The build happens in a marked temporary sibling of
+//! `output`, which then replaces it: a failed build leaves the previous
+//! output as it was and no half-written directory behind.
 //!
 //! Symbolic links in the source are followed: a link to a file is copied as a
 //! regular file with the content it points to, a link to a directory is copied
@@ -21,10 +24,9 @@
 //! FIFOs, devices) fail the build too.
 
 use std::fs;
-use std::io;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
-use rivet_interface::{Artifact, Builder, Context, Error, Plugin, Ui};
+use rivet_interface::{Artifact, Builder, Context, Error, OutputDir, Plugin, Ui, normalize};
 use serde::Deserialize;
 
 /// The configuration of the `dir` builder (the `config` table of its step).
@@ -32,7 +34,7 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The directory the artifact is created in, relative to the template's
-    /// directory. It is replaced on each build.
+    /// directory. It is replaced on each build, if Rivet may replace it.
     pub output: String,
     /// A directory, relative to the template's directory, whose content is
     /// copied into the artifact; when absent the artifact starts empty.
@@ -46,8 +48,8 @@ pub struct Config {
 /// The `dir` builder, prepared from a valid [`Config`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirBuilder {
-    /// The artifact directory, absolute and normalised.
-    output: PathBuf,
+    /// The artifact directory, checked as an output.
+    output: OutputDir,
     /// The source directory as written in the template and as resolved.
     source: Option<(String, PathBuf)>,
     /// The artifact's id.
@@ -70,22 +72,8 @@ impl Builder for DirBuilder {
                  such as \"build/site\"",
             ));
         }
-        let output = normalize(&context.resolve(&config.output));
-        let Some(name) = output.file_name() else {
-            return Err(Error::config(format!(
-                "`output` = {:?} resolves to `{}`, which has no directory name; \
-                 expected a directory such as \"build/site\"",
-                config.output,
-                output.display()
-            )));
-        };
-        if output.exists() && !output.is_dir() {
-            return Err(Error::config(format!(
-                "`output`: `{}` exists and is not a directory; expected a directory \
-                 (replaced on each build): remove the file or choose another `output`",
-                output.display()
-            )));
-        }
+        let output = context.output_dir(&config.output)?;
+        let name = output.path().file_name().unwrap_or_default();
         let id = match config.id {
             Some(id) if id.trim().is_empty() => {
                 return Err(Error::config(
@@ -99,7 +87,7 @@ impl Builder for DirBuilder {
         let source = match config.source {
             Some(text) => {
                 let path = check_source(&text, context)?;
-                check_no_overlap(&path, &output)?;
+                output.check_apart(&path, "`source`")?;
                 Some((text, path))
             }
             None => None,
@@ -108,47 +96,25 @@ impl Builder for DirBuilder {
     }
 
     fn build(&self, ui: &Ui) -> Result<Artifact, Error> {
-        let parent = self.output.parent().unwrap_or(Path::new("/"));
-        let name = self
-            .output
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy();
-        fs::create_dir_all(parent).map_err(|error| {
-            Error::io(
-                "create the parent directory of the output",
-                parent,
-                error,
-                "check that you may write there, or choose another `output`",
-            )
-        })?;
         let plan = match &self.source {
             Some((_, source)) => plan_copy(source)?,
             None => Vec::new(),
         };
-
-        let staging = parent.join(format!(".{name}.rivet-tmp-{}", std::process::id()));
+        let output = self.output.path();
+        let staging = self.output.stage()?;
         log::debug!(
             "staging {} files in {} for {}",
             plan.len(),
-            staging.display(),
-            self.output.display()
+            staging.path().display(),
+            output.display()
         );
-        remove_if_exists(&staging)?;
-        let copied = populate(&staging, &plan, ui)
-            .and_then(|copied| replace_dir(&staging, &self.output, ui).map(|()| copied));
-        let (files, bytes) = match copied {
-            Ok(copied) => copied,
-            Err(error) => {
-                let _ = fs::remove_dir_all(&staging);
-                return Err(error);
-            }
-        };
+        let (files, bytes) = populate(staging.path(), &plan, ui)?;
+        staging.commit()?;
 
-        let mut artifact = Artifact::from_dir(&self.id, &self.output).map_err(|error| {
+        let mut artifact = Artifact::from_dir(&self.id, output).map_err(|error| {
             Error::io(
                 "list the files of the new artifact in",
-                &self.output,
+                output,
                 error,
                 "check that nothing else changes the output directory during the build",
             )
@@ -160,14 +126,14 @@ impl Builder for DirBuilder {
                 ui.say(format!(
                     "Built artifact `{}` in {}: {files} files ({bytes} bytes) copied from {}",
                     self.id,
-                    self.output.display(),
+                    output.display(),
                     source.display()
                 ));
             }
             None => ui.say(format!(
                 "Built empty artifact `{}` in {}",
                 self.id,
-                self.output.display()
+                output.display()
             )),
         }
         Ok(artifact)
@@ -209,73 +175,11 @@ fn check_source(text: &str, context: &Context) -> Result<PathBuf, Error> {
     }
 }
 
-/// Rejects a source inside the output (the build would delete it) and an
-/// output inside the source (the copy would include its own output).
-fn check_no_overlap(source: &Path, output: &Path) -> Result<(), Error> {
-    let output = real_path(output);
-    if source.starts_with(&output) {
-        return Err(Error::config(format!(
-            "`source` `{}` is inside `output` `{}`, which each build replaces; \
-             move the source out of the output directory",
-            source.display(),
-            output.display()
-        )));
-    }
-    if output.starts_with(source) {
-        return Err(Error::config(format!(
-            "`output` `{}` is inside `source` `{}`, so the copy would include its own \
-             output; choose an `output` outside the source directory",
-            output.display(),
-            source.display()
-        )));
-    }
-    Ok(())
-}
-
-/// `path` without `.` components and with `..` applied, without touching
-/// the file system.
-fn normalize(path: &Path) -> PathBuf {
-    let mut normal = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if matches!(normal.components().next_back(), Some(Component::Normal(_))) {
-                    normal.pop();
-                } else if !normal.has_root() {
-                    normal.push("..");
-                }
-            }
-            other => normal.push(other),
-        }
-    }
-    normal
-}
-
-/// `path` with its longest existing ancestor canonicalised (symbolic links
-/// resolved), for comparing a path that may not exist yet.
-fn real_path(path: &Path) -> PathBuf {
-    let mut existing = path;
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(real) = fs::canonicalize(existing) {
-            return rest.iter().rev().fold(real, |path, part| path.join(part));
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_owned());
-                existing = parent;
-            }
-            _ => return path.to_path_buf(),
-        }
-    }
-}
-
 /// Lists what copying `source` takes, in a stable order, following symbolic
 /// links; fails on dangling links, link loops and special files.
 fn plan_copy(source: &Path) -> Result<Vec<Entry>, Error> {
     let mut plan = Vec::new();
-    let mut ancestors = vec![real_path(source)];
+    let mut ancestors = vec![normalize(source)];
     plan_dir(source, Path::new(""), &mut ancestors, &mut plan)?;
     Ok(plan)
 }
@@ -312,7 +216,7 @@ fn plan_dir(
             )
         })?;
         if meta.is_dir() {
-            let real = real_path(&path);
+            let real = normalize(&path);
             if ancestors.contains(&real) {
                 return Err(Error::new(format!(
                     "cannot copy `{}`: it is a symbolic link to `{}`, which contains it \
@@ -338,17 +242,9 @@ fn plan_dir(
     Ok(())
 }
 
-/// Creates `staging` and carries out `plan` in it, reporting progress per
-/// file; returns the number of files and bytes copied.
+/// Carries out `plan` in the empty directory `staging`, reporting progress
+/// per file; returns the number of files and bytes copied.
 fn populate(staging: &Path, plan: &[Entry], ui: &Ui) -> Result<(u64, u64), Error> {
-    fs::create_dir(staging).map_err(|error| {
-        Error::io(
-            "create the staging directory",
-            staging,
-            error,
-            "check that you may write next to the output directory",
-        )
-    })?;
     let total = plan
         .iter()
         .filter(|entry| matches!(entry, Entry::File { .. }))
@@ -379,81 +275,6 @@ fn populate(staging: &Path, plan: &[Entry], ui: &Ui) -> Result<(u64, u64), Error
     Ok((files, bytes))
 }
 
-/// Puts the complete `staging` directory in place of `output`, keeping the
-/// window where neither exists as small as two renames.
-fn replace_dir(staging: &Path, output: &Path, ui: &Ui) -> Result<(), Error> {
-    let rename_error = |error| {
-        Error::io(
-            "move the new artifact into place at",
-            output,
-            error,
-            "check that nothing holds the output directory open",
-        )
-    };
-    match fs::symlink_metadata(output) {
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            fs::rename(staging, output).map_err(rename_error)
-        }
-        Err(error) => Err(Error::io(
-            "inspect",
-            output,
-            error,
-            "check that you may read its parent directory",
-        )),
-        Ok(meta) if !meta.is_dir() && !meta.file_type().is_symlink() => Err(Error::new(format!(
-            "cannot replace `{}`: expected a directory, found a file; remove it or \
-                 choose another `output`",
-            output.display()
-        ))),
-        Ok(_) => {
-            let name = output.file_name().unwrap_or_default().to_string_lossy();
-            let old = output.with_file_name(format!(".{name}.rivet-old-{}", std::process::id()));
-            remove_if_exists(&old)?;
-            fs::rename(output, &old).map_err(|error| {
-                Error::io(
-                    "move the previous output aside from",
-                    output,
-                    error,
-                    "check that nothing holds the output directory open",
-                )
-            })?;
-            if let Err(error) = fs::rename(staging, output) {
-                let _ = fs::rename(&old, output);
-                return Err(rename_error(error));
-            }
-            if let Err(error) = remove_tree(&old) {
-                ui.error(format!(
-                    "could not remove the previous output, moved to `{}`: {error}; \
-                     delete it by hand",
-                    old.display()
-                ));
-            }
-            Ok(())
-        }
-    }
-}
-
-/// Removes `path` (a directory tree, a file or a link) if it exists.
-fn remove_if_exists(path: &Path) -> Result<(), Error> {
-    match remove_tree(path) {
-        Err(error) if error.kind() != io::ErrorKind::NotFound => Err(Error::io(
-            "remove the leftover",
-            path,
-            error,
-            "delete it by hand",
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn remove_tree(path: &Path) -> io::Result<()> {
-    if fs::symlink_metadata(path)?.is_dir() {
-        fs::remove_dir_all(path)
-    } else {
-        fs::remove_file(path)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,6 +294,16 @@ mod tests {
         fs::create_dir_all(base.join("www/css")).unwrap();
         fs::write(base.join("www/index.html"), "<h1>hi</h1>").unwrap();
         fs::write(base.join("www/css/main.css"), "h1 {}").unwrap();
+    }
+
+    /// Makes `relative` under `base` an output of an earlier build holding
+    /// `file` with `content`.
+    fn earlier_output(base: &Path, relative: &str, file: &str, content: &str) -> PathBuf {
+        let output = Context::new(base).output_dir(relative).unwrap();
+        let staging = output.stage().unwrap();
+        fs::write(staging.path().join(file), content).unwrap();
+        staging.commit().unwrap();
+        output.path().to_path_buf()
     }
 
     fn leftovers(dir: &Path) -> Vec<String> {
@@ -501,15 +332,19 @@ mod tests {
         let context = Context::new(temp.path());
         fs::write(temp.path().join("file"), "x").unwrap();
         fs::create_dir(temp.path().join("www")).unwrap();
+        fs::write(temp.path().join("www/index.html"), "mine").unwrap();
 
         let cases = [
             (config("out", Some("missing")), "`source`"),
             (config("out", Some("file")), "is a file"),
             (config("file", None), "is not a directory"),
             (config("", None), "`output` is empty"),
-            (config("/", None), "no directory name"),
+            (config("/", None), "never replaces"),
+            (config(".", None), "never replaces"),
+            (config("..", None), "never replaces"),
+            (config("www", None), "not made by Rivet"),
             (config("www/build", Some("www")), "inside `source`"),
-            (config(".", Some("www")), "inside `output`"),
+            (config("www/..", Some("www")), "never replaces"),
             (
                 Config {
                     id: Some(" ".into()),
@@ -529,9 +364,7 @@ mod tests {
     fn builds_a_copy_of_the_source_and_replaces_the_old_output() {
         let temp = tempfile::tempdir().unwrap();
         site(temp.path());
-        let out = temp.path().join("build/site");
-        fs::create_dir_all(&out).unwrap();
-        fs::write(out.join("stale.txt"), "old").unwrap();
+        let out = earlier_output(temp.path(), "build/site", "stale.txt", "old");
 
         let builder = DirBuilder::prepare(
             config("build/site", Some("www")),
@@ -607,9 +440,7 @@ mod tests {
         let temp = tempfile::tempdir().unwrap();
         site(temp.path());
         std::os::unix::fs::symlink("nowhere", temp.path().join("www/broken")).unwrap();
-        let out = temp.path().join("out");
-        fs::create_dir(&out).unwrap();
-        fs::write(out.join("keep.txt"), "previous build").unwrap();
+        let out = earlier_output(temp.path(), "out", "keep.txt", "previous build");
 
         let builder =
             DirBuilder::prepare(config("out", Some("www")), &Context::new(temp.path())).unwrap();
@@ -636,12 +467,5 @@ mod tests {
         let error = builder.build(&RecordingUi::default().ui()).unwrap_err();
         assert!(error.message().contains("link loop"), "{error}");
         assert!(!temp.path().join("out").exists());
-    }
-
-    #[test]
-    fn normalize_applies_dot_dot_lexically() {
-        assert_eq!(normalize(Path::new("/a/./b/../c/")), PathBuf::from("/a/c"));
-        assert_eq!(normalize(Path::new("/..")), PathBuf::from("/"));
-        assert_eq!(normalize(Path::new("../a")), PathBuf::from("../a"));
     }
 }

@@ -70,12 +70,10 @@ impl PostProcessor for Checksum {
         let total = files.len() as u64;
         log::debug!("hashing {total} files of artifact `{}`", input.id);
 
-        let target = input.root.join(&self.file);
-        let temp = TempFile {
-            path: input
-                .root
-                .join(format!(".{}.rivet-tmp-{}", self.file, std::process::id())),
-        };
+        let target = input.path_inside(&self.file)?;
+        let (path, file) =
+            input.create_file(format!(".{}.rivet-tmp-{}", self.file, std::process::id()))?;
+        let temp = TempFile { path };
         let write_failed = |error| {
             Error::io(
                 "write the sums file",
@@ -84,7 +82,7 @@ impl PostProcessor for Checksum {
                 "check that you may write in the artifact's root and the disk is not full",
             )
         };
-        let mut out = BufWriter::new(File::create(&temp.path).map_err(write_failed)?);
+        let mut out = BufWriter::new(file);
         for (done, file) in files.iter().enumerate() {
             let path = input.root.join(file);
             let digest = sha256_file(&path).map_err(|error| {

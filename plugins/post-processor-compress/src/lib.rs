@@ -13,12 +13,17 @@
 //! relative paths, sorted, with every varying header field fixed: mtime 0,
 //! uid/gid 0, empty user and group names, mode 0644 (0755 for executable
 //! files). The gzip header has no timestamp or file name and an "unknown"
-//! operating system. The same files therefore always give the same bytes,
-//! whenever and wherever they are packed.
+//! operating system, and its comment field says Rivet made it
+//! ([`ARCHIVE_COMMENT`]). The same files therefore always give the same
+//! bytes, whenever and wherever they are packed.
 //!
 //! The archive is written to a temporary file beside it and renamed into
-//! place, so a failure never leaves a truncated archive. The step returns a
-//! new artifact whose only file is the archive.
+//! place, so a failure never leaves a truncated archive. An existing file at
+//! the archive's path is replaced only if it is an archive this plugin made
+//! (a regular file whose gzip header carries [`ARCHIVE_COMMENT`]); anything
+//! else, a link included, is refused before any work when `output` is set,
+//! and before writing otherwise. The step returns a new artifact whose only
+//! file is the archive.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
@@ -28,6 +33,10 @@ use std::path::{Component, Path, PathBuf};
 use flate2::{Compression, GzBuilder};
 use rivet_interface::{Artifact, Context, Error, Plugin, PostProcessor, Ui};
 use serde::Deserialize;
+
+/// The comment in the gzip header of every archive this plugin writes: how
+/// it recognises an archive it may replace.
+pub const ARCHIVE_COMMENT: &str = "made by Rivet's compress post-processor";
 
 /// The compression level used when the configuration gives none.
 pub const DEFAULT_LEVEL: u32 = 6;
@@ -89,6 +98,7 @@ impl PostProcessor for Compress {
                         path.display()
                     )));
                 }
+                check_replaceable(&path).map_err(|error| Error::config(error.message()))?;
                 Some(path)
             }
         };
@@ -106,6 +116,7 @@ impl PostProcessor for Compress {
             .to_string_lossy()
             .into_owned();
         let dir = archive.parent().unwrap_or(Path::new("/")).to_path_buf();
+        check_replaceable(&archive)?;
         log::debug!(
             "packing {} files of artifact `{}` into {} at level {}",
             input.files.len(),
@@ -199,6 +210,7 @@ fn write_archive<W: Write>(
     sorted.dedup();
     let encoder = GzBuilder::new()
         .operating_system(255)
+        .comment(ARCHIVE_COMMENT)
         .write(writer, Compression::new(level));
     let mut tar = tar::Builder::new(encoder);
     for (done, file) in sorted.into_iter().enumerate() {
@@ -249,6 +261,44 @@ fn write_archive<W: Write>(
         )
     };
     tar.into_inner().map_err(finish)?.finish().map_err(finish)
+}
+
+/// Refuses to replace `path` unless nothing is there or it is an archive
+/// this plugin made: a regular file (not a link) whose gzip header is the
+/// one [`write_archive`] writes, comment included.
+fn check_replaceable(path: &Path) -> Result<(), Error> {
+    let meta = match fs::symlink_metadata(path) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => {
+            return Err(Error::io(
+                "inspect",
+                path,
+                error,
+                "check that you may read its directory",
+            ));
+        }
+        Ok(meta) => meta,
+    };
+    // The fixed header: magic, deflate, FCOMMENT only, mtime 0, XFL, OS 255.
+    let mut expected = vec![0x1f, 0x8b, 8, 0x10, 0, 0, 0, 0];
+    let mut header = vec![0; expected.len() + 2 + ARCHIVE_COMMENT.len() + 1];
+    let ours = meta.is_file()
+        && File::open(path)
+            .and_then(|mut file| file.read_exact(&mut header))
+            .is_ok()
+        && {
+            expected.extend([header[8], 255]);
+            expected.extend(ARCHIVE_COMMENT.bytes().chain([0]));
+            header == expected
+        };
+    if ours {
+        return Ok(());
+    }
+    Err(Error::new(format!(
+        "`{}` already exists and is not an archive Rivet made; Rivet replaces only \
+         files it made: move it away, or set `output` to another path",
+        path.display()
+    )))
 }
 
 /// Checks that an artifact file path stays inside the artifact's root.
@@ -463,10 +513,15 @@ mod tests {
         assert_eq!(output.metadata["source_artifact"], "site");
         let bytes = fs::read(temp.path().join("dist/site.tar.gz")).unwrap();
         assert_eq!(output.metadata["compressed_bytes"], bytes.len().to_string());
-        // gzip: no flags (so no file name), mtime 0, "unknown" operating system.
-        assert_eq!(bytes[3], 0);
+        // gzip: only the comment flag (so no file name), mtime 0, "unknown"
+        // operating system, then Rivet's comment.
+        assert_eq!(bytes[3], 0x10);
         assert_eq!(bytes[4..8], [0, 0, 0, 0]);
         assert_eq!(bytes[9], 255);
+        assert_eq!(
+            &bytes[10..10 + ARCHIVE_COMMENT.len()],
+            ARCHIVE_COMMENT.as_bytes()
+        );
 
         let mut archive = tar::Archive::new(GzDecoder::new(&bytes[..]));
         let mut seen = Vec::new();
@@ -557,5 +612,81 @@ mod tests {
         for bad in ["", "/etc/passwd", "../x", "a/../../x"] {
             assert!(check_relative(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_archives_made_by_rivet_are_replaced() {
+        let temp = tempfile::tempdir().unwrap();
+        let input = artifact(&temp.path().join("site"), 0, 0o644);
+        let context = Context::new(temp.path());
+        let archive = temp.path().join("site.tar.gz");
+        fs::write(&archive, "the user's own file").unwrap();
+        let error = compress(
+            Config {
+                output: None,
+                level: None,
+            },
+            temp.path(),
+            input.clone(),
+        )
+        .0
+        .unwrap_err();
+        assert!(
+            error.message().contains("not an archive Rivet made"),
+            "{error}"
+        );
+        assert_eq!(fs::read_to_string(&archive).unwrap(), "the user's own file");
+        let error = Compress::prepare(
+            Config {
+                output: Some("site.tar.gz".into()),
+                level: None,
+            },
+            &context,
+        )
+        .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Config);
+
+        fs::remove_file(&archive).unwrap();
+        std::os::unix::fs::symlink(temp.path().join("elsewhere"), &archive).unwrap();
+        assert!(
+            compress(
+                Config {
+                    output: None,
+                    level: None
+                },
+                temp.path(),
+                input.clone()
+            )
+            .0
+            .is_err()
+        );
+
+        fs::remove_file(&archive).unwrap();
+        compress(
+            Config {
+                output: None,
+                level: None,
+            },
+            temp.path(),
+            input.clone(),
+        )
+        .0
+        .unwrap();
+        let first = fs::read(&archive).unwrap();
+        compress(
+            Config {
+                output: None,
+                level: None,
+            },
+            temp.path(),
+            input,
+        )
+        .0
+        .unwrap();
+        assert_eq!(
+            fs::read(&archive).unwrap(),
+            first,
+            "its own archive is replaced"
+        );
     }
 }

@@ -14,12 +14,18 @@
 //! otherwise the source is copied *to* it. A directory source is copied
 //! recursively, merged with what is already there (files are overwritten).
 //! Symbolic links in the source are followed, as by the `dir` builder.
+//!
+//! Links *in the artifact* are never followed: every destination path is
+//! checked component by component ([`Artifact::path_inside`]) before anything
+//! is created, so a link placed by an earlier step (`ln -s /etc/passwd
+//! passwd`) cannot redirect the copy out of the artifact; such a destination
+//! is refused, naming the link.
 
-use std::fs;
+use std::fs::{self, File};
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use rivet_interface::{Artifact, Context, Error, Plugin, Provisioner, Ui};
+use rivet_interface::{Artifact, Context, Error, Plugin, Provisioner, Ui, normalize};
 use serde::Deserialize;
 
 /// The configuration of the `file` provisioner (the `config` table of its
@@ -69,8 +75,8 @@ impl Provisioner for FileProvisioner {
     }
 
     fn provision(&self, ui: &Ui, mut artifact: Artifact) -> Result<Artifact, Error> {
-        let target = artifact.root.join(&self.destination);
-        let into = self.destination.ends_with('/') || target.is_dir();
+        let target = artifact.path_inside(&self.destination)?;
+        let into = self.destination.ends_with('/') || is_real_dir(&target);
         log::debug!(
             "copying {} to `{}` in {}",
             self.source.display(),
@@ -86,24 +92,21 @@ impl Provisioner for FileProvisioner {
                     self.destination
                 ))
             })?;
-            target.join(name)
+            Path::new(&self.destination).join(name)
         } else {
-            target
+            PathBuf::from(&self.destination)
         };
-        let parent = destination.parent().unwrap_or(&artifact.root);
-        fs::create_dir_all(parent).map_err(|error| {
-            Error::io(
-                "create directory",
-                parent,
-                error,
-                "check the artifact's rights",
-            )
-        })?;
-        check_inside(parent, &artifact.root)?;
+        artifact.path_inside(&destination)?;
 
         let mut copied = Copied::default();
         let mut ancestors = Vec::new();
-        copy_any(&self.source, &destination, &mut ancestors, &mut copied)?;
+        copy_any(
+            &self.source,
+            &destination,
+            &artifact,
+            &mut ancestors,
+            &mut copied,
+        )?;
 
         artifact.rescan().map_err(|error| {
             Error::io(
@@ -113,13 +116,10 @@ impl Provisioner for FileProvisioner {
                 "check that nothing else changes the artifact meanwhile",
             )
         })?;
-        let shown = destination
-            .strip_prefix(&artifact.root)
-            .unwrap_or(&destination);
         ui.say(format!(
             "Copied {} to {} ({} file{}, {} bytes)",
             self.source.display(),
-            shown.display(),
+            destination.display(),
             copied.files,
             if copied.files == 1 { "" } else { "s" },
             copied.bytes
@@ -156,31 +156,23 @@ fn check_destination(destination: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Checks that the existing directory `dir` is inside `root` once symbolic
-/// links are resolved, so a link in the artifact cannot lead the copy out.
-fn check_inside(dir: &Path, root: &Path) -> Result<(), Error> {
-    let canonical = |path: &Path| {
-        fs::canonicalize(path).map_err(|error| {
-            Error::io(
-                "resolve",
-                path,
-                error,
-                "check that the artifact still exists",
-            )
-        })
-    };
-    let (real_dir, real_root) = (canonical(dir)?, canonical(root)?);
-    if real_dir.starts_with(&real_root) {
-        Ok(())
-    } else {
-        Err(Error::new(format!(
-            "cannot copy into `{}`: through a symbolic link it is `{}`, outside the \
-             artifact `{}`; remove the link or choose another `destination`",
-            dir.display(),
-            real_dir.display(),
-            root.display()
-        )))
+/// Whether `path` is a directory itself, not a link to one.
+fn is_real_dir(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir())
+}
+
+/// Refuses to copy directory `source` (normalised) into itself: the copy
+/// would never end.
+fn check_not_into_itself(source: &Path, to: &Path) -> Result<(), Error> {
+    if normalize(to).starts_with(source) {
+        return Err(Error::new(format!(
+            "cannot copy directory `{}` into itself (to `{}`); choose a `destination` \
+             outside the source",
+            source.display(),
+            to.display()
+        )));
     }
+    Ok(())
 }
 
 /// How much was copied.
@@ -190,12 +182,14 @@ struct Copied {
     bytes: u64,
 }
 
-/// Copies file or directory `from` to `to`, following symbolic links;
+/// Copies file or directory `from` to `to` (relative to the artifact's
+/// root), following symbolic links in the source, never in the artifact;
 /// `ancestors` holds the real paths of the directories being copied, to
-/// catch link loops and copies of a directory into itself.
+/// catch link loops.
 fn copy_any(
     from: &Path,
     to: &Path,
+    artifact: &Artifact,
     ancestors: &mut Vec<PathBuf>,
     copied: &mut Copied,
 ) -> Result<(), Error> {
@@ -208,7 +202,7 @@ fn copy_any(
         )
     })?;
     if meta.is_file() {
-        if to.is_dir() {
+        if is_real_dir(&artifact.root.join(to)) {
             return Err(Error::new(format!(
                 "cannot copy file `{}` to `{}`: a directory is in the way; end \
                  `destination` with `/` to copy into it, or remove it",
@@ -216,14 +210,18 @@ fn copy_any(
                 to.display()
             )));
         }
-        copied.bytes += fs::copy(from, to).map_err(|error| {
+        let (path, mut file) = artifact.create_file(to)?;
+        let failed = |error| {
             Error::io(
                 "copy",
                 from,
                 error,
-                &format!("check that `{}` is writable", to.display()),
+                &format!("check that `{}` is writable", path.display()),
             )
-        })?;
+        };
+        copied.bytes += io::copy(&mut File::open(from).map_err(failed)?, &mut file)
+            .and_then(|bytes| file.set_permissions(meta.permissions()).map(|()| bytes))
+            .map_err(failed)?;
         copied.files += 1;
         return Ok(());
     }
@@ -234,8 +232,7 @@ fn copy_any(
             from.display()
         )));
     }
-    let real = fs::canonicalize(from)
-        .map_err(|error| Error::io("resolve", from, error, "check that it still exists"))?;
+    let real = normalize(from);
     if ancestors.contains(&real) {
         return Err(Error::new(format!(
             "cannot copy `{}`: it is a symbolic link to `{}`, which contains it (a link \
@@ -244,29 +241,8 @@ fn copy_any(
             real.display()
         )));
     }
-    let real_to = to
-        .parent()
-        .and_then(|parent| fs::canonicalize(parent).ok())
-        .map(|parent| parent.join(to.file_name().unwrap_or_default()));
-    if real_to.is_some_and(|real_to| real_to.starts_with(&real)) {
-        return Err(Error::new(format!(
-            "cannot copy directory `{}` into itself (to `{}`); choose a `destination` \
-             outside the source",
-            from.display(),
-            to.display()
-        )));
-    }
-    match fs::create_dir(to) {
-        Err(error) if !(error.kind() == io::ErrorKind::AlreadyExists && to.is_dir()) => {
-            return Err(Error::io(
-                "create directory",
-                to,
-                error,
-                "remove the file that is in the way, or choose another `destination`",
-            ));
-        }
-        _ => {}
-    }
+    check_not_into_itself(&real, &artifact.root.join(to))?;
+    artifact.create_dir_all(to)?;
     let unreadable = |error| Error::io("read directory", from, error, "check that you may read it");
     let mut names = fs::read_dir(from)
         .map_err(unreadable)?
@@ -276,7 +252,13 @@ fn copy_any(
     names.sort();
     ancestors.push(real);
     for name in names {
-        copy_any(&from.join(&name), &to.join(&name), ancestors, copied)?;
+        copy_any(
+            &from.join(&name),
+            &to.join(&name),
+            artifact,
+            ancestors,
+            copied,
+        )?;
     }
     ancestors.pop();
     Ok(())
@@ -421,8 +403,47 @@ mod tests {
         let error = provisioner
             .provision(&RecordingUi::default().ui(), artifact)
             .unwrap_err();
-        assert!(error.message().contains("outside the artifact"), "{error}");
+        assert!(error.message().contains("symbolic link"), "{error}");
         assert!(!outside.join("robots.txt").exists());
+    }
+
+    #[test]
+    fn a_symlinked_file_or_directory_destination_is_never_written_through() {
+        let (temp, context, artifact) = setup();
+        let outside = temp.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        fs::write(outside.join("victim.txt"), "keep").unwrap();
+        std::os::unix::fs::symlink(outside.join("victim.txt"), artifact.root.join("passwd"))
+            .unwrap();
+        std::os::unix::fs::symlink(&outside, artifact.root.join("css/linked")).unwrap();
+        for (source, destination) in [
+            ("extra/robots.txt", "passwd"),
+            ("extra/assets", "css/linked"),
+            ("extra/assets", "css/linked/"),
+            ("extra/robots.txt", "css/linked/new/dirs/robots.txt"),
+        ] {
+            let config = Config {
+                source: source.into(),
+                destination: destination.into(),
+            };
+            let provisioner = FileProvisioner::prepare(config, &context).unwrap();
+            let error = provisioner
+                .provision(&RecordingUi::default().ui(), artifact.clone())
+                .unwrap_err();
+            assert!(
+                error.message().contains("symbolic link"),
+                "{destination}: {error}"
+            );
+        }
+        assert_eq!(
+            fs::read_to_string(outside.join("victim.txt")).unwrap(),
+            "keep"
+        );
+        assert_eq!(
+            fs::read_dir(&outside).unwrap().count(),
+            1,
+            "nothing created outside"
+        );
     }
 
     #[test]
