@@ -48,7 +48,11 @@ impl Stamp {
     /// The stamp of `path` (following symlinks); `None` when it cannot be
     /// read.
     pub(crate) fn of(path: &Path) -> Option<Stamp> {
-        let metadata = fs::metadata(path).ok()?;
+        Some(Stamp::of_metadata(&fs::metadata(path).ok()?))
+    }
+
+    /// The stamp of a file from its metadata (of an open file, say).
+    pub(crate) fn of_metadata(metadata: &fs::Metadata) -> Stamp {
         let mtime_ns = metadata
             .modified()
             .ok()
@@ -64,12 +68,12 @@ impl Stamp {
         };
         #[cfg(not(unix))]
         let (inode, ctime_ns) = (0, 0);
-        Some(Stamp {
+        Stamp {
             size: metadata.len(),
             mtime_ns,
             inode,
             ctime_ns,
-        })
+        }
     }
 }
 

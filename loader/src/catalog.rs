@@ -14,6 +14,7 @@
 //! (kind, name, version or interface version) is ignored with a warning and
 //! the next version is tried, as Packer does.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use rivet_interface::PluginKind;
@@ -288,9 +289,9 @@ impl Loader {
         catalog
     }
 
-    /// Checks a plugin file's permissions before it is loaded (unless
-    /// allowed).
-    pub(crate) fn check_permissions(&self, path: &Path) -> Result<(), LoadError> {
+    /// Checks the permissions of the open plugin `file` named `path` and of
+    /// the directories holding the name (unless allowed).
+    pub(crate) fn check_permissions(&self, path: &Path, file: &File) -> Result<(), LoadError> {
         if self.trust.allow_insecure {
             return Ok(());
         }
@@ -299,15 +300,16 @@ impl Loader {
             .install_dir
             .as_deref()
             .filter(|root| path.starts_with(root));
-        integrity::check_permissions(path, root)
+        integrity::check_permissions(path, file, root)
     }
 
-    /// Checks a plugin file before this process loads it: permissions and,
-    /// when it has or needs a sidecar, its checksum. Returns the open,
-    /// verified file when there was a checksum to verify.
-    pub(crate) fn check_file(&self, path: &Path) -> Result<Option<Verified>, LoadError> {
-        self.check_permissions(path)?;
-        integrity::open_verified(path, installed_name(path).is_some())
+    /// Opens a plugin file and checks it before this process loads it:
+    /// permissions and, when it has or needs a sidecar, its checksum, all on
+    /// the one open file that is then loaded.
+    pub(crate) fn check_file(&self, path: &Path) -> Result<Verified, LoadError> {
+        let verified = integrity::open_verified(path, installed_name(path).is_some())?;
+        self.check_permissions(path, &verified.file)?;
+        Ok(verified)
     }
 
     /// Loads the best installed version of `(kind, name)` (see the module

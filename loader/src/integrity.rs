@@ -11,11 +11,13 @@
 //! install writes {old, new}, renames the new file into place, then writes
 //! {new}, so a reader that opened either file finds its digest, unless the
 //! last step already ran, in which case the path names another file than
-//! the one it opened and it starts again (at most [`RETRIES`] times). On
-//! Linux the library is then loaded through `/proc/self/fd/N` of that same
-//! open file, so the bytes hashed are the bytes `dlopen` maps: swapping the
-//! file between the check and the load has no effect, and the file may only
-//! be changed in place by its owner (see permissions). On other platforms
+//! the one it opened and it starts again (at most [`RETRIES`] times). Every
+//! plugin file, with a sidecar or not, is opened once and judged on that
+//! descriptor; on Linux the library is then loaded through
+//! `/proc/self/fd/N` of that same open file, so the bytes checked are the
+//! bytes `dlopen` maps: swapping the file, or a link naming it, between the
+//! check and the load has no effect, and the file may only be changed in
+//! place by its owner (see permissions). On other platforms
 //! the library is loaded by path after the check, and a window remains in
 //! which a process able to write the file could swap it.
 //!
@@ -24,8 +26,10 @@
 //! is refused by name (reading one could hang or never end), and a sidecar
 //! is read up to [`MAX_SIDECAR`] bytes only.
 //!
-//! **Permissions.** As ssh does for keys, a plugin file is refused when it,
-//! or the directory holding it (and, for installed plugins, every directory
+//! **Permissions.** As ssh does for keys, a plugin file is refused when it
+//! (its open descriptor), or the directory holding its name as given (for a
+//! link, the link's directory: whoever can write there decides what the
+//! name means) (and, for installed plugins, every directory
 //! up to the install root), is writable by the group or by others, or owned
 //! by a user other than the current one or root: someone else could replace
 //! the code this process runs. A directory with the sticky bit set (such as
@@ -205,26 +209,32 @@ impl Verified {
     }
 }
 
-/// Opens the regular file `path` and checks it against its sidecar (see
-/// the module documentation). Without a sidecar this is `Ok(None)`,
-/// unless `required` (installed, versioned files), which is an error.
-pub(crate) fn open_verified(path: &Path, required: bool) -> Result<Option<Verified>, LoadError> {
-    Ok(checked(path, required)?.map(|(file, _)| Verified { file }))
+/// Opens the regular file `path` and, when it has a sidecar, checks it
+/// against it (see the module documentation). A file without a sidecar is
+/// an error only when one is `required` (installed, versioned files).
+pub(crate) fn open_verified(path: &Path, required: bool) -> Result<Verified, LoadError> {
+    let (file, digest) = checked(path)?;
+    if required && digest.is_none() {
+        return Err(LoadError::MissingChecksum {
+            path: path.to_owned(),
+            sidecar: sidecar_path(path),
+        });
+    }
+    Ok(Verified { file })
 }
 
 /// The SHA-256 of the installed plugin file `path`, once checked against
 /// its sidecar as a loader checks it (see the module documentation).
 pub fn verified_digest(path: &Path) -> Result<String, LoadError> {
-    let (_, digest) = checked(path, true)?.ok_or_else(|| LoadError::MissingChecksum {
+    checked(path)?.1.ok_or_else(|| LoadError::MissingChecksum {
         path: path.to_owned(),
         sidecar: sidecar_path(path),
-    })?;
-    Ok(digest)
+    })
 }
 
-/// The open file `path` and its digest, checked against its sidecar;
-/// `None` when there is no sidecar and none is `required`.
-fn checked(path: &Path, required: bool) -> Result<Option<(File, String)>, LoadError> {
+/// The open file `path`, and its digest once checked against its sidecar
+/// (`None` when there is no sidecar).
+fn checked(path: &Path) -> Result<(File, Option<String>), LoadError> {
     let io_error = |source| LoadError::Io {
         path: path.to_owned(),
         source,
@@ -234,17 +244,11 @@ fn checked(path: &Path, required: bool) -> Result<Option<(File, String)>, LoadEr
         // The file first, then its sidecar: see the module documentation.
         let file = open_regular(path)?;
         let Some(expected) = read_sidecar(path)? else {
-            if required {
-                return Err(LoadError::MissingChecksum {
-                    path: path.to_owned(),
-                    sidecar: sidecar_path(path),
-                });
-            }
-            return Ok(None);
+            return Ok((file, None));
         };
         let digest = sha256_hex(&file).map_err(io_error)?;
         if expected.contains(&digest) {
-            return Ok(Some((file, digest)));
+            return Ok((file, Some(digest)));
         }
         attempt += 1;
         if attempt > RETRIES || !replaced(path, &file) {
@@ -275,46 +279,49 @@ fn replaced(path: &Path, file: &File) -> bool {
     }
 }
 
-/// Checks that the plugin file `path`, its directory and, when `root` is
-/// given and holds the file, every directory up to `root` cannot be
-/// changed by other users (see the module documentation).
-pub(crate) fn check_permissions(path: &Path, root: Option<&Path>) -> Result<(), LoadError> {
+/// Checks that the open plugin `file` (named `path`), the directory
+/// holding the name `path` as given (not where a link leads: that directory
+/// decides what the name means) and, when `root` is given and holds the
+/// path, every directory up to `root` cannot be changed by other users (see
+/// the module documentation). The file is judged by its open descriptor, so
+/// what was checked is what is loaded.
+pub(crate) fn check_permissions(
+    path: &Path,
+    file: &File,
+    root: Option<&Path>,
+) -> Result<(), LoadError> {
     #[cfg(unix)]
     {
-        let io_error = |source| LoadError::Io {
-            path: path.to_owned(),
-            source,
+        let io_error = |path: &Path| {
+            let path = path.to_owned();
+            move |source| LoadError::Io { path, source }
         };
-        let file = path.canonicalize().map_err(io_error)?;
-        check_one(&file, false)?;
-        let root = root.and_then(|r| r.canonicalize().ok());
-        let mut dir = file.parent();
-        while let Some(current) = dir {
-            check_one(current, true)?;
-            match &root {
-                Some(root) if current.starts_with(root) && current != root => {
-                    dir = current.parent();
+        check_one(path, &file.metadata().map_err(io_error(path))?, false)?;
+        let mut dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        loop {
+            check_one(dir, &fs::metadata(dir).map_err(io_error(dir))?, true)?;
+            match (root, dir.parent()) {
+                (Some(root), Some(parent)) if dir.starts_with(root) && dir != root => {
+                    dir = parent;
                 }
-                _ => break,
+                _ => return Ok(()),
             }
         }
-        Ok(())
     }
     #[cfg(not(unix))]
     {
-        let _ = (path, root);
+        let _ = (path, file, root);
         Ok(())
     }
 }
 
 #[cfg(unix)]
-fn check_one(path: &Path, is_dir: bool) -> Result<(), LoadError> {
+fn check_one(path: &Path, metadata: &fs::Metadata, is_dir: bool) -> Result<(), LoadError> {
     use std::os::unix::fs::MetadataExt;
 
-    let metadata = fs::metadata(path).map_err(|source| LoadError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
     // SAFETY: `geteuid` has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     let what = if is_dir { "directory" } else { "plugin file" };
@@ -371,7 +378,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f.so");
         fs::write(&file, b"abc").unwrap();
-        assert!(open_verified(&file, false).unwrap().is_none());
+        assert!(open_verified(&file, false).is_ok());
         assert!(matches!(
             open_verified(&file, true),
             Err(LoadError::MissingChecksum { .. })
@@ -381,7 +388,7 @@ mod tests {
             "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD  f.so\n",
         )
         .unwrap();
-        assert!(open_verified(&file, true).unwrap().is_some());
+        assert!(open_verified(&file, true).is_ok());
         fs::write(&file, b"abd").unwrap();
         let error = open_verified(&file, true).unwrap_err();
         assert!(
@@ -477,18 +484,45 @@ mod tests {
         let file = dir.path().join("f.so");
         fs::write(&file, b"x").unwrap();
         fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
-        check_permissions(&file, None).unwrap();
+        let check = || check_permissions(&file, &File::open(&file).unwrap(), None);
+        check().unwrap();
         fs::set_permissions(&file, fs::Permissions::from_mode(0o664)).unwrap();
-        let error = check_permissions(&file, None).unwrap_err().to_string();
+        let error = check().unwrap_err().to_string();
         assert!(
             error.contains("its group") && error.contains("0664"),
             "{error}"
         );
         fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
-        let error = check_permissions(&file, None).unwrap_err().to_string();
+        let error = check().unwrap_err().to_string();
         assert!(error.contains("world-writable"), "{error}");
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).unwrap();
-        check_permissions(&file, None).unwrap();
+        check().unwrap();
+    }
+
+    /// A link in a directory others may write is judged by that directory,
+    /// not by the safe directory it points into: anyone could swap it.
+    #[cfg(unix)]
+    #[test]
+    fn a_link_is_judged_by_the_directory_holding_it() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let safe = tempfile::tempdir().unwrap();
+        let file = safe.path().join("f.so");
+        fs::write(&file, b"x").unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+        let open = tempfile::tempdir().unwrap();
+        fs::set_permissions(open.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        let link = open.path().join("f.so");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let error = check_permissions(&link, &File::open(&link).unwrap(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(&open.path().display().to_string())
+                && error.contains("world-writable"),
+            "{error}"
+        );
+        check_permissions(&file, &File::open(&file).unwrap(), None).unwrap();
     }
 }

@@ -14,9 +14,8 @@
 //! old mapping for the same inode anyway. The inode of a mapped library
 //! cannot be reused while the process lives, since libraries stay mapped.
 //!
-//! A file checked against its checksum sidecar is loaded through
-//! `/proc/self/fd/N` of the descriptor that was hashed (see
-//! [`crate::integrity`]). glibc's `dlopen` recognises an already-loaded
+//! A file is loaded through `/proc/self/fd/N` of the descriptor that was
+//! checked (see [`crate::integrity`]). glibc's `dlopen` recognises an already-loaded
 //! library by the name it was opened with before it looks at inodes, so
 //! such a descriptor is kept open for the life of the process: its number,
 //! and so the name, is never reused for another file.
@@ -70,13 +69,13 @@ static OPENED: LazyLock<Mutex<HashMap<FileId, Slot>>> = LazyLock::new(Default::d
 type Slot = Arc<Mutex<Option<Library>>>;
 
 /// Opens, checks and (the first time) initialises the plugin library at
-/// `path`. When `verified` is given, the library is loaded from that open,
-/// already hashed file rather than by path. `label` is how errors name the
-/// plugin (from its file name); `services` builds the services handed to
-/// its `init`.
+/// `path`, loaded from `verified`, the file that was opened and checked
+/// (through `/proc/self/fd/N` on Linux), not from the path again. `label` is
+/// how errors name the plugin (from its file name); `services` builds the
+/// services handed to its `init`.
 pub(crate) fn open(
     path: &Path,
-    verified: Option<Verified>,
+    verified: Verified,
     label: &str,
     services: impl FnOnce(&PluginMetadata) -> HostServicesBox,
 ) -> Result<(Library, PluginMetadata), LoadError> {
@@ -84,13 +83,9 @@ pub(crate) fn open(
         path: path.to_owned(),
         source,
     };
-    let canonical = path.canonicalize().map_err(io_error)?;
-    let metadata = match &verified {
-        Some(verified) => verified.file.metadata(),
-        None => canonical.metadata(),
-    }
-    .map_err(io_error)?;
-    let id = file_id(&canonical, &metadata);
+    // Not the path: by now it may name another file than the one open.
+    let metadata = verified.file.metadata().map_err(io_error)?;
+    let id = file_id(path, &metadata).map_err(io_error)?;
     let slot = OPENED
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -102,14 +97,8 @@ pub(crate) fn open(
         return Ok((library.clone(), library.metadata()));
     }
 
-    let load_path = match &verified {
-        Some(verified) => verified.load_path(&canonical),
-        None => canonical.clone(),
-    };
-    let header = lib_header_from_path(&load_path);
-    if header.is_ok()
-        && let Some(verified) = verified
-    {
+    let header = lib_header_from_path(&verified.load_path(path));
+    if header.is_ok() {
         // Keep the descriptor (and so the name dlopen saw) for good.
         std::mem::forget(verified.file);
     }
@@ -162,14 +151,14 @@ pub(crate) fn open(
 }
 
 #[cfg(unix)]
-fn file_id(_canonical: &Path, metadata: &std::fs::Metadata) -> FileId {
+fn file_id(_path: &Path, metadata: &std::fs::Metadata) -> std::io::Result<FileId> {
     use std::os::unix::fs::MetadataExt;
-    FileId::Inode(metadata.dev(), metadata.ino())
+    Ok(FileId::Inode(metadata.dev(), metadata.ino()))
 }
 
 #[cfg(not(unix))]
-fn file_id(canonical: &Path, _metadata: &std::fs::Metadata) -> FileId {
-    FileId::Path(canonical.to_owned())
+fn file_id(path: &Path, _metadata: &std::fs::Metadata) -> std::io::Result<FileId> {
+    Ok(FileId::Path(path.canonicalize()?))
 }
 
 /// The host accepts plugins built against the same major interface version.

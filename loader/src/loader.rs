@@ -11,12 +11,12 @@ use rivet_interface::PluginKind;
 use crate::Mode;
 use crate::builtin::BuiltinPlugin;
 use crate::discovery::{self, PluginFile, Scan, Shadowed, UnreadableDir};
-use crate::isolated::process::{ProcessOptions, ProcessPlugin, server_file_name};
+use crate::isolated::process::{ProcessOptions, ProcessPlugin, ServerSettings, server_file_name};
 use crate::parallel::in_parallel;
 use crate::services::{ConsoleUi, HostUi, Locate, Services};
 use crate::vetting::{ScanRequest, Vetting};
 use crate::{LoadError, Plugin, PluginSource, SearchPath, plugin_file_name, same_name};
-use crate::{installed, library};
+use crate::{installed, integrity, library};
 
 /// Finds, checks and loads plugins.
 ///
@@ -216,7 +216,7 @@ impl Loader {
         let plugin = match mode {
             Mode::InProcess => {
                 let verified = self.check_file(path)?;
-                self.vet_file(path, kind, name)?;
+                self.vet_file(path, &verified.file, kind, name)?;
                 let label = format!("{kind} {name}");
                 let locator = self.locator();
                 let (library, metadata) = library::open(path, verified, &label, |metadata| {
@@ -238,14 +238,20 @@ impl Loader {
             Mode::Process => {
                 // The server verifies the checksum itself, on the file it
                 // maps; hashing it here too would only read it twice.
-                self.check_permissions(path)?;
+                // An early, clear error; the server checks again, on the
+                // file it maps, and verifies the checksum there.
+                self.check_permissions(path, &integrity::open_regular(path)?)?;
                 let server = self.plugin_server()?;
                 crate::integrity::open_regular(path)?;
                 let (process, metadata) = ProcessPlugin::start(
                     path,
                     kind,
                     name,
-                    self.search_path.dirs().to_vec(),
+                    ServerSettings {
+                        search_path: self.search_path.dirs().to_vec(),
+                        allow_insecure: self.trust.allow_insecure,
+                        install_dir: self.trust.install_dir.clone(),
+                    },
                     server,
                     self.process.clone(),
                     self.ui.clone(),

@@ -32,6 +32,8 @@ const KIND_VAR: &str = "RIVET_PLUGIN_KIND";
 const NAME_VAR: &str = "RIVET_PLUGIN_NAME";
 const LOG_LEVEL_VAR: &str = "RIVET_PLUGIN_LOG_LEVEL";
 const SEARCH_PATH_VAR: &str = "RIVET_PLUGIN_SEARCH_PATH";
+const ALLOW_INSECURE_VAR: &str = "RIVET_PLUGIN_ALLOW_INSECURE";
+const INSTALL_DIR_VAR: &str = "RIVET_PLUGIN_INSTALL_DIR";
 
 /// What the host tells a plugin server through its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,11 @@ pub(crate) struct ServerEnv {
     pub(crate) name: String,
     pub(crate) log_level: log::LevelFilter,
     pub(crate) search_path: Vec<PathBuf>,
+    /// Load files other users can write (the host's setting): the server
+    /// checks permissions itself, on the file it maps.
+    pub(crate) allow_insecure: bool,
+    /// The host's install root, for those permission checks.
+    pub(crate) install_dir: Option<PathBuf>,
 }
 
 impl ServerEnv {
@@ -59,7 +66,15 @@ impl ServerEnv {
             .env(
                 SEARCH_PATH_VAR,
                 env::join_paths(&self.search_path).unwrap_or_default(),
+            )
+            .env(
+                ALLOW_INSECURE_VAR,
+                if self.allow_insecure { "1" } else { "0" },
             );
+        match &self.install_dir {
+            Some(dir) => command.env(INSTALL_DIR_VAR, dir),
+            None => command.env_remove(INSTALL_DIR_VAR),
+        };
     }
 
     /// Reads the variables; `None` without the cookie (run by hand) or when
@@ -76,6 +91,8 @@ impl ServerEnv {
             name: env::var(NAME_VAR).ok()?,
             log_level: env::var(LOG_LEVEL_VAR).ok()?.parse().ok()?,
             search_path: env::split_paths(&env::var_os(SEARCH_PATH_VAR)?).collect(),
+            allow_insecure: env::var(ALLOW_INSECURE_VAR).ok()? == "1",
+            install_dir: env::var_os(INSTALL_DIR_VAR).map(PathBuf::from),
         })
     }
 }

@@ -118,6 +118,17 @@ struct Connections {
     streams: Vec<UnixStream>,
 }
 
+/// What the server's own loader needs from the host's.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerSettings {
+    /// The host's search path (for plugins' `locate`).
+    pub(crate) search_path: Vec<PathBuf>,
+    /// Whether files other users can write are loaded.
+    pub(crate) allow_insecure: bool,
+    /// The host's install root.
+    pub(crate) install_dir: Option<PathBuf>,
+}
+
 impl ProcessPlugin {
     /// Starts a server for the plugin file `file` and asks who the plugin
     /// is. An error is a message saying why (naming the file).
@@ -125,7 +136,7 @@ impl ProcessPlugin {
         file: &Path,
         kind: PluginKind,
         name: &str,
-        search_path: Vec<PathBuf>,
+        settings: ServerSettings,
         server_exe: PathBuf,
         options: ProcessOptions,
         ui: Arc<dyn HostUi>,
@@ -138,7 +149,9 @@ impl ProcessPlugin {
                 kind,
                 name: name.to_owned(),
                 log_level: log::max_level(),
-                search_path,
+                search_path: settings.search_path,
+                allow_insecure: settings.allow_insecure,
+                install_dir: settings.install_dir,
             },
             server_exe,
             options,

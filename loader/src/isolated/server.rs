@@ -109,10 +109,10 @@ fn serve(spec: ServerEnv) -> Result<(), String> {
         log::set_max_level(spec.log_level);
     }
     let mut loader = Loader::with_search_path(spec.search_path.iter().collect::<SearchPath>());
-    // The host checked the file's permissions (or was told not to) before
-    // starting this server; the checksum is verified again here, on the
-    // file this process maps.
-    loader.allow_insecure_permissions(true);
+    // Permissions and checksum are checked here, on the file this process
+    // opens and maps, as the host would.
+    loader.allow_insecure_permissions(spec.allow_insecure);
+    loader.set_install_dir(spec.install_dir.clone());
     // This process is the isolation: no scanner before it.
     loader.set_vetting(crate::Vetting::Off);
     loader.set_ui(Arc::new(RoutedUi {

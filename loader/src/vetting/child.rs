@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ScanRequest, Vetting};
 use crate::isolated::protocol::{read_frame, write_frame};
-use crate::{Loader, Mode, PluginMetadata, SearchPath};
+use crate::{LoadError, Loader, Mode, PluginMetadata, SearchPath};
 
 /// The variable carrying the scan cookie; its presence selects scan mode.
 const SCAN_VAR: &str = "RIVET_PLUGIN_SCAN";
@@ -43,8 +43,15 @@ pub(crate) enum ScanReply {
     },
     /// The file loaded; what the plugin reports.
     Loaded(PluginMetadata),
-    /// The file did not load; the load error's message.
-    Refused(String),
+    /// The file did not load.
+    Refused {
+        /// The load error's message.
+        message: String,
+        /// Whether the library was opened (its code ran) before the error:
+        /// if not, a check before opening failed here, which says nothing
+        /// of what loading the file would do.
+        opened: bool,
+    },
 }
 
 /// What the host tells a scanner through its environment.
@@ -79,6 +86,21 @@ impl ScanEnv {
     }
 }
 
+/// Whether a load that failed with `error` had opened the library (or
+/// tried to: `dlopen` itself failing runs no plugin code either way).
+fn opened(error: &LoadError) -> bool {
+    matches!(
+        error,
+        LoadError::NotALibrary { .. }
+            | LoadError::NoRootModule { .. }
+            | LoadError::IncompatibleInterface { .. }
+            | LoadError::AbiMismatch { .. }
+            | LoadError::InitFailed { .. }
+            | LoadError::NameMismatch { .. }
+            | LoadError::InstalledNameMismatch { .. }
+    )
+}
+
 /// Runs the scanner until its stdin ends.
 pub(crate) fn serve(spec: ScanEnv) -> ExitCode {
     #[cfg(target_os = "linux")]
@@ -111,7 +133,10 @@ pub(crate) fn serve(spec: ScanEnv) -> ExitCode {
                 Mode::InProcess,
             ) {
                 Ok(plugin) => ScanReply::Loaded(plugin.metadata().clone()),
-                Err(error) => ScanReply::Refused(error.to_string()),
+                Err(error) => ScanReply::Refused {
+                    message: error.to_string(),
+                    opened: opened(&error),
+                },
             };
             if write_frame(&mut out, &reply).is_err() {
                 break;

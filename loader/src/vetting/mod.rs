@@ -28,6 +28,7 @@ pub(crate) mod child;
 mod scanner;
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
@@ -35,7 +36,7 @@ use std::time::Duration;
 use rivet_interface::PluginKind;
 
 use crate::cache::{Entry, MetadataCache, Stamp};
-use crate::catalog::{checksum_state, installed_name};
+use crate::catalog::{check_installed_name, checksum_state, installed_name};
 use crate::integrity::sidecar_path;
 use crate::isolated::lock;
 use crate::parallel::in_parallel;
@@ -86,8 +87,10 @@ pub(crate) enum Verdict {
     /// load error's message. Loading it in-process is safe either way (it
     /// fails the same way there, cleanly).
     Loaded(Result<PluginMetadata, String>),
-    /// Loading it crashed, ended, hung or garbled the scanner; the message
-    /// names the file, says what happened and what to do.
+    /// It must not be loaded in this process: loading it crashed, ended,
+    /// hung or garbled the scanner, or the scanner refused it before its
+    /// code ran. The message names the file, says what happened and what to
+    /// do.
     Quarantined(String),
 }
 
@@ -116,49 +119,102 @@ impl Loader {
         self.trust.vetting
     }
 
-    /// Refuses to load `path` in this process unless a scanner loaded it
-    /// without harm (when vetting is on), scanning it if this version of the
-    /// file has no verdict yet.
+    /// Refuses to load `file` (opened from `path`) in this process unless a
+    /// scanner loaded that same file without harm (when vetting is on),
+    /// scanning it if this version of it has no verdict yet.
     pub(crate) fn vet_file(
         &self,
         path: &Path,
+        file: &File,
         kind: PluginKind,
         name: &str,
     ) -> Result<(), LoadError> {
         if self.trust.vetting == Vetting::Off {
             return Ok(());
         }
+        let stamp = Stamp::of_metadata(&file.metadata().map_err(|source| LoadError::Io {
+            path: path.to_owned(),
+            source,
+        })?);
+        let sidecar = Stamp::of(&sidecar_path(path));
         let request = ScanRequest {
             path: path.to_owned(),
             kind,
             name: name.to_owned(),
         };
-        let fresh = known(path).filter(|entry| {
-            Stamp::of(path).is_some_and(|file| entry.is_for(file, Stamp::of(&sidecar_path(path))))
-        });
-        let entry = match fresh {
-            Some(entry) => Ok(entry),
+        let not_vetted = |message| LoadError::NotVetted {
+            path: path.to_owned(),
+            message,
+        };
+        let entry = match known(path).filter(|entry| entry.is_for(stamp, sidecar)) {
+            Some(entry) => entry,
             None => {
                 let mut cache = MetadataCache::open(self.trust.cache_file.as_deref());
-                let entry = self
-                    .entries(&mut cache, std::slice::from_ref(&request))
-                    .remove(0);
+                let entry = match cache.get(path, stamp, sidecar) {
+                    Some(entry) => entry,
+                    None => {
+                        let verdict = self.scan_open_file(file, &request).map_err(not_vetted)?;
+                        let entry = self.new_entry(path, stamp, sidecar, verdict);
+                        cache.insert(path, entry.clone());
+                        entry
+                    }
+                };
+                remember(path, &entry);
                 cache.keep_unused();
                 cache.save();
                 entry
             }
         };
-        match entry.map(|entry| entry.verdict()) {
-            Ok(Verdict::Loaded(_)) => Ok(()),
-            Ok(Verdict::Quarantined(message)) => Err(LoadError::Quarantined {
-                path: path.to_owned(),
-                message,
-            }),
-            Err(message) => Err(LoadError::NotVetted {
+        match entry.verdict() {
+            Verdict::Loaded(_) => Ok(()),
+            Verdict::Quarantined(message) => Err(LoadError::Quarantined {
                 path: path.to_owned(),
                 message,
             }),
         }
+    }
+
+    /// Scans the open `file`: on Linux the descriptor itself, elsewhere what
+    /// its path names (which a process able to replace it could swap).
+    fn scan_open_file(&self, file: &File, request: &ScanRequest) -> Result<Verdict, String> {
+        let settings = self
+            .scan_settings()
+            .map_err(|error| error.to_string())?
+            .expect("vetting is on");
+        #[cfg(target_os = "linux")]
+        let verdict = scanner::scan_open_file(&settings, file, request);
+        #[cfg(not(target_os = "linux"))]
+        let verdict = {
+            let _ = file;
+            scan(&settings, std::slice::from_ref(request)).remove(0)
+        };
+        match verdict {
+            // The scanner saw the file under another name: check what its
+            // installed name says here.
+            Ok(Verdict::Loaded(Ok(metadata))) => Ok(Verdict::Loaded(
+                check_installed_name(&request.path, &metadata)
+                    .map(|()| metadata)
+                    .map_err(|error| error.to_string()),
+            )),
+            Ok(verdict) => Ok(verdict),
+            Err(message) => Err(format!(
+                "{}: not loaded, as it cannot be vetted: {message}",
+                request.path.display()
+            )),
+        }
+    }
+
+    /// The entry for a file just vetted, with its checksum state.
+    fn new_entry(
+        &self,
+        path: &Path,
+        file: Stamp,
+        sidecar: Option<Stamp>,
+        verdict: Verdict,
+    ) -> Entry {
+        let checksum =
+            (sidecar.is_some() || installed_name(path).is_some()).then(|| checksum_state(path));
+        Entry::new(file, sidecar, checksum, verdict)
     }
 
     /// Vets every file of `requests` not vetted yet, in one batch, so that
@@ -228,9 +284,7 @@ impl Loader {
                 )
             });
             entries[i] = Some(verdict.map(|verdict| {
-                let checksum = (sidecar.is_some() || installed_name(path).is_some())
-                    .then(|| checksum_state(path));
-                let entry = Entry::new(file, sidecar, checksum, verdict);
+                let entry = self.new_entry(path, file, sidecar, verdict);
                 cache.insert(path, entry.clone());
                 remember(path, &entry);
                 entry

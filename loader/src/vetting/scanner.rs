@@ -31,6 +31,43 @@ pub(crate) fn scan(
     )
 }
 
+/// Scans the open `file` itself, not whatever its path names by now: a
+/// scanner of its own gets the descriptor as its fd 3 and loads
+/// `/proc/self/fd/3` (Linux). `request` names the file for messages and
+/// says which plugin it must hold.
+#[cfg(target_os = "linux")]
+pub(crate) fn scan_open_file(
+    settings: &ScanSettings,
+    file: &std::fs::File,
+    request: &ScanRequest,
+) -> Result<Verdict, String> {
+    let mut scanner = Scanner::start(settings, Some(file))?;
+    let inherited = ScanRequest {
+        path: INHERITED_FILE.into(),
+        ..request.clone()
+    };
+    // The scanner's messages name the file as it saw it.
+    let named = |message: String| message.replace(INHERITED_FILE, &request.path.to_string_lossy());
+    match scanner.vet(&inherited, settings.timeout) {
+        Ok(Verdict::Loaded(outcome)) => Ok(Verdict::Loaded(outcome.map_err(named))),
+        Ok(Verdict::Quarantined(message)) => Ok(Verdict::Quarantined(named(message))),
+        Err(what) => Ok(quarantined(request, &what)),
+    }
+}
+
+/// Where a scanner started by [`scan_open_file`] finds its file.
+#[cfg(target_os = "linux")]
+const INHERITED_FILE: &str = "/proc/self/fd/3";
+
+/// The verdict for a file that killed, hung or garbled a scanner.
+fn quarantined(request: &ScanRequest, what: &str) -> Verdict {
+    Verdict::Quarantined(format!(
+        "{}: quarantined: {what}; Rivet will not load it until the file changes: fix or \
+         rebuild the plugin, or remove the file",
+        request.path.display()
+    ))
+}
+
 /// Vets one file with the thread's scanner, starting one when needed. A
 /// file that kills a scanner which had loaded other files before is tried
 /// once more in a fresh one, so a plugin that crashes its process some time
@@ -50,7 +87,7 @@ fn vet(
     for attempt in 0..2 {
         let current = match scanner {
             Some(current) => current,
-            None => scanner.insert(Scanner::start(settings)?),
+            None => scanner.insert(Scanner::start(settings, None)?),
         };
         let fresh = current.loaded == 0;
         match current.vet(request, settings.timeout) {
@@ -59,11 +96,7 @@ fn vet(
                 // Dropping it kills what is left of it.
                 scanner.take();
                 if fresh || attempt == 1 {
-                    return Ok(Verdict::Quarantined(format!(
-                        "{}: quarantined: {what}; Rivet will not load it until the file \
-                         changes: fix or rebuild the plugin, or remove the file",
-                        request.path.display()
-                    )));
+                    return Ok(quarantined(request, &what));
                 }
             }
         }
@@ -84,8 +117,9 @@ struct Scanner {
 }
 
 impl Scanner {
-    /// Starts a scanner and waits for its `Ready`.
-    fn start(settings: &ScanSettings) -> Result<Scanner, String> {
+    /// Starts a scanner and waits for its `Ready`; `file`, when given,
+    /// becomes the scanner's fd 3.
+    fn start(settings: &ScanSettings, file: Option<&std::fs::File>) -> Result<Scanner, String> {
         let cannot = |why: String| {
             format!(
                 "cannot vet plugin files: the scanner `{}` {why}; check that \
@@ -99,6 +133,32 @@ impl Scanner {
             install_dir: settings.install_dir.clone(),
         }
         .apply(&mut command);
+        #[cfg(target_os = "linux")]
+        if let Some(file) = file {
+            use std::os::fd::AsRawFd;
+            use std::os::unix::process::CommandExt;
+            let fd = file.as_raw_fd();
+            // SAFETY: between fork and exec the closure only calls `dup2`
+            // or `fcntl`, which are async-signal-safe; `fd` is open in the parent (it is
+            // borrowed for the whole call) and so in the child. `dup2`
+            // leaves the copy without close-on-exec, so the scanner has it.
+            unsafe {
+                command.pre_exec(move || {
+                    // `dup2` onto itself would keep close-on-exec: clear it.
+                    let done = if fd == 3 {
+                        libc::fcntl(3, libc::F_SETFD, 0)
+                    } else {
+                        libc::dup2(fd, 3)
+                    };
+                    if done < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = file;
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -153,7 +213,16 @@ impl Scanner {
         self.loaded += 1;
         match reply {
             Ok(Ok(Some(ScanReply::Loaded(metadata)))) => Ok(Verdict::Loaded(Ok(metadata))),
-            Ok(Ok(Some(ScanReply::Refused(message)))) => Ok(Verdict::Loaded(Err(message))),
+            Ok(Ok(Some(ScanReply::Refused {
+                message,
+                opened: true,
+            }))) => Ok(Verdict::Loaded(Err(message))),
+            // Refused before its code ran: this says nothing about what
+            // loading it would do, so it must not be loaded here either.
+            Ok(Ok(Some(ScanReply::Refused {
+                message,
+                opened: false,
+            }))) => Ok(Verdict::Quarantined(message)),
             Ok(Ok(Some(ScanReply::Ready { .. }))) => {
                 Err("loading it garbled the scanner's replies (a second `Ready`)".to_owned())
             }
