@@ -1,11 +1,16 @@
-//! Command plugins: `rivet NAME ARGS...`, and the overview `rivet` prints
-//! with no arguments.
+//! Command plugins: `rivet NAME ARGS...`, their help, and the overview
+//! `rivet` prints with no arguments.
+//!
+//! Every listing names a command plugin by the name it declares (its
+//! `Plugin::NAME`), as `rivet plugins list` does; its file name spells each
+//! `-` of that name as `_` (see [`rivet_loader::plugin_file_name`]), and
+//! either spelling runs it.
 
 use std::io::{self, Write};
 
 use std::sync::Arc;
 
-use rivet_loader::{CallError, ConsoleUi, HostUi, LoadError, Loader, PluginKind};
+use rivet_loader::{CallError, ConsoleUi, HostUi, LoadError, Loader, PluginKind, plugin_file_name};
 
 /// A synopsis longer than this is cut in the overview (Packer's guideline).
 const SYNOPSIS_WIDTH: usize = 50;
@@ -13,14 +18,19 @@ const SYNOPSIS_WIDTH: usize = 50;
 /// Why a plugin command could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
-    /// No command plugin of that name.
+    /// No built-in command or command plugin of that name.
     #[error(
-        "`{name}` is not a rivet command or command plugin; run `rivet` to list the commands ({source})"
+        "there is no command `{name}`; the commands are {available}. A command plugin is a file named `{file_name}` on the plugin search path (`rivet plugins list` shows what is found)"
     )]
     Unknown {
         /// The name typed.
         name: String,
+        /// The built-in commands and command plugins, as text.
+        available: String,
+        /// The file a command plugin of that name would be.
+        file_name: String,
         /// The loader's answer.
+        #[source]
         source: Box<LoadError>,
     },
     /// The command plugin exists but could not be loaded.
@@ -54,14 +64,23 @@ impl HostUi for CommandUi {
 }
 
 /// Runs command plugin `name` with `args`; returns its exit status. `--help`
-/// or `-h` as the only argument prints the plugin's help instead.
-pub fn run(loader: &mut Loader, name: &str, args: &[String]) -> Result<i32, CommandError> {
+/// or `-h` as the only argument prints the plugin's help instead. When
+/// there is no such plugin, the error lists the `builtin` commands and the
+/// command plugins.
+pub fn run(
+    loader: &mut Loader,
+    builtin: &[(String, String)],
+    name: &str,
+    args: &[String],
+) -> Result<i32, CommandError> {
     loader.set_ui(Arc::new(CommandUi));
     let plugin = loader
         .load(PluginKind::Command, name)
         .map_err(|source| match source {
             LoadError::NotFound { .. } => CommandError::Unknown {
                 name: name.to_owned(),
+                available: available(loader, builtin),
+                file_name: plugin_file_name(PluginKind::Command, name),
                 source: Box::new(source),
             },
             other => CommandError::Load(Box::new(other)),
@@ -77,32 +96,51 @@ pub fn run(loader: &mut Loader, name: &str, args: &[String]) -> Result<i32, Comm
 }
 
 /// The usage, built-in commands and command plugins with their synopsis.
-pub fn overview(loader: &Loader, builtin: &[(&str, &str)], out: &mut impl Write) -> io::Result<()> {
+pub fn overview(
+    loader: &Loader,
+    builtin: &[(String, String)],
+    out: &mut impl Write,
+) -> io::Result<()> {
     writeln!(
         out,
         "Usage: rivet [--version] [--help] <command> [<args>]\n"
     )?;
     writeln!(out, "Available commands are:")?;
-    let mut rows: Vec<(String, String)> = builtin
-        .iter()
-        .map(|(name, about)| ((*name).to_owned(), (*about).to_owned()))
-        .collect();
+    write_rows(builtin.iter().cloned(), loader, out)
+}
+
+/// The command plugins with their synopsis, under a heading: what `rivet
+/// --help` adds to the help of the built-in commands.
+pub fn plugin_section(loader: &Loader, out: &mut impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "\nCommand plugins (`rivet help NAME` shows one's help):"
+    )?;
+    write_rows(std::iter::empty(), loader, out)
+}
+
+/// Writes `rows`, then one row per command plugin, in aligned columns; then
+/// why any command plugin cannot be used.
+fn write_rows(
+    rows: impl Iterator<Item = (String, String)>,
+    loader: &Loader,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let mut rows: Vec<(String, String)> = rows.collect();
     let mut problems = Vec::new();
-    for file in loader
-        .scan()
-        .files
-        .into_iter()
-        .filter(|f| f.kind == PluginKind::Command)
-    {
+    for name in plugin_names(loader) {
         let synopsis = loader
-            .load_file(&file.path, file.kind, &file.name)
+            .load(PluginKind::Command, &name)
             .map_err(|e| e.to_string())
             .and_then(|plugin| plugin.command().map_err(|e| e.to_string()))
             .and_then(|command| command.synopsis().map_err(|e| e.to_string()));
         match synopsis {
-            Ok(text) => rows.push((file.name, cut(text.trim()))),
+            Ok(text) => rows.push((name, cut(text.trim()))),
             Err(problem) => problems.push(problem),
         }
+    }
+    if rows.is_empty() {
+        writeln!(out, "    (none found)")?;
     }
     let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
     for (name, about) in rows {
@@ -112,6 +150,38 @@ pub fn overview(loader: &Loader, builtin: &[(&str, &str)], out: &mut impl Write)
         writeln!(out, "warning: {problem}")?;
     }
     Ok(())
+}
+
+/// The names the command plugins `loader` finds declare (installed ones
+/// and built-ins included), from the listing cache: none is loaded.
+fn plugin_names(loader: &Loader) -> Vec<String> {
+    loader
+        .catalog()
+        .plugins
+        .into_iter()
+        .filter(|listed| listed.metadata.kind == PluginKind::Command)
+        .map(|listed| listed.metadata.name)
+        .collect()
+}
+
+/// The built-in commands, then the command plugins, as `a, b and c`.
+fn available(loader: &Loader, builtin: &[(String, String)]) -> String {
+    let mut names: Vec<String> = builtin
+        .iter()
+        .map(|(name, _)| format!("`{name}`"))
+        .collect();
+    names.extend(plugin_names(loader).iter().map(|name| format!("`{name}`")));
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
+}
+
+/// The status `rivet` exits with when a command plugin returns `code`: the
+/// code itself when a process can exit with it (0 to 255), else 255. Codes
+/// do not wrap around as the low byte, so 256 never reads as success.
+pub fn exit_status(code: i32) -> u8 {
+    u8::try_from(code).unwrap_or(u8::MAX)
 }
 
 fn cut(synopsis: &str) -> String {
@@ -135,5 +205,15 @@ mod tests {
         let long = "x".repeat(80);
         assert_eq!(cut(&long).chars().count(), SYNOPSIS_WIDTH);
         assert_eq!(cut("first\nsecond"), "first");
+    }
+
+    #[test]
+    fn exit_codes_outside_a_byte_become_255() {
+        assert_eq!(exit_status(0), 0);
+        assert_eq!(exit_status(3), 3);
+        assert_eq!(exit_status(255), 255);
+        for code in [256, 512, -1, i32::MIN, i32::MAX] {
+            assert_eq!(exit_status(code), 255, "{code}");
+        }
     }
 }

@@ -26,7 +26,7 @@ use crate::pipeline::BuildOptions;
 
 /// Rivet: build artifacts with plugins.
 #[derive(Debug, Parser)]
-#[command(name = "rivet", version, about)]
+#[command(name = "rivet", version, about, disable_help_subcommand = true)]
 struct Cli {
     /// How plugins run: `in-process` (fast) or `process` (each in its own
     /// process; a crash is an error, not the end of rivet)
@@ -105,6 +105,11 @@ enum Cmd {
     },
     /// Install a template's missing [required_plugins] from a local directory
     Init(manage::InitArgs),
+    /// Print the help of rivet, or of a command (built-in or plugin)
+    Help {
+        /// The command
+        command: Option<String>,
+    },
     /// A command plugin: `rivet NAME ARGS...`
     #[command(external_subcommand)]
     External(Vec<String>),
@@ -133,7 +138,10 @@ fn main() -> ExitCode {
     if let Some(warning) = logger::init() {
         eprintln!("warning: {warning}");
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return parse_error(error),
+    };
     let mut loader = Loader::new();
     if let Some(mode) = cli.isolation {
         loader.set_mode(mode);
@@ -161,14 +169,30 @@ fn main() -> ExitCode {
 fn run(cli: Cli, loader: &mut Loader) -> Result<ExitCode, String> {
     match cli.command {
         None => {
-            let builtin = builtin_commands();
-            let builtin: Vec<(&str, &str)> = builtin
-                .iter()
-                .map(|(n, a)| (n.as_str(), a.as_str()))
-                .collect();
-            commands::overview(loader, &builtin, &mut io::stdout().lock())
+            commands::overview(loader, &builtin_commands(), &mut io::stdout().lock())
                 .map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Help { command: None }) => {
+            print!("{}", Cli::command().render_long_help());
+            commands::plugin_section(loader, &mut io::stdout().lock())
+                .map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Help {
+            command: Some(name),
+        }) => {
+            if builtin_commands()
+                .iter()
+                .any(|(builtin, _)| *builtin == name)
+            {
+                // clap prints the help of a subcommand it parses with --help.
+                if let Err(help) = Cli::try_parse_from(["rivet", &name, "--help"]) {
+                    help.print().map_err(|e| e.to_string())?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            run_command(loader, &name, &["--help".to_owned()])
         }
         Some(Cmd::Build {
             template,
@@ -177,10 +201,8 @@ fn run(cli: Cli, loader: &mut Loader) -> Result<ExitCode, String> {
             let artifacts = pipeline::build(loader, &template, &BuildOptions { keep_on_error })
                 .map_err(|e| e.to_string())?;
             println!("==> Build finished. The artifacts:");
-            for artifact in artifacts {
-                for path in artifact.paths() {
-                    println!("--> {}: {}", artifact.id, path.display());
-                }
+            for artifact in &artifacts {
+                println!("--> {}", pipeline::summary(artifact));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -213,10 +235,39 @@ fn run(cli: Cli, loader: &mut Loader) -> Result<ExitCode, String> {
         Some(Cmd::Init(args)) => manage::init(loader, &args),
         Some(Cmd::External(args)) => {
             let (name, args) = args.split_first().ok_or("a command name is needed")?;
-            let code = commands::run(loader, name, args).map_err(|e| e.to_string())?;
-            Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+            run_command(loader, name, args)
         }
     }
+}
+
+/// Prints what clap says when it does not parse the command line: an error,
+/// the version, or a help, where `rivet --help` (or `-h`) is followed by the
+/// command plugins (found with the default configuration, as the options
+/// were not parsed).
+fn parse_error(error: clap::Error) -> ExitCode {
+    let root_help = error.kind() == clap::error::ErrorKind::DisplayHelp && {
+        let text = error.render().to_string();
+        let mut root = Cli::command();
+        text == root.render_long_help().to_string() || text == root.render_help().to_string()
+    };
+    let printed = error.print();
+    if root_help && printed.is_ok() {
+        let _ = commands::plugin_section(&Loader::new(), &mut io::stdout().lock());
+    }
+    ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(u8::MAX))
+}
+
+/// Runs command plugin `name`, exiting with its status (see
+/// [`commands::exit_status`]); a status that does not fit is reported.
+fn run_command(loader: &mut Loader, name: &str, args: &[String]) -> Result<ExitCode, String> {
+    let code = commands::run(loader, &builtin_commands(), name, args).map_err(|e| e.to_string())?;
+    let status = commands::exit_status(code);
+    if i32::from(status) != code {
+        eprintln!(
+            "warning: command `{name}` returned exit code {code}, which is not an exit status (0 to 255); rivet exits with {status}"
+        );
+    }
+    Ok(ExitCode::from(status))
 }
 
 /// A timeout option: whole seconds, at least 1. Values too long to wait for

@@ -43,9 +43,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use rivet_loader::installed::{check_source, platform};
+use rivet_loader::integrity::sha256_hex;
 use rivet_loader::{Loader, PluginKind, is_valid_name, same_name};
 use serde::{Deserialize, Serialize};
 
@@ -481,6 +482,11 @@ pub fn pack(
     out_dir: &Path,
 ) -> Result<PathBuf, InstallError> {
     check_source(source).map_err(InstallError::BadSource)?;
+    // Before any build, which may take minutes.
+    fs::create_dir_all(out_dir).map_err(|e| PackageError::Pack {
+        path: out_dir.to_owned(),
+        message: format!("cannot create the directory to write the package in: {e}"),
+    })?;
     let staging = Staging::new(&install::install_root(loader)?)?;
     let mut staged = Vec::new();
     for input in inputs {
@@ -493,10 +499,13 @@ pub fn pack(
             staged.push(install::verify_file(loader, &staging, &file)?);
         }
     }
-    let first = staged.first().ok_or_else(|| PackageError::Pack {
-        path: out_dir.to_owned(),
-        message: "nothing to pack".into(),
-    })?;
+    if staged.is_empty() {
+        return Err(PackageError::Pack {
+            path: out_dir.to_owned(),
+            message: "nothing to pack".into(),
+        }
+        .into());
+    }
     let manifest = Manifest {
         format: 1,
         source: source.to_owned(),
@@ -538,21 +547,18 @@ pub fn pack(
     let (sums_file, sums_digest) = stage(sums.as_bytes())?;
     contents.insert(1, (CHECKSUMS.to_owned(), sums_file, sums_digest, 0o644));
 
-    let stem = first
-        .id
-        .file_name()
-        .trim_start_matches(std::env::consts::DLL_PREFIX)
-        .trim_end_matches(std::env::consts::DLL_SUFFIX)
-        .to_owned();
-    let out = out_dir.join(format!("{stem}.tar.gz"));
+    let out = out_dir.join(package_file_name(&staged));
     let io_err = |source| InstallError::Io {
         path: out.clone(),
         source,
     };
-    let temp = tempfile::Builder::new()
-        .prefix(".rivet-pack-")
-        .tempfile_in(out_dir)
-        .map_err(io_err)?;
+    let mut temp = tempfile::Builder::new();
+    temp.prefix(".rivet-pack-");
+    // A package is for sharing: readable by all (less what the umask
+    // takes), not the 0600 of a temporary file.
+    #[cfg(unix)]
+    temp.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let temp = temp.tempfile_in(out_dir).map_err(io_err)?;
     {
         let encoder = flate2::write::GzEncoder::new(temp.as_file(), flate2::Compression::default());
         let mut builder = tar::Builder::new(encoder);
@@ -577,6 +583,38 @@ pub fn pack(
     Ok(out)
 }
 
+/// The file name of a package of `plugins` (at least one): the kind, name
+/// and version of each, then the interface major and platform they share.
+/// `plugin_builder_dir_v1.2.3_i1_linux_x86_64.tar.gz` for one plugin,
+/// `plugins_builder_dir_v1.2.3+command_inspect_v0.1.0_i1_linux_x86_64.tar.gz`
+/// for several; a list too long for a file name becomes the number of
+/// plugins and a digest of the list.
+fn package_file_name(plugins: &[Staged]) -> String {
+    let ids: Vec<String> = plugins
+        .iter()
+        .map(|p| {
+            let id = &p.id;
+            let name = id.name.replace('-', "_");
+            format!("{}_{name}_v{}", id.kind.file_token(), id.version)
+        })
+        .collect();
+    let mut list = ids.join("+");
+    if list.len() > 160 {
+        let digest = sha256_hex(list.as_bytes()).unwrap_or_default();
+        list = format!("{}_{}", ids.len(), digest.get(..12).unwrap_or_default());
+    }
+    let (interface_major, platform) = plugins
+        .first()
+        .map(|p| (p.id.interface_major, p.id.platform.as_str()))
+        .unwrap_or_default();
+    let prefix = if plugins.len() == 1 {
+        "plugin"
+    } else {
+        "plugins"
+    };
+    format!("{prefix}_{list}_i{interface_major}_{platform}.tar.gz")
+}
+
 /// Builds the crate in `dir` (`cargo build --release --lib`) and returns
 /// the plugin libraries it produced.
 fn build_crate(dir: &Path) -> Result<Vec<PathBuf>, InstallError> {
@@ -591,16 +629,23 @@ fn build_crate(dir: &Path) -> Result<Vec<PathBuf>, InstallError> {
         );
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // A release build can take minutes: say so, and let cargo's progress
+    // (its stderr) through.
+    eprintln!(
+        "==> building {} with `cargo build --release`",
+        dir.display()
+    );
     let output = Command::new(cargo)
         .args(["build", "--release", "--lib", "--message-format=json"])
         .arg("--manifest-path")
         .arg(&manifest)
+        .stderr(Stdio::inherit())
         .output()
         .map_err(|e| fail(format!("cannot run cargo: {e}")))?;
     if !output.status.success() {
         return Err(fail(format!(
-            "`cargo build --release` failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
+            "`cargo build --release` failed ({}; its messages are above)",
+            output.status
         ))
         .into());
     }

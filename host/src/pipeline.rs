@@ -30,17 +30,18 @@ pub enum BuildError {
     Load {
         /// The template.
         template: PathBuf,
-        /// The step, as `builder #1 (dir)`.
+        /// The step, as `builder #1` (the error names the plugin or its
+        /// file).
         step: String,
         /// Why.
         source: Box<LoadError>,
     },
     /// A plugin call failed.
-    #[error("{template}: {step}: {source}")]
+    #[error("{template}: {step} {reason}", reason = .source.reason())]
     Call {
         /// The template.
         template: PathBuf,
-        /// The step.
+        /// The step and its plugin, as `builder #1 (dir)`.
         step: String,
         /// Why.
         source: CallError,
@@ -114,7 +115,7 @@ fn prepare_all(loader: &Loader, template: &Template) -> Result<Vec<Prepared>, Bu
             }
             .map_err(|source| BuildError::Load {
                 template: template.path.clone(),
-                step: step.to_string(),
+                step: step.position(),
                 source: Box::new(source),
             })?;
             log::debug!("{step}: using {} ({})", plugin.source(), plugin.mode());
@@ -142,6 +143,20 @@ fn run_steps<'a>(
         .map_err(|error| (step, error))?;
     }
     Ok(artifact)
+}
+
+/// One line saying where `artifact` is: its id and its file when it is one
+/// file, else its id, root directory and how many files it holds.
+pub fn summary(artifact: &Artifact) -> String {
+    match artifact.files.as_slice() {
+        [file] => format!("{}: {}", artifact.id, artifact.path_of(file).display()),
+        files => format!(
+            "{}: {} ({} files)",
+            artifact.id,
+            artifact.root.display(),
+            files.len()
+        ),
+    }
 }
 
 fn call_error(template: &Template, step: &Step, source: CallError) -> BuildError {

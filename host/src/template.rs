@@ -89,9 +89,17 @@ pub struct Step {
     pub index: usize,
 }
 
+impl Step {
+    /// Where the step is in the template, as `builder #1`.
+    pub fn position(&self) -> String {
+        format!("{} #{}", self.kind, self.index)
+    }
+}
+
 impl fmt::Display for Step {
+    /// The step and its plugin, as `builder #1 (dir)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} #{} ({})", self.kind, self.index, self.plugin)
+        write!(f, "{} ({})", self.position(), self.plugin)
     }
 }
 

@@ -19,7 +19,8 @@ pub trait Command: Plugin + Default {
     fn help(&self) -> String;
 
     /// Runs the command with the arguments after its name; returns the exit
-    /// status (0 for success). An error is shown to the user and exits 1.
+    /// status (0 for success, at most 255: `rivet` reports any other code
+    /// and exits 255). An error is shown to the user and exits 1.
     fn run(&self, ui: &Ui, args: &[String]) -> Result<i32, Error>;
 }
 

@@ -105,7 +105,7 @@ fn parse_config<C: DeserializeOwned>(json: &str) -> Result<C, Error> {
             Some(at) if error.line() > 0 => &text[..at],
             _ => &text,
         };
-        Error::config(format!("invalid configuration: {text}"))
+        Error::config(text)
     })
 }
 
@@ -125,10 +125,7 @@ mod tests {
     fn config_errors_name_the_field_without_json_positions() {
         let error = parse_config::<Config>("{}").unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Config);
-        assert_eq!(
-            error.message(),
-            "invalid configuration: missing field `dir`"
-        );
+        assert_eq!(error.message(), "missing field `dir`");
         let error = parse_config::<Config>(r#"{"dir": "a", "dri": 1}"#).unwrap_err();
         assert!(error.message().contains("unknown field `dri`"), "{error}");
     }

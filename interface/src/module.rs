@@ -50,12 +50,14 @@ pub enum PluginInstance {
 /// The root module of a plugin library.
 ///
 /// This is a prefix type: a later minor version of the interface may add
-/// fields at the end (readable by new hosts as `Option`s on old plugins);
-/// removing or changing a field needs a new major version.
+/// fields at the end, after `prepare` (the last field every plugin has).
+/// A new host reads such a field through an accessor returning an
+/// `Option`, `None` for a plugin built before the field existed (abi_stable's
+/// default for fields after the prefix). Removing or changing a field needs
+/// a new major version.
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
-#[sabi(missing_field(panic))]
 pub struct PluginMod {
     /// Who the plugin is.
     pub info: PluginInfo,

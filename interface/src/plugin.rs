@@ -13,7 +13,9 @@ use crate::{Error, OutputDir, Ui};
 /// as [`export_builder!`](crate::export_builder).
 pub trait Plugin: Send + Sync + Sized + 'static {
     /// The plugin's name, as users write it in templates (`dir`, `shell`).
-    /// It must match the `NAME` part of the plugin's file name.
+    /// It must match the `NAME` part of the plugin's file name, where each
+    /// `-` of the name is written `_` (`hello-cmd` is
+    /// `libplugin_command_hello_cmd.so`).
     const NAME: &'static str;
     /// One line saying what the plugin does.
     const DESCRIPTION: &'static str;

@@ -1,5 +1,6 @@
 //! What can go wrong finding, loading and calling plugins.
 
+use std::fmt;
 use std::path::PathBuf;
 
 use rivet_interface::PluginKind;
@@ -243,11 +244,12 @@ pub enum LoadError {
     },
 }
 
-/// Why a call into a plugin failed. Every variant names the plugin.
+/// Why a call into a plugin failed. Every variant names the plugin: it is
+/// shown as the plugin, then [`CallError::reason`] (`builder dir failed:
+/// …`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CallError {
     /// The configuration given to the plugin is wrong.
-    #[error("{plugin}: bad configuration: {message}")]
     Config {
         /// The plugin, as `kind name`.
         plugin: String,
@@ -255,7 +257,6 @@ pub enum CallError {
         message: String,
     },
     /// The plugin reported a failure.
-    #[error("{plugin} failed: {message}")]
     Failed {
         /// The plugin, as `kind name`.
         plugin: String,
@@ -263,7 +264,6 @@ pub enum CallError {
         message: String,
     },
     /// The plugin panicked; the panic was caught at the boundary.
-    #[error("{plugin} panicked: {message}")]
     Panicked {
         /// The plugin, as `kind name`.
         plugin: String,
@@ -271,7 +271,6 @@ pub enum CallError {
         message: String,
     },
     /// The isolated plugin's process died during the call.
-    #[error("{plugin} crashed: its process {status}; the next call starts a fresh one")]
     Crashed {
         /// The plugin, as `kind name`.
         plugin: String,
@@ -279,7 +278,6 @@ pub enum CallError {
         status: String,
     },
     /// The isolated plugin did not answer in time; its process was killed.
-    #[error("{plugin} did not answer within {seconds}s; its process was killed")]
     Timeout {
         /// The plugin, as `kind name`.
         plugin: String,
@@ -287,9 +285,6 @@ pub enum CallError {
         seconds: f64,
     },
     /// The isolated plugin broke the protocol; its process was killed.
-    #[error(
-        "{plugin} sent something that is not the plugin protocol ({message}); its process was killed"
-    )]
     Protocol {
         /// The plugin, as `kind name`.
         plugin: String,
@@ -299,9 +294,6 @@ pub enum CallError {
     /// The isolated plugin crashed too often to be started again for now:
     /// it was restarted `restarts` times within the last `seconds` (see
     /// [`Loader::set_restart_limit`](crate::Loader::set_restart_limit)).
-    #[error(
-        "{plugin} crashed again after {restarts} restarts within {seconds}s; not restarting it until that many seconds have passed since the first of them (last: {last}). Fix the plugin, or run it in-process to debug it"
-    )]
     CrashLoop {
         /// The plugin, as `kind name`.
         plugin: String,
@@ -313,7 +305,6 @@ pub enum CallError {
         last: String,
     },
     /// A fresh process for the isolated plugin could not be started.
-    #[error("{plugin}: cannot restart its process: {message}")]
     Restart {
         /// The plugin, as `kind name`.
         plugin: String,
@@ -321,7 +312,6 @@ pub enum CallError {
         message: String,
     },
     /// The operation does not exist for this kind of plugin.
-    #[error("{plugin} is a {kind} plugin and cannot {operation}")]
     WrongKind {
         /// The plugin, as `kind name`.
         plugin: String,
@@ -332,7 +322,77 @@ pub enum CallError {
     },
 }
 
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.plugin(), self.reason())
+    }
+}
+
+/// What went wrong in a [`CallError`], without the plugin's name: it reads
+/// after whatever names the plugin (`builder #1 (dir) failed: …`).
+#[derive(Debug, Clone, Copy)]
+pub struct CallReason<'a>(&'a CallError);
+
+impl fmt::Display for CallReason<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            CallError::Config { message, .. } => {
+                write!(f, "rejected its configuration: {message}")
+            }
+            CallError::Failed { message, .. } => write!(f, "failed: {message}"),
+            CallError::Panicked { message, .. } => write!(f, "panicked: {message}"),
+            CallError::Crashed { status, .. } => write!(
+                f,
+                "crashed: its process {status}; the next call starts a fresh one"
+            ),
+            CallError::Timeout { seconds, .. } => write!(
+                f,
+                "did not answer within {seconds}s; its process was killed"
+            ),
+            CallError::Protocol { message, .. } => write!(
+                f,
+                "sent something that is not the plugin protocol ({message}); its process was killed"
+            ),
+            CallError::CrashLoop {
+                restarts,
+                seconds,
+                last,
+                ..
+            } => write!(
+                f,
+                "crashed again after {restarts} restarts within {seconds}s; not restarting it until that many seconds have passed since the first of them (last: {last}). Fix the plugin, or run it in-process to debug it"
+            ),
+            CallError::Restart { message, .. } => {
+                write!(f, "could not be restarted in a fresh process: {message}")
+            }
+            CallError::WrongKind {
+                kind, operation, ..
+            } => write!(f, "is a {kind} plugin and cannot {operation}"),
+        }
+    }
+}
+
 impl CallError {
+    /// The plugin that failed, as `kind name`.
+    pub fn plugin(&self) -> &str {
+        match self {
+            CallError::Config { plugin, .. }
+            | CallError::Failed { plugin, .. }
+            | CallError::Panicked { plugin, .. }
+            | CallError::Crashed { plugin, .. }
+            | CallError::Timeout { plugin, .. }
+            | CallError::Protocol { plugin, .. }
+            | CallError::CrashLoop { plugin, .. }
+            | CallError::Restart { plugin, .. }
+            | CallError::WrongKind { plugin, .. } => plugin,
+        }
+    }
+
+    /// What went wrong, for a message that already names the plugin.
+    pub fn reason(&self) -> CallReason<'_> {
+        CallReason(self)
+    }
+
     /// The error a plugin returned, tagged with the plugin's label.
     pub(crate) fn from_plugin(plugin: &str, error: rivet_interface::Error) -> Self {
         let plugin = plugin.to_owned();

@@ -44,7 +44,7 @@ pub use builtin::BuiltinPlugin;
 pub use cache::ChecksumState;
 pub use catalog::{BrokenFile, Catalog, Installed, Listed};
 pub use discovery::{PluginFile, Scan, Shadowed, UnreadableDir};
-pub use error::{CallError, LoadError};
+pub use error::{CallError, CallReason, LoadError};
 pub use file_name::{is_valid_name, parse_plugin_file_name, plugin_file_name, same_name};
 pub use installed::{InstalledName, InstalledPlugin};
 pub use isolated::server::serve_plugin_process;

@@ -180,35 +180,53 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A one-line summary of abi_stable's layout report: its innermost (last)
-/// error, where it is (the chain of fields leading to it) and the expected
-/// and found types.
+/// A one-line summary of abi_stable's layout report: the first error of its
+/// innermost group that is about a field (the first field that differs),
+/// else that group's first error; where it is (the chain of fields leading
+/// to the group); and what was expected and found there, each field as
+/// `name: type`.
 fn summarize_abi_report(report: &str) -> String {
     let lines: Vec<&str> = report.lines().collect();
-    let Some(at) = lines
-        .iter()
-        .rposition(|l| l.trim_start().starts_with("Error:"))
-    else {
+    let is_error = |l: &&str| l.starts_with("Error:");
+    let Some(last) = lines.iter().rposition(is_error) else {
         return "the layouts differ".to_owned();
     };
-    let what = lines[at].trim().trim_start_matches("Error:").trim();
-    // The indented lines under `label`, after the error line: the `type:`
-    // among them, or the first one.
-    let block = |label: &str| {
+    let group = lines[..last]
+        .iter()
+        .rposition(|l| l.contains("error(s)inside:"));
+    // The indented lines under `label` (`Expected:`, `Found:`) of the error
+    // at `at`, as `name: type` for a field, else the `type:` line or the
+    // first one.
+    let block = |at: usize, label: &str| {
         let start = lines[at..].iter().position(|l| l.trim() == label)? + at + 1;
         let body: Vec<&str> = lines[start..]
             .iter()
             .take_while(|l| l.starts_with(char::is_whitespace))
             .map(|l| l.trim())
             .collect();
-        body.iter()
-            .find_map(|l| l.strip_prefix("type:"))
-            .or(body.first().copied())
-            .map(str::to_owned)
+        let value = |key: &str| body.iter().find_map(|l| l.strip_prefix(key));
+        match (value("field_name:"), value("type:")) {
+            (Some(name), Some(ty)) => Some(format!("{name}: {ty}")),
+            (_, Some(ty)) => Some(ty.to_owned()),
+            _ => body.first().map(|l| (*l).to_owned()),
+        }
     };
-    let fields: Vec<&str> = lines[..at]
+    let errors: Vec<usize> = (group.unwrap_or(0)..=last)
+        .filter(|&i| is_error(&lines[i]))
+        .collect();
+    let names_a_field = |&at: &usize| {
+        lines[at + 1..]
+            .iter()
+            .take_while(|l| !is_error(l))
+            .any(|l| l.trim().starts_with("field_name:"))
+    };
+    let at = errors
         .iter()
-        .rposition(|l| l.contains("error(s)inside:"))
+        .copied()
+        .find(names_a_field)
+        .unwrap_or(errors[0]);
+    let what = lines[at].trim_start_matches("Error:").trim();
+    let fields: Vec<&str> = group
         .map(|start| {
             lines[start..at]
                 .iter()
@@ -222,7 +240,7 @@ fn summarize_abi_report(report: &str) -> String {
     if !fields.is_empty() {
         summary.push_str(&format!(" in `{}`", fields.join(".")));
     }
-    if let (Some(expected), Some(found)) = (block("Expected:"), block("Found:")) {
+    if let (Some(expected), Some(found)) = (block(at, "Expected:"), block(at, "Found:")) {
         summary.push_str(&format!(": expected `{expected}`, found `{found}`"));
     }
     summary
@@ -275,6 +293,60 @@ Found:
             "mismatched type in `prepare.param_2`: expected `HostServices_TO<'lt>`, found `bool`"
         );
         assert_eq!(summarize_abi_report("nothing useful"), "the layouts differ");
+    }
+
+    /// abi_stable's report (abridged) for a plugin whose root module has a
+    /// field, `inserted`, added before `init`: every field from there on is
+    /// a function pointer where a function pointer was expected, so only the
+    /// field names tell them apart.
+    #[test]
+    fn a_field_inserted_in_the_root_module_is_named() {
+        let report = "\
+0 error(s).
+
+3 error(s)inside:
+    <other>
+
+    field_name:0
+    type:PluginMod
+    size:80 align:8
+
+Layout of expected type:
+    --- Type Layout ---
+    type:PluginMod
+
+Error:prefix-types have a different prefix
+Expected:
+    3
+Found:
+    4
+
+Error:unexpected field
+Expected:
+    field_name:init
+    type:AFunctionPointer
+    size:8 align:8
+    fn pointer(s):
+        fn(services,: HostServices_TO<'lt>)->RResult
+Found:
+    field_name:inserted
+    type:AFunctionPointer
+    size:8 align:8
+    fn pointer(s):
+        fn()->bool
+
+Error:unexpected field
+Expected:
+    field_name:prepare
+    type:AFunctionPointer
+Found:
+    field_name:init
+    type:AFunctionPointer
+";
+        assert_eq!(
+            summarize_abi_report(report),
+            "unexpected field: expected `init: AFunctionPointer`, found `inserted: AFunctionPointer`"
+        );
     }
 
     #[test]

@@ -160,7 +160,8 @@ impl Loader {
     }
 
     /// Loads plugin `(kind, name)`: the first file on the search path named
-    /// for it, else a built-in plugin; in the loader's [`mode`](Self::mode).
+    /// for it, else the highest installed version, else a built-in plugin;
+    /// in the loader's [`mode`](Self::mode).
     pub fn load(&self, kind: PluginKind, name: &str) -> Result<Plugin, LoadError> {
         self.load_in(kind, name, self.mode)
     }

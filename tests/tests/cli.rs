@@ -7,7 +7,7 @@ use std::fs;
 use rivet_loader::{PluginKind, plugin_file_name};
 use rivet_tests::cli::{describe, example_site, plugin_row, run_rivet, success_stdout, text};
 use rivet_tests::files::{tree, unpack};
-use rivet_tests::{fixture, install_as, real_plugin_file_names};
+use rivet_tests::{fixture, install_as, real_plugin_file_names, rivet};
 
 #[test]
 fn rivet_build_builds_the_example_site_reproducibly() {
@@ -268,4 +268,170 @@ fn rivet_log_debug_shows_the_example_plugins_own_log_lines() {
         targets.is_empty(),
         "no log line from {targets:?}:\n{stderr}"
     );
+}
+
+/// A fresh home with command `hello-cmd` installed by `rivet plugins
+/// install` (so not beside `rivet` nor on the search path), and a working
+/// directory; `rivet ARGS` runs there.
+struct HelloHome {
+    home: tempfile::TempDir,
+    cwd: tempfile::TempDir,
+}
+
+impl HelloHome {
+    fn new() -> HelloHome {
+        let setup = HelloHome {
+            home: tempfile::tempdir().unwrap(),
+            cwd: tempfile::tempdir().unwrap(),
+        };
+        let file = install_as(
+            &fixture("hello_cmd"),
+            setup.cwd.path(),
+            &plugin_file_name(PluginKind::Command, "hello-cmd"),
+        );
+        success_stdout(&setup.run(&["plugins", "install", &file.to_string_lossy()]));
+        fs::remove_file(&file).unwrap();
+        setup
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        rivet(self.home.path(), self.cwd.path())
+            .args(args)
+            .output()
+            .expect("rivet runs")
+    }
+}
+
+/// The row of `listing` (the output of `rivet`, `rivet --help` or `rivet
+/// plugins list`) naming `name` as a whole word, if any.
+fn row_naming<'a>(listing: &'a str, name: &str) -> Option<&'a str> {
+    listing
+        .lines()
+        .find(|line| line.split_whitespace().any(|word| word == name))
+}
+
+#[test]
+fn installed_command_plugins_are_listed_under_their_own_name_and_have_help() {
+    let setup = HelloHome::new();
+
+    let overview = success_stdout(&setup.run(&[]));
+    let row = row_naming(&overview, "hello-cmd")
+        .unwrap_or_else(|| panic!("`rivet` does not list hello-cmd:\n{overview}"));
+    assert!(row.contains("Says hello, exits with CODE"), "{row}");
+    assert!(!overview.contains("hello_cmd"), "{overview}");
+
+    let help = success_stdout(&setup.run(&["--help"]));
+    let row = row_naming(&help, "hello-cmd")
+        .unwrap_or_else(|| panic!("`rivet --help` does not list hello-cmd:\n{help}"));
+    assert!(row.contains("Says hello, exits with CODE"), "{row}");
+
+    let help = success_stdout(&setup.run(&["help", "hello-cmd"]));
+    assert!(help.starts_with("Usage: rivet hello-cmd [CODE]"), "{help}");
+    let help = success_stdout(&setup.run(&["help", "build"]));
+    assert!(help.contains("Usage: rivet build"), "{help}");
+
+    // `rivet plugins list` names it the same way; its file has `_`.
+    let list = success_stdout(&setup.run(&["plugins", "list"]));
+    let row = row_naming(&list, "hello-cmd")
+        .unwrap_or_else(|| panic!("`rivet plugins list` does not name hello-cmd:\n{list}"));
+    assert!(row.contains("libplugin_command_hello_cmd_v"), "{row}");
+    assert!(row_naming(&list, "hello_cmd").is_none(), "{list}");
+
+    // Either spelling runs it.
+    for name in ["hello-cmd", "hello_cmd"] {
+        assert_eq!(success_stdout(&setup.run(&[name])), "hello\n");
+    }
+}
+
+#[test]
+fn a_command_s_exit_code_is_rivet_s_status_and_one_out_of_range_is_255_with_a_warning() {
+    let setup = HelloHome::new();
+
+    let output = setup.run(&["hello-cmd", "7"]);
+    assert_eq!(output.status.code(), Some(7), "{}", describe(&output));
+    assert!(text(&output.stderr).is_empty(), "{}", describe(&output));
+
+    for code in ["256", "-1", "100000"] {
+        let output = setup.run(&["hello-cmd", code]);
+        assert_eq!(output.status.code(), Some(255), "{}", describe(&output));
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains(&format!("returned exit code {code}"))
+                && stderr.contains("rivet exits with 255"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_command_is_named_with_the_commands_there_are() {
+    let setup = HelloHome::new();
+
+    let output = setup.run(&["nosuch", "x"]);
+
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with("error: there is no command `nosuch`;"),
+        "{stderr}"
+    );
+    for command in ["`build`", "`plugins`", "`inspect`", "`hello-cmd`"] {
+        assert!(stderr.contains(command), "{command}: {stderr}");
+    }
+    assert!(!stderr.contains("template"), "{stderr}");
+}
+
+#[test]
+fn the_build_summary_has_one_line_per_artifact() {
+    let site = example_site();
+    // The example without its last step, `compress`: the final artifact is
+    // the site directory itself, many files.
+    let template = fs::read_to_string(site.path().join("site.toml")).unwrap();
+    let (without_compress, _) = template
+        .split_once("# Pack the site")
+        .expect("the example packs the site last");
+    fs::write(site.path().join("dir.toml"), without_compress).unwrap();
+
+    for (template, expected) in [
+        ("site.toml", "site.tar.gz: BUILD/site.tar.gz".to_owned()),
+        ("dir.toml", "site: BUILD/site (5 files)".to_owned()),
+    ] {
+        let output = run_rivet(site.path(), &["build", template], &[]);
+        let stdout = success_stdout(&output);
+        let summary: Vec<&str> = stdout.lines().filter(|l| l.starts_with("-->")).collect();
+        let build = site.path().join("build").canonicalize().unwrap();
+        let expected = format!(
+            "--> {}",
+            expected.replace("BUILD", &build.to_string_lossy())
+        );
+        assert_eq!(summary, [expected.as_str()], "{template}:\n{stdout}");
+    }
+}
+
+#[test]
+fn a_bad_configuration_is_reported_once_per_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("t.toml"),
+        "[[builders]]\nplugin = \"dir\"\nconfig = { output = \"out\", sorce = \"www\" }\n",
+    )
+    .unwrap();
+
+    let output = run_rivet(dir.path(), &["build", "t.toml"], &[]);
+
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = text(&output.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no error line:\n{stderr}"));
+    assert!(
+        line.starts_with(
+            "error: t.toml: builder #1 (dir) rejected its configuration: unknown field `sorce`"
+        ),
+        "{line}"
+    );
+    for layer in ["dir", "configuration"] {
+        assert_eq!(line.matches(layer).count(), 1, "{layer} twice: {line}");
+    }
 }

@@ -276,7 +276,7 @@ fn bad_configuration_is_reported_at_prepare_naming_plugin_and_field() {
     assert!(
         missing
             .to_string()
-            .starts_with("builder dir: bad configuration"),
+            .starts_with("builder dir rejected its configuration: missing field `output`"),
         "{missing}"
     );
 

@@ -133,7 +133,7 @@ fn a_crashing_isolated_plugin_fails_the_build_but_not_rivet() {
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let stderr = text(&output.stderr);
     assert!(
-        stderr.contains("builder misbehave crashed") && stderr.contains("SIGSEGV"),
+        stderr.contains("builder #1 (misbehave) crashed") && stderr.contains("SIGSEGV"),
         "{}",
         describe(&output)
     );

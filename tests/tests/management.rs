@@ -404,3 +404,66 @@ fn plugins_asking_where_a_plugin_is_see_installed_versions() {
         expected.display()
     );
 }
+
+#[test]
+fn pack_creates_its_output_directory_and_writes_a_readable_package_named_after_its_plugins() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+
+    let env = Env::new();
+    let (old, new) = (env.plugin("1.2.0"), env.plugin("1.3.0"));
+    let out_dir = env.scratch.path().join("missing/dir");
+    let mut command = rivet(env.home.path(), env.cwd.path());
+    command
+        .args(["plugins", "pack", "-o"])
+        .arg(&out_dir)
+        .arg(&old)
+        .arg(&new);
+    // SAFETY: `umask` is async-signal-safe and changes only the child's mask.
+    unsafe {
+        command.pre_exec(|| {
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
+
+    let output = command.output().expect("rivet runs");
+
+    assert!(output.status.success(), "{}", describe(&output));
+    let name = format!(
+        "plugins_builder_versioned_v1.2.0+builder_versioned_v1.3.0_i1_{}.tar.gz",
+        platform()
+    );
+    let package = out_dir.join(&name);
+    assert_eq!(
+        text(&output.stdout).trim(),
+        format!("packed {}", package.display())
+    );
+    let mode = fs::metadata(&package).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "{mode:o}");
+}
+
+#[test]
+fn pack_refuses_an_output_it_cannot_create_before_building_anything() {
+    let env = Env::new();
+    let file = env.scratch.path().join("a-file");
+    fs::write(&file, "not a directory").unwrap();
+    let crate_dir = rivet_tests::workspace_root().join("plugins/builder-dir");
+
+    let error = env.fails(&[
+        "plugins",
+        "pack",
+        &crate_dir.to_string_lossy(),
+        "-o",
+        &file.to_string_lossy(),
+    ]);
+
+    assert!(
+        error.contains(&format!(
+            "{}: cannot pack: cannot create the directory to write the package in",
+            file.display()
+        )),
+        "{error}"
+    );
+    assert!(!error.contains("building"), "cargo ran first: {error}");
+}
