@@ -138,7 +138,9 @@ impl Kind {
                     ::core::option::Option::None => ::core::option::Option::None,
                 }))
             }
-            Kind::Serde(_) => quote!(::rivet::__private::encode(&#value)?),
+            Kind::Serde(_) => {
+                quote!(::rivet::__private::RVec::from(::rivet::__private::encode(&#value)?))
+            }
         }
     }
 
