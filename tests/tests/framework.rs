@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use fixture_framework_probe_interface::{Probe, Sample};
 use imagine_interface::ImageFilter;
 use rivet::{Config, Error, LoadError, Loader, Mode};
 use rivet_tests::{fixture, plugins_dir};
+use rivet_tests_probe::{Probe, Sample};
 use serde_json::json;
 
 const MODES: [Mode; 2] = [Mode::InProcess, Mode::Process];
@@ -23,7 +23,7 @@ fn loader() -> Loader {
     )
 }
 
-fn probe(mode: Mode) -> fixture_framework_probe_interface::ProbeHandle {
+fn probe(mode: Mode) -> rivet_tests_probe::ProbeHandle {
     loader()
         .load_file::<dyn Probe>(&fixture("framework_probe"), mode, &json!(null))
         .unwrap()
