@@ -14,94 +14,13 @@
 //! concurrent caller); on each, it sends a [`Request`] and reads
 //! [`Response`]s (UI lines, log records) until the [`Response::Reply`].
 
-use std::io::{self, IoSlice, Read, Write};
-
 use rivet_interface::{Artifact, ErrorKind, PluginKind};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+pub use rivet_abi::frame::{FrameError, MAX_FRAME, read_frame, write_frame};
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
-
-/// The largest frame accepted, in bytes (64 MiB).
-pub const MAX_FRAME: usize = 64 << 20;
-
-/// How much of an announced frame is allocated before its bytes arrive: a
-/// whole small frame, so the usual message takes one allocation; beyond it
-/// the buffer grows with what is read.
-const FIRST_ALLOCATION: usize = 64 << 10;
-
-/// What can go wrong reading or writing frames.
-#[derive(Debug, thiserror::Error)]
-pub enum FrameError {
-    /// The socket failed or closed mid-frame.
-    #[error("connection error: {0}")]
-    Io(#[from] io::Error),
-    /// A frame announced more than [`MAX_FRAME`] bytes.
-    #[error("a frame of {0} bytes exceeds the limit of {MAX_FRAME} bytes")]
-    TooLarge(usize),
-    /// A frame's bytes do not decode as the expected message.
-    #[error("a malformed frame: {0}")]
-    Malformed(#[from] postcard::Error),
-}
-
-/// Writes one message as a frame: the length prefix and the encoded message
-/// go out in one vectored write (no copy of the message into a frame buffer).
-pub fn write_frame<T: Serialize>(out: &mut impl Write, message: &T) -> Result<(), FrameError> {
-    let body = postcard::to_stdvec(message)?;
-    if body.len() > MAX_FRAME {
-        return Err(FrameError::TooLarge(body.len()));
-    }
-    let header = (body.len() as u32).to_le_bytes();
-    let written = loop {
-        match out.write_vectored(&[IoSlice::new(&header), IoSlice::new(&body)]) {
-            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
-            Ok(n) => break n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    };
-    // A short write (a large body, a full socket buffer): send the rest.
-    if written < header.len() {
-        out.write_all(&header[written..])?;
-    }
-    out.write_all(&body[written.saturating_sub(header.len())..])?;
-    out.flush()?;
-    Ok(())
-}
-
-/// Reads one frame and decodes it; `Ok(None)` at a clean end of stream
-/// (between frames).
-pub fn read_frame<T: DeserializeOwned>(input: &mut impl Read) -> Result<Option<T>, FrameError> {
-    let Some(body) = read_raw(input)? else {
-        return Ok(None);
-    };
-    Ok(Some(postcard::from_bytes(&body)?))
-}
-
-fn read_raw(input: &mut impl Read) -> Result<Option<Vec<u8>>, FrameError> {
-    let mut header = [0u8; 4];
-    let mut filled = 0;
-    while filled < header.len() {
-        match input.read(&mut header[filled..]) {
-            Ok(0) if filled == 0 => return Ok(None),
-            Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let len = u32::from_le_bytes(header) as usize;
-    if len > MAX_FRAME {
-        return Err(FrameError::TooLarge(len));
-    }
-    let mut body = Vec::with_capacity(len.min(FIRST_ALLOCATION));
-    input.take(len as u64).read_to_end(&mut body)?;
-    if body.len() < len {
-        return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
-    }
-    Ok(Some(body))
-}
 
 /// The first line a plugin server prints on stdout: `RIVET-PLUGIN|1|ok|SOCKET`
 /// when the plugin loaded, `RIVET-PLUGIN|1|error|MESSAGE` when it did not.
@@ -328,6 +247,8 @@ pub struct WireMetadata {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{self, Read};
+
     use super::*;
 
     #[test]

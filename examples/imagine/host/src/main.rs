@@ -1,0 +1,80 @@
+//! `imagine`: applies filter plugins to a PPM image, each in-process or in
+//! its own process.
+//!
+//! ```text
+//! imagine INPUT.ppm OUTPUT.ppm FILTER...
+//! FILTER: [process:]NAME[=JSON]   e.g. sepia, process:invert={"strength":0.5}
+//! ```
+//!
+//! Filters are `libplugin_image_filter_NAME.so` files on
+//! `IMAGINE_PLUGIN_PATH`, then beside this executable.
+
+mod ppm;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use imagine_interface::ImageFilter;
+use rivet::{Config, Loader, Mode};
+
+/// What failed, for the one line printed before exiting.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("usage: imagine INPUT.ppm OUTPUT.ppm [process:]NAME[=JSON]...")]
+    Usage,
+    #[error("filter `{0}`: the configuration after `=` is not JSON: {1}")]
+    Config(String, #[source] serde_json::Error),
+    #[error("cannot read or write {0}: {1}")]
+    Io(PathBuf, #[source] std::io::Error),
+    #[error("{0}: {1}")]
+    Format(PathBuf, #[source] ppm::FormatError),
+    #[error(transparent)]
+    Load(#[from] rivet::LoadError),
+    #[error(transparent)]
+    Filter(#[from] rivet::Error),
+}
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("imagine: {failure}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> Result<(), Failure> {
+    let [input, output, filters @ ..] = args.as_slice() else {
+        return Err(Failure::Usage);
+    };
+    if filters.is_empty() {
+        return Err(Failure::Usage);
+    }
+    let (input, output) = (PathBuf::from(input), PathBuf::from(output));
+    let bytes = std::fs::read(&input).map_err(|e| Failure::Io(input.clone(), e))?;
+    let mut image = ppm::Image::parse(&bytes).map_err(|e| Failure::Format(input, e))?;
+    let loader = Loader::new(Config::app("imagine"));
+    for filter in filters {
+        let (mode, rest) = match filter.strip_prefix("process:") {
+            Some(rest) => (Mode::Process, rest),
+            None => (Mode::InProcess, filter.as_str()),
+        };
+        let (name, config) = match rest.split_once('=') {
+            Some((name, json)) => (
+                name,
+                serde_json::from_str(json).map_err(|e| Failure::Config(name.to_owned(), e))?,
+            ),
+            None => (rest, serde_json::Value::Null),
+        };
+        let plugin = loader.load_with::<dyn ImageFilter>(name, mode, &config)?;
+        eprintln!(
+            "{} ({:?}): {}",
+            plugin.name(),
+            plugin.mode(),
+            plugin.describe()?
+        );
+        plugin.apply(&mut image.pixels, image.width, image.height)?;
+    }
+    std::fs::write(&output, image.to_bytes()).map_err(|e| Failure::Io(output, e))
+}

@@ -1,0 +1,116 @@
+//! The root module every framework plugin library exports.
+
+use std::ffi::c_void;
+
+use abi_stable::library::RootModule;
+use abi_stable::sabi_types::VersionStrings;
+use abi_stable::std_types::{RResult, RSlice, RStr, RVec};
+use abi_stable::type_layout::TypeLayout;
+use abi_stable::{StableAbi, declare_root_module_statics, package_version_strings};
+
+use crate::RError;
+
+/// The framework's own ABI version, separate from every interface's
+/// version: it changes when [`PluginMod`] or the calling conventions of the
+/// generated code change, and a host refuses plugins of another one.
+pub const FRAMEWORK_ABI: u32 = 1;
+
+/// Which interface a plugin implements.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct InterfaceId {
+    /// The interface's name, as in plugin file names (`image_filter`).
+    pub name: RStr<'static>,
+    /// The interface's semver version (`1.0.0`).
+    pub version: RStr<'static>,
+    /// The methods' signatures as written in the trait (names and types),
+    /// compared by isolated hosts, which do not see the vtable's layout.
+    pub signature: RStr<'static>,
+}
+
+/// Who a plugin is.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct PluginInfo {
+    /// Its name, as in its file name (`sepia`).
+    pub name: RStr<'static>,
+    /// The plugin crate's version.
+    pub version: RStr<'static>,
+    /// The plugin crate's description.
+    pub description: RStr<'static>,
+}
+
+/// Where a plugin sends its `log` records: the host's logger.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct LogSink {
+    /// The most verbose level the host wants (`log::LevelFilter as u8`).
+    pub max_level: u8,
+    /// Logs one record (`log::Level as u8`, the record's target, its text).
+    pub log: extern "C" fn(level: u8, target: RStr<'_>, message: RStr<'_>),
+}
+
+/// A plugin instance: a boxed plugin value owned by the host until it is
+/// handed back to [`PluginMod::drop`].
+#[repr(transparent)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct Instance(pub *mut c_void);
+
+// SAFETY: an `Instance` points at a plugin value whose type is `Send + Sync`
+// (the generated code requires it of every plugin type).
+unsafe impl Send for Instance {}
+// SAFETY: as above.
+unsafe impl Sync for Instance {}
+
+/// The interface's vtable, a `'static` struct of `extern "C"` functions
+/// whose layout is [`PluginMod::vtable_layout`].
+#[repr(transparent)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct VTablePtr(pub *const c_void);
+
+// SAFETY: a vtable is immutable static data (function pointers).
+unsafe impl Send for VTablePtr {}
+// SAFETY: as above.
+unsafe impl Sync for VTablePtr {}
+
+/// The root module of a framework plugin library, for every interface.
+///
+/// A prefix type: a later framework version may add fields at the end.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
+#[sabi(missing_field(panic))]
+pub struct PluginMod {
+    /// [`FRAMEWORK_ABI`] as the plugin was built.
+    pub framework_abi: u32,
+    /// The interface the plugin implements.
+    pub interface: InterfaceId,
+    /// Who the plugin is.
+    pub plugin: PluginInfo,
+    /// Called once per process before anything else: installs the panic
+    /// hook and the log bridge to `log`.
+    pub init: extern "C" fn(log: LogSink) -> RResult<(), RError>,
+    /// Creates an instance from its configuration (JSON text).
+    pub create: extern "C" fn(config: RStr<'_>) -> RResult<Instance, RError>,
+    /// The interface's vtable, called in-process.
+    pub vtable: VTablePtr,
+    /// The layout of what `vtable` points at.
+    pub vtable_layout: &'static TypeLayout,
+    /// Calls method number `method` (in declaration order) with postcard
+    /// arguments and returns the postcard reply (isolated mode).
+    pub dispatch: extern "C" fn(
+        instance: Instance,
+        method: u32,
+        args: RSlice<'_, u8>,
+    ) -> RResult<RVec<u8>, RError>,
+    /// Drops an instance made by `create`.
+    #[sabi(last_prefix_field)]
+    pub drop: extern "C" fn(instance: Instance),
+}
+
+impl RootModule for PluginModRef {
+    declare_root_module_statics! {PluginModRef}
+    const BASE_NAME: &'static str = "rivet_framework_plugin";
+    const NAME: &'static str = "rivet framework plugin";
+    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}

@@ -1,0 +1,287 @@
+//! What `#[interface]` reads from its arguments and the trait.
+
+use quote::{format_ident, quote};
+use syn::meta::ParseNestedMeta;
+use syn::spanned::Spanned;
+use syn::{FnArg, Ident, ItemTrait, LitStr, Pat, ReceiverKind, ReturnType, TraitItem, Type};
+
+use crate::types::{Kind, text};
+
+/// The attribute's arguments: `version = "1.0.0"`, optionally `name = "..."`.
+#[derive(Default)]
+pub(crate) struct Args {
+    version: Option<LitStr>,
+    name: Option<LitStr>,
+}
+
+impl Args {
+    pub(crate) fn parse(&mut self, meta: ParseNestedMeta<'_>) -> syn::Result<()> {
+        if meta.path.is_ident("version") {
+            self.version = Some(meta.value()?.parse()?);
+            Ok(())
+        } else if meta.path.is_ident("name") {
+            self.name = Some(meta.value()?.parse()?);
+            Ok(())
+        } else {
+            Err(meta.error("expected `version = \"MAJOR.MINOR.PATCH\"` or `name = \"...\"`"))
+        }
+    }
+}
+
+/// A trait annotated with `#[interface]`.
+pub(crate) struct Interface {
+    pub(crate) item: ItemTrait,
+    /// The name in plugin file names: `name = ...`, else the trait's name
+    /// in snake case.
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) methods: Vec<Method>,
+}
+
+/// One method of the trait.
+pub(crate) struct Method {
+    pub(crate) ident: Ident,
+    pub(crate) mutable: bool,
+    pub(crate) args: Vec<Arg>,
+    /// The returned value's type (`T` of `Result<T, rivet::Error>`).
+    pub(crate) ret: Type,
+    pub(crate) ret_kind: Kind,
+    /// Whether the method returns `Result<T, rivet::Error>`.
+    pub(crate) fallible: bool,
+}
+
+/// One argument (after the receiver).
+pub(crate) struct Arg {
+    /// `arg0`, `arg1`, …: generated names, whatever the pattern was.
+    pub(crate) ident: Ident,
+    pub(crate) ty: Type,
+    pub(crate) kind: Kind,
+}
+
+impl Interface {
+    pub(crate) fn new(args: Args, item: ItemTrait) -> syn::Result<Interface> {
+        let version = args.version.ok_or_else(|| {
+            syn::Error::new(
+                item.ident.span(),
+                "#[rivet::interface] needs a version: #[rivet::interface(version = \"1.0.0\")]",
+            )
+        })?;
+        if !is_semver(&version.value()) {
+            return Err(syn::Error::new(
+                version.span(),
+                "the version is MAJOR.MINOR.PATCH, e.g. \"1.0.0\"",
+            ));
+        }
+        if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+            return Err(syn::Error::new(
+                item.generics.span(),
+                "a plugin interface cannot be generic; use concrete types",
+            ));
+        }
+        let mut methods = Vec::new();
+        for trait_item in &item.items {
+            match trait_item {
+                TraitItem::Fn(function) => methods.push(Method::new(&function.sig)?),
+                other => {
+                    return Err(syn::Error::new(
+                        other.span(),
+                        "a plugin interface holds methods only (no associated types, constants or macros)",
+                    ));
+                }
+            }
+        }
+        let name = match args.name {
+            Some(name) => name.value(),
+            None => snake_case(&item.ident.to_string()),
+        };
+        Ok(Interface {
+            name,
+            version: version.value(),
+            methods,
+            item,
+        })
+    }
+
+    /// The methods' signatures as text (names and types, not argument
+    /// names), which isolated hosts compare.
+    pub(crate) fn signature(&self) -> String {
+        self.methods
+            .iter()
+            .map(|method| {
+                let receiver = if method.mutable { "&mut self" } else { "&self" };
+                let args: Vec<String> = std::iter::once(receiver.to_owned())
+                    .chain(method.args.iter().map(|arg| text(&arg.ty)))
+                    .collect();
+                let ret = &method.ret;
+                let ret = if method.fallible {
+                    format!("Result<{}, rivet::Error>", quote!(#ret))
+                } else {
+                    text(ret)
+                };
+                format!("fn {}({}) -> {ret};", method.ident, args.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl Method {
+    fn new(sig: &syn::Signature) -> syn::Result<Method> {
+        let name = &sig.ident;
+        let refuse = |span: proc_macro2::Span, what: &str| {
+            Err(syn::Error::new(span, format!("method `{name}`: {what}")))
+        };
+        if let Some(token) = &sig.asyncness {
+            return refuse(
+                token.span(),
+                "async methods cannot cross a plugin boundary; make it a plain method",
+            );
+        }
+        if !sig.generics.params.is_empty() {
+            return refuse(
+                sig.generics.span(),
+                "generic methods cannot cross a plugin boundary; use concrete types",
+            );
+        }
+        if sig.variadic.is_some() || sig.abi.is_some() || sig.constness.is_some() {
+            return refuse(
+                sig.span(),
+                "declare a plain `fn` (no `const`, `extern` or variadics)",
+            );
+        }
+        let mutable = match sig.receiver().map(|receiver| &receiver.kind) {
+            Some(ReceiverKind::Reference(_, None, mutability)) => mutability.is_some(),
+            Some(_) => {
+                return refuse(
+                    sig.inputs.span(),
+                    "the receiver is `&self` or `&mut self` (a plugin is not consumed or moved by its host)",
+                );
+            }
+            None => {
+                return refuse(
+                    sig.span(),
+                    "a method takes `&self` or `&mut self` (associated functions cannot be called on a plugin)",
+                );
+            }
+        };
+        let mut args = Vec::new();
+        for (index, input) in sig.inputs.iter().skip(1).enumerate() {
+            let FnArg::Typed(typed) = input else {
+                unreachable!("only the first input is a receiver")
+            };
+            let what = match &*typed.pat {
+                Pat::Ident(ident) => ident.ident.to_string(),
+                other => quote!(#other).to_string(),
+            };
+            args.push(Arg {
+                ident: format_ident!("arg{index}"),
+                ty: (*typed.ty).clone(),
+                kind: Kind::of_argument(&typed.ty, &what)?,
+            });
+        }
+        let unit: Type = syn::parse_quote!(());
+        let (ret, fallible) = match &sig.output {
+            ReturnType::Default => (unit, false),
+            ReturnType::Type(_, ty) => match rivet_result(ty) {
+                Some(Ok(ok)) => (ok, true),
+                Some(Err(span)) => {
+                    return refuse(
+                        span,
+                        "a fallible method returns `Result<T, rivet::Error>`; convert other errors into `rivet::Error`",
+                    );
+                }
+                None => ((**ty).clone(), false),
+            },
+        };
+        let ret_kind = Kind::owned(&ret, &format!("the value returned by `{name}`"))?;
+        Ok(Method {
+            ident: name.clone(),
+            mutable,
+            args,
+            ret,
+            ret_kind,
+            fallible,
+        })
+    }
+
+    /// The name of the generated `extern "C"` function for plugin type `T`.
+    pub(crate) fn shim(&self, interface: &str) -> Ident {
+        format_ident!("__rivet_{}_{}", interface, self.ident)
+    }
+}
+
+/// For `Result<T, E>`: `Some(Ok(T))` when `E` is `rivet::Error` (a path
+/// ending in `Error`), `Some(Err(span of E))` otherwise; `None` for any
+/// other type.
+fn rivet_result(ty: &Type) -> Option<Result<Type, proc_macro2::Span>> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(angle) = &last.arguments else {
+        return None;
+    };
+    let types: Vec<&Type> = angle
+        .args
+        .iter()
+        .filter_map(|arg| match arg {
+            syn::GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        })
+        .collect();
+    match types.as_slice() {
+        [ok, Type::Path(error)]
+            if error
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "Error") =>
+        {
+            Some(Ok((*ok).clone()))
+        }
+        [_, error] => Some(Err(error.span())),
+        _ => Some(Err(angle.span())),
+    }
+}
+
+fn is_semver(version: &str) -> bool {
+    let parts: Vec<&str> = version.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `ImageFilter` → `image_filter`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (index, ch) in name.char_indices() {
+        if ch.is_uppercase() {
+            if index > 0 {
+                out.push('_');
+            }
+            out.extend(ch.to_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trait_names_become_snake_case() {
+        assert_eq!(snake_case("ImageFilter"), "image_filter");
+        assert_eq!(snake_case("Probe"), "probe");
+    }
+
+    #[test]
+    fn versions_are_three_numbers() {
+        assert!(is_semver("1.0.0"));
+        assert!(!is_semver("1.0") && !is_semver("1.x.0") && !is_semver("1..0"));
+    }
+}

@@ -1,0 +1,204 @@
+//! `rivet::export!`: the root module of a plugin library.
+
+use std::ffi::c_void;
+
+use rivet_abi::abi_stable::StableAbi;
+use rivet_abi::abi_stable::prefix_type::PrefixTypeTrait;
+use rivet_abi::abi_stable::std_types::{RResult, RSlice, RStr, RVec};
+use rivet_abi::{
+    ErrorKind, FRAMEWORK_ABI, Instance, InterfaceId, LogSink, PluginInfo, PluginMod, PluginModRef,
+    RError, VTablePtr,
+};
+use serde::de::DeserializeOwned;
+
+use crate::boundary::{guard, install_panic_hook};
+use crate::interface::Exports;
+use crate::{Error, log_bridge};
+
+/// Exports a plugin type as this library's plugin for an interface.
+///
+/// ```ignore
+/// rivet::export!(ImageFilter => Sepia);                      // Sepia: Default
+/// rivet::export!(ImageFilter => Blur, create = Blur::new);   // fn new(BlurConfig) -> Result<Blur, rivet::Error>
+/// ```
+///
+/// The first form creates the plugin with `Default` and accepts no
+/// configuration (an empty object or `null`); the second parses the host's
+/// JSON configuration into the function's serde argument. The plugin's name
+/// is the crate's name without `plugin_<interface>_`
+/// (`plugin-image-filter-sepia` exports `sepia`), its version and
+/// description the crate's.
+#[macro_export]
+macro_rules! export {
+    ($interface:path => $plugin:ty) => {
+        $crate::export!(@module $interface, $plugin, $crate::__private::create_default);
+    };
+    ($interface:path => $plugin:ty, create = $create:expr) => {
+        $crate::export!(@module $interface, $plugin, |config: &str| {
+            $crate::__private::create_from_config(config, $create)
+        });
+    };
+    (@module $interface:path, $plugin:ty, $create:expr) => {
+        impl $crate::__private::Create for $plugin {
+            fn create(config: &str) -> ::core::result::Result<Self, $crate::Error> {
+                ($create)(config)
+            }
+        }
+
+        #[doc(hidden)]
+        #[unsafe(export_name = "_1as_0lib_1header_0root_bmodule_bloader")]
+        pub static RIVET_PLUGIN_ROOT_MODULE: $crate::__private::LibHeader = {
+            extern "C" fn root_module_loader() -> $crate::__private::RootModuleResult {
+                $crate::__private::__call_root_module_loader(|| {
+                    $crate::__private::root_module::<dyn $interface, $plugin>(
+                        env!("CARGO_CRATE_NAME"),
+                        env!("CARGO_PKG_VERSION"),
+                        env!("CARGO_PKG_DESCRIPTION"),
+                    )
+                })
+            }
+            // SAFETY: `root_module_loader` returns the `PluginModRef` built
+            // by `root_module`, erased by abi_stable's own loader wrapper,
+            // which is what `from_constructor` requires.
+            unsafe {
+                $crate::__private::LibHeader::from_constructor::<$crate::__private::PluginModRef>(
+                    root_module_loader,
+                    $crate::__private::CheckTypeLayout::Yes,
+                )
+            }
+        };
+    };
+}
+
+/// How [`export!`](crate::export) creates a plugin from its configuration.
+pub trait Create: Sized {
+    /// Creates the plugin from JSON text.
+    fn create(config: &str) -> Result<Self, Error>;
+}
+
+/// Creates a `Default` plugin, refusing any configuration.
+pub fn create_default<T: Default>(config: &str) -> Result<T, Error> {
+    match config.trim() {
+        "" | "null" | "{}" => Ok(T::default()),
+        _ => Err(Error::new("this plugin takes no configuration; remove it")),
+    }
+}
+
+/// Parses `config` and creates the plugin with `create`.
+pub fn create_from_config<C: DeserializeOwned, T>(
+    config: &str,
+    create: impl FnOnce(C) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let config = serde_json::from_str(config)
+        .map_err(|error| Error::new(format!("invalid configuration: {error}")))?;
+    create(config)
+}
+
+/// Builds the root module of plugin type `T` for interface `I`; called by
+/// the code [`export!`](crate::export) generates.
+pub fn root_module<I: Exports<T> + ?Sized, T: Create + Send + Sync + 'static>(
+    crate_name: &'static str,
+    version: &'static str,
+    description: &'static str,
+) -> PluginModRef {
+    PluginMod {
+        framework_abi: FRAMEWORK_ABI,
+        interface: InterfaceId {
+            name: RStr::from_str(I::NAME),
+            version: RStr::from_str(I::VERSION),
+            signature: RStr::from_str(I::SIGNATURE),
+        },
+        plugin: PluginInfo {
+            name: RStr::from_str(plugin_name(crate_name, I::NAME)),
+            version: RStr::from_str(version),
+            description: RStr::from_str(description),
+        },
+        init,
+        create: create::<T>,
+        vtable: VTablePtr((I::VTABLE as *const I::VTable).cast::<c_void>()),
+        vtable_layout: <I::VTable as StableAbi>::LAYOUT,
+        dispatch: dispatch::<I, T>,
+        drop: drop_instance::<T>,
+    }
+    .leak_into_prefix()
+}
+
+/// `plugin_image_filter_sepia` → `sepia`; other crate names stay whole.
+fn plugin_name(crate_name: &'static str, interface: &str) -> &'static str {
+    crate_name
+        .strip_prefix("plugin_")
+        .and_then(|rest| rest.strip_prefix(interface))
+        .and_then(|rest| rest.strip_prefix('_'))
+        .filter(|name| !name.is_empty())
+        .unwrap_or(crate_name)
+}
+
+extern "C" fn init(log: LogSink) -> RResult<(), RError> {
+    guard(|| {
+        install_panic_hook();
+        log_bridge::install(log);
+        Ok(())
+    })
+}
+
+extern "C" fn create<T: Create>(config: RStr<'_>) -> RResult<Instance, RError> {
+    match guard(|| T::create(config.as_str())) {
+        RResult::ROk(plugin) => RResult::ROk(Instance(Box::into_raw(Box::new(plugin)).cast())),
+        RResult::RErr(error) if error.kind == ErrorKind::Failed => {
+            RResult::RErr(RError::new(ErrorKind::Config, error.message))
+        }
+        RResult::RErr(error) => RResult::RErr(error),
+    }
+}
+
+extern "C" fn dispatch<I: Exports<T> + ?Sized, T: Send + Sync + 'static>(
+    instance: Instance,
+    method: u32,
+    args: RSlice<'_, u8>,
+) -> RResult<RVec<u8>, RError> {
+    guard(|| {
+        // SAFETY: the plugin server calls `dispatch` only with the instance
+        // `create` made for this library (type `T`), one call at a time.
+        let plugin = unsafe { crate::boundary::instance_mut::<T>(instance) };
+        I::dispatch(plugin, method, args.as_slice()).map(RVec::from)
+    })
+}
+
+extern "C" fn drop_instance<T>(instance: Instance) {
+    // SAFETY: `instance` is the `Box<T>` made by `create`, handed back once.
+    let plugin = unsafe { Box::from_raw(instance.0.cast::<T>()) };
+    // A panicking destructor must not unwind into the host.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(plugin)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_symbol_is_abi_stables() {
+        assert_eq!(
+            "_1as_0lib_1header_0root_bmodule_bloader",
+            rivet_abi::abi_stable::library::ROOT_MODULE_LOADER_NAME
+        );
+    }
+
+    #[test]
+    fn plugin_names_come_from_crate_names() {
+        assert_eq!(
+            plugin_name("plugin_image_filter_sepia", "image_filter"),
+            "sepia"
+        );
+        assert_eq!(plugin_name("my_sepia", "image_filter"), "my_sepia");
+        assert_eq!(
+            plugin_name("plugin_image_filter_", "image_filter"),
+            "plugin_image_filter_"
+        );
+    }
+
+    #[test]
+    fn default_plugins_take_no_configuration() {
+        assert!(create_default::<u8>("{}").is_ok());
+        assert!(create_default::<u8>("{\"x\":1}").is_err());
+    }
+}

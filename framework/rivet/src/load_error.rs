@@ -1,0 +1,134 @@
+//! Why a plugin did not load.
+
+use std::io;
+use std::path::PathBuf;
+
+use rivet_abi::frame::FrameError;
+
+/// Why [`Loader`](crate::Loader) could not load a plugin.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// No file of that name on the search path.
+    #[error(
+        "no plugin `{name}` for interface `{interface}`: none of {searched:?} holds `{file}`; put it in one of them or add its directory to {var}"
+    )]
+    NotFound {
+        /// The interface's name.
+        interface: String,
+        /// The plugin's name.
+        name: String,
+        /// The file name looked for.
+        file: String,
+        /// The directories searched.
+        searched: Vec<PathBuf>,
+        /// The environment variable extending the search path.
+        var: String,
+    },
+    /// A plugin name that is not a plain file name part.
+    #[error("`{0}` is not a plugin name: use letters, digits, `-` and `_`")]
+    InvalidName(String),
+    /// The file is not a Rivet framework plugin library.
+    #[error("{path} is not a Rivet plugin library: {reason}")]
+    NotAPlugin {
+        /// The file.
+        path: PathBuf,
+        /// What abi_stable or the dynamic linker said.
+        reason: String,
+    },
+    /// The plugin was built with another version of the framework.
+    #[error(
+        "{path} was built with Rivet framework ABI {found}, this host uses {expected}; rebuild the plugin with this host's `rivet`"
+    )]
+    FrameworkAbi {
+        /// The file.
+        path: PathBuf,
+        /// The plugin's framework ABI.
+        found: u32,
+        /// The host's.
+        expected: u32,
+    },
+    /// The plugin implements another interface.
+    #[error("{path} is a plugin for interface `{found}`, not `{expected}`")]
+    WrongInterface {
+        /// The file.
+        path: PathBuf,
+        /// The plugin's interface.
+        found: String,
+        /// The host's.
+        expected: String,
+    },
+    /// The plugin was built against an incompatible version of the interface.
+    #[error(
+        "{path} was built against `{interface}` {found}, this host uses {expected}; rebuild the plugin against `{interface}` {expected}"
+    )]
+    InterfaceVersion {
+        /// The file.
+        path: PathBuf,
+        /// The interface's name.
+        interface: String,
+        /// The plugin's interface version.
+        found: String,
+        /// The host's.
+        expected: String,
+    },
+    /// Same interface name and version, different methods: the interface
+    /// changed without a new version.
+    #[error(
+        "{path} was built against another `{interface}` {version} than this host (same name and version, different methods: {detail}); rebuild the plugin against this host's interface crate, and give changed interfaces a new version"
+    )]
+    InterfaceMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The interface's name.
+        interface: String,
+        /// Its version.
+        version: String,
+        /// What differs.
+        detail: String,
+    },
+    /// The plugin's `init` failed.
+    #[error("plugin {path} failed to initialise: {message}")]
+    Init {
+        /// The file.
+        path: PathBuf,
+        /// The plugin's message.
+        message: String,
+    },
+    /// The plugin refused its configuration.
+    #[error("plugin `{plugin}` did not accept its configuration: {message}")]
+    Create {
+        /// The plugin's name.
+        plugin: String,
+        /// The plugin's message.
+        message: String,
+    },
+    /// The plugin server did not start.
+    #[error(
+        "cannot start the plugin server {server}: {source}; build it (`cargo build -p rivet-server`) or point `Config::server` at it"
+    )]
+    Spawn {
+        /// The executable.
+        server: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The plugin server did not answer as one.
+    #[error("the plugin server for {path} did not answer: {source}")]
+    Handshake {
+        /// The plugin file.
+        path: PathBuf,
+        /// What failed.
+        #[source]
+        source: FrameError,
+    },
+    /// The plugin server could not load the plugin.
+    #[error("the plugin server could not load {path}: {message}")]
+    Server {
+        /// The plugin file.
+        path: PathBuf,
+        /// The server's message.
+        message: String,
+    },
+}

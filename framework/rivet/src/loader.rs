@@ -1,0 +1,133 @@
+//! Finding and loading plugins by interface and name.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rivet_abi::abi_stable::std_types::RStr;
+
+use crate::plugin::{Backend, InProcess};
+use crate::{Config, Interface, LoadError, Mode, Plugin, library, log_bridge, process};
+
+/// Loads plugins for a host, in-process or isolated.
+#[derive(Debug, Clone)]
+pub struct Loader {
+    config: Config,
+}
+
+impl Loader {
+    /// A loader with this configuration.
+    pub fn new(config: Config) -> Loader {
+        Loader { config }
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The file of plugin `name` of interface `I`: the first directory of
+    /// the search path holding `libplugin_<INTERFACE>_<NAME>.so`.
+    pub fn locate<I: Interface + ?Sized>(&self, name: &str) -> Result<PathBuf, LoadError> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(LoadError::InvalidName(name.to_owned()));
+        }
+        let file = self.config.file_name(I::NAME, name);
+        self.config
+            .dirs()
+            .iter()
+            .map(|dir| dir.join(&file))
+            .find(|path| path.is_file())
+            .ok_or_else(|| LoadError::NotFound {
+                interface: I::NAME.to_owned(),
+                name: name.to_owned(),
+                file,
+                searched: self.config.dirs().to_vec(),
+                var: self.config.path_var(),
+            })
+    }
+
+    /// Loads plugin `name` of interface `I` in-process, without configuration.
+    pub fn load<I: Interface + ?Sized>(&self, name: &str) -> Result<I::Handle, LoadError> {
+        self.load_with::<I>(name, Mode::InProcess, &serde_json::Value::Null)
+    }
+
+    /// Loads plugin `name` of interface `I` in `mode`, creating it from
+    /// `config` (handed to the plugin as JSON).
+    pub fn load_with<I: Interface + ?Sized>(
+        &self,
+        name: &str,
+        mode: Mode,
+        config: &serde_json::Value,
+    ) -> Result<I::Handle, LoadError> {
+        let path = self.locate::<I>(name)?;
+        self.load_file::<I>(&path, mode, config)
+    }
+
+    /// Loads the plugin library at `path` as a plugin of interface `I`.
+    pub fn load_file<I: Interface + ?Sized>(
+        &self,
+        path: &Path,
+        mode: Mode,
+        config: &serde_json::Value,
+    ) -> Result<I::Handle, LoadError> {
+        let config = config.to_string();
+        let plugin = match mode {
+            Mode::InProcess => load_in_process::<I>(path, &config)?,
+            Mode::Process => self.load_isolated::<I>(path, &config)?,
+        };
+        Ok(I::wrap(plugin))
+    }
+
+    fn load_isolated<I: Interface + ?Sized>(
+        &self,
+        path: &Path,
+        config: &str,
+    ) -> Result<Plugin<I>, LoadError> {
+        let started = process::start(&self.config.server_path(), path, config)?;
+        let [interface, version, signature] = &started.interface;
+        library::check_interface::<I>(path, interface, version, signature, None)?;
+        let [name, version, description] = started.plugin;
+        Ok(Plugin::new(
+            name.into(),
+            version,
+            description,
+            Backend::Process(started.client),
+        ))
+    }
+}
+
+fn load_in_process<I: Interface + ?Sized>(
+    path: &Path,
+    config: &str,
+) -> Result<Plugin<I>, LoadError> {
+    let module = library::open(path, log_bridge::host_sink())?;
+    let id = module.interface();
+    library::check_interface::<I>(
+        path,
+        id.name.as_str(),
+        id.version.as_str(),
+        id.signature.as_str(),
+        Some(module.vtable_layout()),
+    )?;
+    let info = module.plugin();
+    let name: Arc<str> = info.name.as_str().into();
+    let instance = module.create()(RStr::from_str(config))
+        .into_result()
+        .map_err(|error| LoadError::Create {
+            plugin: name.to_string(),
+            message: error.message.into(),
+        })?;
+    // SAFETY: `check_interface` checked the vtable's layout against
+    // `I::VTable`, and `instance` was just created by `module`.
+    let backend = unsafe { InProcess::new(name.clone(), module, instance) };
+    Ok(Plugin::new(
+        name,
+        info.version.to_string(),
+        info.description.to_string(),
+        Backend::InProcess(backend),
+    ))
+}
