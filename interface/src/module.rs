@@ -6,13 +6,14 @@ use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::{RResult, RStr};
 use abi_stable::{StableAbi, declare_root_module_statics, package_version_strings};
 
-use crate::boundary::{guard, install_panic_hook};
+use crate::boundary::guard;
 use crate::entry::PluginEntry;
 use crate::host::HostServicesBox;
 use crate::{
     BuilderBox, CommandBox, Context, Plugin, PluginKind, PostProcessorBox, ProvisionerBox, RError,
     Ui, log_bridge,
 };
+use rivet_abi::panic::install_panic_hook;
 
 /// The version of this interface crate, which every plugin records at build
 /// time. Hosts accept plugins of the same major version.

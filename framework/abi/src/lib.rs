@@ -18,6 +18,7 @@ mod error;
 pub mod frame;
 mod layout_report;
 mod module;
+pub mod panic;
 pub mod wire;
 
 pub use abi_stable;

@@ -1,59 +1,23 @@
 //! The plugin's side of every call: panics stay in the plugin, values are
 //! encoded and decoded.
 
-use std::any::Any;
-use std::cell::RefCell;
-use std::panic::{self, AssertUnwindSafe};
-
 use rivet_abi::abi_stable::std_types::RResult;
+use rivet_abi::panic::catch_panic;
 use rivet_abi::{Instance, RError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
 
-thread_local! {
-    static LAST_PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
 /// Runs `body`, turning its error into an `RError` and a panic into an
 /// `RError` of kind `Panicked` with the panic's message and location: no
 /// panic unwinds out of a plugin.
 pub fn guard<T>(body: impl FnOnce() -> Result<T, Error>) -> RResult<T, RError> {
-    match panic::catch_unwind(AssertUnwindSafe(body)) {
+    match catch_panic(body) {
         Ok(Ok(value)) => RResult::ROk(value),
         Ok(Err(error)) => RResult::RErr(error.into()),
-        Err(payload) => {
-            let mut message = payload_text(payload.as_ref());
-            if let Some(location) = LAST_PANIC_LOCATION.with(|slot| slot.borrow_mut().take()) {
-                message = format!("{message} (at {location})");
-            }
-            RResult::RErr(RError::new(rivet_abi::ErrorKind::Panicked, message))
-        }
+        Err(message) => RResult::RErr(RError::new(rivet_abi::ErrorKind::Panicked, message)),
     }
-}
-
-fn payload_text(payload: &(dyn Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a panic with a non-text payload".to_owned()
-    }
-}
-
-/// Replaces this library's panic hook (each plugin library has its own
-/// `std`) with one that records where a panic happened for [`guard`] and
-/// logs it instead of printing it.
-pub(crate) fn install_panic_hook() {
-    panic::set_hook(Box::new(|info| {
-        let location = info
-            .location()
-            .map(|at| format!("{}:{}:{}", at.file(), at.line(), at.column()));
-        log::debug!("panic: {}", payload_text(info.payload()));
-        LAST_PANIC_LOCATION.with(|slot| *slot.borrow_mut() = location);
-    }));
 }
 
 /// The plugin value behind `instance`.

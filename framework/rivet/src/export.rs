@@ -11,9 +11,10 @@ use rivet_abi::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::boundary::{guard, install_panic_hook};
+use crate::boundary::guard;
 use crate::interface::Exports;
 use crate::{Error, log_bridge};
+use rivet_abi::panic::install_panic_hook;
 
 /// Exports a plugin type as this library's plugin for an interface.
 ///
