@@ -201,12 +201,17 @@ impl MetadataCache {
         }
     }
 
-    /// Keeps, at the next [`save`](Self::save), the entries this run did
-    /// not use: one load, unlike a listing, says nothing about other files.
-    pub(crate) fn keep_unused(&mut self) {
+    /// Writes the cache when an entry was inserted, keeping the entries this
+    /// run did not use: one load, unlike a listing, says nothing about the
+    /// other files.
+    pub(crate) fn save_keeping_unused(mut self) {
+        if !self.changed {
+            return;
+        }
         for (key, entry) in self.old.drain() {
             self.new.entry(key).or_insert(entry);
         }
+        self.save();
     }
 
     /// Writes the entries used or inserted since [`open`](Self::open)

@@ -160,8 +160,7 @@ impl Loader {
                     }
                 };
                 remember(path, &entry);
-                cache.keep_unused();
-                cache.save();
+                cache.save_keeping_unused();
                 entry
             }
         };
@@ -225,8 +224,7 @@ impl Loader {
         }
         let mut cache = MetadataCache::open(self.trust.cache_file.as_deref());
         self.entries(&mut cache, requests);
-        cache.keep_unused();
-        cache.save();
+        cache.save_keeping_unused();
     }
 
     /// The entry of each file of `requests`: from this process's memory or
