@@ -287,3 +287,46 @@ fn installed_and_remove_never_load_a_plugin_in_rivet() {
     assert!(!installed.exists());
     assert!(!sidecar_path(&installed).exists());
 }
+
+/// A refusal that depends on the loader's settings (permissions) is not
+/// kept as a verdict: listed without `--allow-insecure-plugins`, the file
+/// still builds with it.
+#[test]
+fn a_refusal_for_permissions_is_not_kept() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir
+        .path()
+        .join(plugin_file_name(PluginKind::Builder, "versioned"));
+    fs::copy(rivet_tests::fixture("versioned_1_2_0"), &plugin).unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o775)).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let site = example_site();
+
+    // The listing's scanner refuses it (its directory is group-writable).
+    let list = run(home.path(), site.path(), dir.path(), &["plugins", "list"]);
+    assert!(
+        line_for(&list, "writable by its group").contains(dir.path().to_str().unwrap()),
+        "{}",
+        describe(&list)
+    );
+    let template = site.path().join("t.toml");
+    fs::write(
+        &template,
+        format!(
+            "[[builders]]\nplugin = \"versioned\"\npath = {:?}\nconfig = {{}}\n",
+            plugin.display()
+        ),
+    )
+    .unwrap();
+    let refused = run(home.path(), site.path(), dir.path(), &["build", "t.toml"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", describe(&refused));
+    let allowed = run(
+        home.path(),
+        site.path(),
+        dir.path(),
+        &["--allow-insecure-plugins", "build", "t.toml"],
+    );
+    assert!(allowed.status.success(), "{}", describe(&allowed));
+}

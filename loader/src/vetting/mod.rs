@@ -20,6 +20,15 @@
 //! that dies is replaced and the batch goes on with the next file, so a cold
 //! listing of a thousand files starts a couple of processes, not a thousand.
 //!
+//! An in-process load vets the very file it opened: on Linux its scanner
+//! gets the open descriptor (as fd 3) rather than the path, so a file
+//! replaced meanwhile cannot pass for the one loaded. A scanner that refuses
+//! a file before opening it (permissions, checksum) says nothing about what
+//! its code does, so that too keeps the file out of the host; being a matter
+//! of the loader's settings, such a refusal is reported but not kept. A
+//! scanner is replaced after 100 files, since the libraries it loaded stay
+//! mapped.
+//!
 //! A scanner ends when its stdin closes, and on Linux when the thread that
 //! started it ends (`PR_SET_PDEATHSIG`), so a host killed mid-scan leaves
 //! none behind.
@@ -42,7 +51,7 @@ use crate::isolated::lock;
 use crate::parallel::in_parallel;
 use crate::{LoadError, Loader, PluginMetadata};
 
-pub(crate) use scanner::scan;
+pub(crate) use scanner::{cannot_vet, scan};
 
 /// The default time a scanner may take to load one file.
 pub const DEFAULT_SCAN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -50,6 +59,7 @@ pub const DEFAULT_SCAN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How a loader vets plugin files before loading them in-process (see the
 /// module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Vetting {
     /// Load each new file in a scanner process first (the default), giving
     /// it at most this long.
@@ -88,9 +98,8 @@ pub(crate) enum Verdict {
     /// fails the same way there, cleanly).
     Loaded(Result<PluginMetadata, String>),
     /// It must not be loaded in this process: loading it crashed, ended,
-    /// hung or garbled the scanner, or the scanner refused it before its
-    /// code ran. The message names the file, says what happened and what to
-    /// do.
+    /// hung or garbled the scanner. The message names the file, says what
+    /// happened and what to do.
     Quarantined(String),
 }
 
@@ -178,7 +187,7 @@ impl Loader {
     fn scan_open_file(&self, file: &File, request: &ScanRequest) -> Result<Verdict, String> {
         let settings = self
             .scan_settings()
-            .map_err(|error| error.to_string())?
+            .map_err(|error| cannot_vet(request, &error.to_string()))?
             .expect("vetting is on");
         #[cfg(target_os = "linux")]
         let verdict = scanner::scan_open_file(&settings, file, request);
@@ -195,11 +204,7 @@ impl Loader {
                     .map(|()| metadata)
                     .map_err(|error| error.to_string()),
             )),
-            Ok(verdict) => Ok(verdict),
-            Err(message) => Err(format!(
-                "{}: not loaded, as it cannot be vetted: {message}",
-                request.path.display()
-            )),
+            other => other,
         }
     }
 
@@ -271,16 +276,13 @@ impl Loader {
                         .map_err(|error| error.to_string()),
                 ))
             }),
-            Err(error) => vec![Err(error.to_string()); to_vet.len()],
+            Err(error) => to_vet
+                .iter()
+                .map(|request| Err(cannot_vet(request, &error.to_string())))
+                .collect(),
         };
         for ((i, file, sidecar), verdict) in pending.into_iter().zip(verdicts) {
             let path = &requests[i].path;
-            let verdict = verdict.map_err(|message| {
-                format!(
-                    "{}: not loaded, as it cannot be vetted: {message}",
-                    path.display()
-                )
-            });
             entries[i] = Some(verdict.map(|verdict| {
                 let entry = self.new_entry(path, file, sidecar, verdict);
                 cache.insert(path, entry.clone());

@@ -41,7 +41,8 @@ pub(crate) fn scan_open_file(
     file: &std::fs::File,
     request: &ScanRequest,
 ) -> Result<Verdict, String> {
-    let mut scanner = Scanner::start(settings, Some(file))?;
+    let mut scanner =
+        Scanner::start(settings, Some(file)).map_err(|why| cannot_vet(request, &why))?;
     let inherited = ScanRequest {
         path: INHERITED_FILE.into(),
         ..request.clone()
@@ -49,15 +50,24 @@ pub(crate) fn scan_open_file(
     // The scanner's messages name the file as it saw it.
     let named = |message: String| message.replace(INHERITED_FILE, &request.path.to_string_lossy());
     match scanner.vet(&inherited, settings.timeout) {
-        Ok(Verdict::Loaded(outcome)) => Ok(Verdict::Loaded(outcome.map_err(named))),
-        Ok(Verdict::Quarantined(message)) => Ok(Verdict::Quarantined(named(message))),
-        Err(what) => Ok(quarantined(request, &what)),
+        Outcome::Vetted(Verdict::Loaded(outcome)) => Ok(Verdict::Loaded(outcome.map_err(named))),
+        Outcome::Vetted(verdict) => Ok(verdict),
+        Outcome::Unchecked(message) => Err(named(message)),
+        Outcome::Died(what) => Ok(quarantined(request, &what)),
     }
 }
 
 /// Where a scanner started by [`scan_open_file`] finds its file.
 #[cfg(target_os = "linux")]
 const INHERITED_FILE: &str = "/proc/self/fd/3";
+
+/// Why `request`'s file is not loaded when no scanner could look at it.
+pub(crate) fn cannot_vet(request: &ScanRequest, why: &str) -> String {
+    format!(
+        "{}: not loaded, as it cannot be vetted: {why}",
+        request.path.display()
+    )
+}
 
 /// The verdict for a file that killed, hung or garbled a scanner.
 fn quarantined(request: &ScanRequest, what: &str) -> Verdict {
@@ -87,12 +97,14 @@ fn vet(
     for attempt in 0..2 {
         let current = match scanner {
             Some(current) => current,
-            None => scanner.insert(Scanner::start(settings, None)?),
+            None => scanner
+                .insert(Scanner::start(settings, None).map_err(|why| cannot_vet(request, &why))?),
         };
         let fresh = current.loaded == 0;
         match current.vet(request, settings.timeout) {
-            Ok(verdict) => return Ok(verdict),
-            Err(what) => {
+            Outcome::Vetted(verdict) => return Ok(verdict),
+            Outcome::Unchecked(message) => return Err(message),
+            Outcome::Died(what) => {
                 // Dropping it kills what is left of it.
                 scanner.take();
                 if fresh || attempt == 1 {
@@ -102,6 +114,18 @@ fn vet(
         }
     }
     unreachable!("the second attempt always returns")
+}
+
+/// What loading one file in a scanner came to.
+enum Outcome {
+    /// The scanner loaded it, or tried to and reported the error.
+    Vetted(Verdict),
+    /// The scanner refused it before opening it (permissions, checksum):
+    /// that says nothing about what its code does, nor is it kept, as it
+    /// depends on the loader's settings. The message names the file.
+    Unchecked(String),
+    /// Loading it ended, hung or garbled the scanner: how.
+    Died(String),
 }
 
 /// What a reader thread passes on from a scanner's channel.
@@ -199,9 +223,8 @@ impl Scanner {
         }
     }
 
-    /// Has the scanner load `request`; `Err` says how loading it ended the
-    /// scanner.
-    fn vet(&mut self, request: &ScanRequest, timeout: Duration) -> Result<Verdict, String> {
+    /// Has the scanner load `request`.
+    fn vet(&mut self, request: &ScanRequest, timeout: Duration) -> Outcome {
         let sent = write_frame(&mut self.stdin, request)
             .map_err(|e| e.to_string())
             .and_then(|()| self.stdin.flush().map_err(|e| e.to_string()));
@@ -212,32 +235,32 @@ impl Scanner {
         };
         self.loaded += 1;
         match reply {
-            Ok(Ok(Some(ScanReply::Loaded(metadata)))) => Ok(Verdict::Loaded(Ok(metadata))),
+            Ok(Ok(Some(ScanReply::Loaded(metadata)))) => {
+                Outcome::Vetted(Verdict::Loaded(Ok(metadata)))
+            }
             Ok(Ok(Some(ScanReply::Refused {
                 message,
                 opened: true,
-            }))) => Ok(Verdict::Loaded(Err(message))),
-            // Refused before its code ran: this says nothing about what
-            // loading it would do, so it must not be loaded here either.
+            }))) => Outcome::Vetted(Verdict::Loaded(Err(message))),
             Ok(Ok(Some(ScanReply::Refused {
                 message,
                 opened: false,
-            }))) => Ok(Verdict::Quarantined(message)),
-            Ok(Ok(Some(ScanReply::Ready { .. }))) => {
-                Err("loading it garbled the scanner's replies (a second `Ready`)".to_owned())
-            }
-            Ok(Err(garbage)) => Err(format!(
+            }))) => Outcome::Unchecked(message),
+            Ok(Ok(Some(ScanReply::Ready { .. }))) => Outcome::Died(
+                "loading it garbled the scanner's replies (a second `Ready`)".to_owned(),
+            ),
+            Ok(Err(garbage)) => Outcome::Died(format!(
                 "loading it garbled the scanner's replies ({garbage})"
             )),
             Ok(Ok(None)) | Err(RecvTimeoutError::Disconnected) => {
                 let status = self.child.wait().map(describe_status);
-                Err(format!(
+                Outcome::Died(format!(
                     "loading it ended the plugin scanner process ({}): a library \
                      constructor or the plugin's `init` crashes or exits",
                     status.unwrap_or_else(|e| e.to_string())
                 ))
             }
-            Err(RecvTimeoutError::Timeout) => Err(format!(
+            Err(RecvTimeoutError::Timeout) => Outcome::Died(format!(
                 "loading it did not finish within {} s: a library constructor or the \
                  plugin's `init` hangs (the limit is RIVET_SCAN_TIMEOUT, or \
                  `Loader::set_vetting`)",
