@@ -201,26 +201,27 @@ impl MetadataCache {
         }
     }
 
-    /// Writes the cache when an entry was inserted, keeping the entries this
-    /// run did not use: one load, unlike a listing, says nothing about the
-    /// other files.
-    pub(crate) fn save_keeping_unused(mut self) {
-        if !self.changed {
-            return;
-        }
-        for (key, entry) in self.old.drain() {
-            self.new.entry(key).or_insert(entry);
-        }
-        self.save();
-    }
-
-    /// Writes the entries used or inserted since [`open`](Self::open)
-    /// (dropping the rest: files no longer there), when anything changed.
-    pub(crate) fn save(self) {
-        let Some(file) = self.file else {
+    /// Writes the entries used or inserted since [`open`](Self::open), and
+    /// the unused ones whose file is still there (one load, or a listing of
+    /// some files, says nothing about the others), when anything changed
+    /// or an entry's file is gone. A warm run that changed nothing writes
+    /// nothing.
+    pub(crate) fn save(mut self) {
+        let Some(file) = self.file.take() else {
             return;
         };
-        if !self.changed && self.old.len() == self.new.len() {
+        let mut dropped = false;
+        for (key, entry) in self.old.drain() {
+            if self.new.contains_key(&key) {
+                continue;
+            }
+            if Path::new(&key).exists() {
+                self.new.insert(key, entry);
+            } else {
+                dropped = true;
+            }
+        }
+        if !self.changed && !dropped {
             return;
         }
         if let Err(error) = write(&file, &self.new) {

@@ -145,7 +145,10 @@ impl Loader {
         let all = self.installed_files();
         let compatible: Vec<&InstalledPlugin> =
             all.iter().filter(|p| p.id.is_compatible()).collect();
-        self.entries(&mut cache, &requests_for(&compatible));
+        // Every compatible file, vetted in one batch, in `all`'s order.
+        let mut entries = self
+            .entries(&mut cache, &requests_for(&compatible))
+            .into_iter();
         let list = all
             .into_iter()
             .map(|plugin| {
@@ -162,11 +165,17 @@ impl Loader {
                         plugin,
                     };
                 }
-                let entry = self.describe(&mut cache, &plugin.path, plugin.id.kind, &plugin.id.name);
-                Installed {
-                    checksum: entry.checksum.clone().unwrap_or(ChecksumState::Missing),
-                    metadata: entry.outcome(),
-                    plugin,
+                match entries.next().expect("one entry per compatible file") {
+                    Ok(entry) => Installed {
+                        checksum: entry.checksum.clone().unwrap_or(ChecksumState::Missing),
+                        metadata: entry.outcome(),
+                        plugin,
+                    },
+                    Err(message) => Installed {
+                        checksum: checksum_state(&plugin.path),
+                        metadata: Err(message),
+                        plugin,
+                    },
                 }
             })
             .collect();
@@ -181,10 +190,30 @@ impl Loader {
         let scan = discovery::scan(&self.search_path);
         let mut cache = MetadataCache::open(self.trust.cache_file.as_deref());
         let installed = self.installed_files();
-        // Every file a listing may describe, vetted in one batch.
-        let compatible: Vec<&InstalledPlugin> =
-            installed.iter().filter(|p| p.id.is_compatible()).collect();
-        let mut requests = requests_for(&compatible);
+        // The files the listing describes (each file on the search path, and
+        // the best installed version of each plugin no file hides), vetted
+        // in one batch; a broken best version has the next one described
+        // after it, vetted on its own.
+        let mut names: Vec<(PluginKind, &str)> = Vec::new();
+        for plugin in &installed {
+            let (kind, name) = (plugin.id.kind, plugin.id.name.as_str());
+            let hidden = scan
+                .files
+                .iter()
+                .any(|f| f.kind == kind && same_name(&f.name, name));
+            if !hidden && !names.iter().any(|(k, n)| *k == kind && same_name(n, name)) {
+                names.push((kind, name));
+            }
+        }
+        let best: Vec<&InstalledPlugin> = names
+            .iter()
+            .filter_map(|(kind, name)| {
+                installed::candidates(&installed, *kind, name, None, None)
+                    .first()
+                    .copied()
+            })
+            .collect();
+        let mut requests = requests_for(&best);
         requests.extend(scan.files.iter().map(|file| ScanRequest {
             path: file.path.clone(),
             kind: file.kind,

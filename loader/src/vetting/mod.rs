@@ -169,7 +169,7 @@ impl Loader {
                     }
                 };
                 remember(path, &entry);
-                cache.save_keeping_unused();
+                cache.save();
                 entry
             }
         };
@@ -229,7 +229,7 @@ impl Loader {
         }
         let mut cache = MetadataCache::open(self.trust.cache_file.as_deref());
         self.entries(&mut cache, requests);
-        cache.save_keeping_unused();
+        cache.save();
     }
 
     /// The entry of each file of `requests`: from this process's memory or
