@@ -162,6 +162,13 @@ pub fn verify(
             );
             loader.load_file_in(&staged, kind, name, Mode::InProcess)
         }
+        Err(LoadError::IsolationUnsupported { .. }) => {
+            log::warn!(
+                "isolated mode is not available on this platform; checking {} in-process",
+                origin.display()
+            );
+            loader.load_file_in(&staged, kind, name, Mode::InProcess)
+        }
         other => other,
     }
     .map_err(|error| not_a_plugin(rename_error(error, &staged, origin)))?;

@@ -136,6 +136,15 @@ pub enum LoadError {
         /// Why it could not be vetted (names the file).
         message: String,
     },
+    /// Isolated mode ([`Mode::Process`](crate::Mode::Process)) was asked
+    /// for on a platform without it (other than Unix).
+    #[error(
+        "{path}: cannot run the plugin in its own process: isolated mode needs Unix domain sockets; run this plugin in-process on this platform (isolation = \"in-process\", the default)"
+    )]
+    IsolationUnsupported {
+        /// The plugin file.
+        path: PathBuf,
+    },
     /// The plugin could not be started in its own process.
     #[error("{path}: cannot run the plugin in its own process: {message}")]
     Isolated {

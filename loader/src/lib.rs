@@ -9,8 +9,8 @@
 //!
 //! Bad files are [`LoadError`]s naming the file and the fix, panics inside
 //! plugins come back as [`CallError::Panicked`], and [`Loader::load_all`]
-//! loads every good plugin even when others are broken. Before a file is
-//! loaded in the host, a scanner process loads it first ([`Vetting`]), so a
+//! loads every good plugin even when others are broken. On Unix, before a
+//! file is loaded in the host, a scanner process loads it first ([`Vetting`]), so a
 //! library whose constructor crashes, exits or hangs is quarantined instead
 //! of taking the host down. What vetting cannot catch is a plugin that
 //! misbehaves later, in a call: in-process, a plugin that aborts or
@@ -47,7 +47,7 @@ pub use discovery::{PluginFile, Scan, Shadowed, UnreadableDir};
 pub use error::{CallError, CallReason, LoadError};
 pub use file_name::{is_valid_name, parse_plugin_file_name, plugin_file_name, same_name};
 pub use installed::{InstalledName, InstalledPlugin};
-pub use isolated::server::serve_plugin_process;
+pub use isolated::serve_plugin_process;
 pub use loader::{Broken, Discovery, Loader};
 pub use plugin::{Instance, Mode, Plugin, PluginMetadata, PluginSource};
 pub use search_path::{PLUGIN_PATH_VAR, RIVET_HOME_VAR, SearchPath, rivet_home};

@@ -11,12 +11,12 @@ use rivet_interface::PluginKind;
 use crate::Mode;
 use crate::builtin::BuiltinPlugin;
 use crate::discovery::{self, PluginFile, Scan, Shadowed, UnreadableDir};
-use crate::isolated::process::{ProcessOptions, ProcessPlugin, ServerSettings, server_file_name};
+use crate::isolated::ProcessOptions;
 use crate::parallel::in_parallel;
 use crate::services::{ConsoleUi, HostUi, Locate, Services};
 use crate::vetting::{ScanRequest, Vetting};
 use crate::{LoadError, Plugin, PluginSource, SearchPath, plugin_file_name, same_name};
-use crate::{installed, integrity, library};
+use crate::{installed, library};
 
 /// Finds, checks and loads plugins.
 ///
@@ -35,9 +35,9 @@ use crate::{installed, integrity, library};
 pub struct Loader {
     pub(crate) search_path: SearchPath,
     pub(crate) builtins: Vec<Arc<BuiltinPlugin>>,
-    ui: Arc<dyn HostUi>,
+    pub(crate) ui: Arc<dyn HostUi>,
     mode: Mode,
-    process: ProcessOptions,
+    pub(crate) process: ProcessOptions,
     pub(crate) trust: Trust,
 }
 
@@ -237,30 +237,7 @@ impl Loader {
                 )
             }
             Mode::Process => {
-                // The server verifies the checksum itself, on the file it
-                // maps; hashing it here too would only read it twice.
-                // An early, clear error; the server checks again, on the
-                // file it maps, and verifies the checksum there.
-                self.check_permissions(path, &integrity::open_regular(path)?)?;
-                let server = self.plugin_server()?;
-                crate::integrity::open_regular(path)?;
-                let (process, metadata) = ProcessPlugin::start(
-                    path,
-                    kind,
-                    name,
-                    ServerSettings {
-                        search_path: self.search_path.dirs().to_vec(),
-                        allow_insecure: self.trust.allow_insecure,
-                        install_dir: self.trust.install_dir.clone(),
-                    },
-                    server,
-                    self.process.clone(),
-                    self.ui.clone(),
-                )
-                .map_err(|message| LoadError::Isolated {
-                    path: path.to_owned(),
-                    message,
-                })?;
+                let (process, metadata) = self.start_isolated(path, kind, name)?;
                 Plugin::from_process(
                     process,
                     metadata,
@@ -283,28 +260,6 @@ impl Loader {
         }
         crate::catalog::check_installed_name(path, metadata)?;
         Ok(plugin)
-    }
-
-    /// Where the plugin server executable is looked for: the path set, else
-    /// beside the host's executable.
-    pub(crate) fn plugin_server_path(&self) -> PathBuf {
-        match &self.process.server {
-            Some(path) => path.clone(),
-            None => std::env::current_exe()
-                .ok()
-                .and_then(|exe| exe.parent().map(|dir| dir.join(server_file_name())))
-                .unwrap_or_else(|| PathBuf::from(server_file_name())),
-        }
-    }
-
-    /// The plugin server executable, when it is where it is looked for.
-    pub(crate) fn plugin_server(&self) -> Result<PathBuf, LoadError> {
-        let path = self.plugin_server_path();
-        if path.is_file() {
-            Ok(path)
-        } else {
-            Err(LoadError::ServerNotFound { path })
-        }
     }
 
     /// Loads several plugin files ([`load_file`](Self::load_file) for each),

@@ -9,8 +9,8 @@ use rivet_interface::{Artifact, Context, PluginInstance, PluginKind, PluginModRe
 
 use crate::CallError;
 use crate::builtin::BuiltinPlugin;
-use crate::isolated::process::{ProcessPlugin, RemoteInstance};
 use crate::isolated::protocol::Call;
+use crate::isolated::{ProcessPlugin, RemoteInstance};
 use crate::services::{HostUi, Locate, Services};
 
 /// What a plugin says about itself.
@@ -54,7 +54,9 @@ pub enum Mode {
     #[default]
     InProcess,
     /// In its own process, called over a Unix socket: calls cost
-    /// microseconds, and a crash or hang is an error for one call.
+    /// microseconds, and a crash or hang is an error for one call. Unix
+    /// only: elsewhere loading a plugin in this mode fails with
+    /// [`LoadError::IsolationUnsupported`](crate::LoadError::IsolationUnsupported).
     Process,
 }
 

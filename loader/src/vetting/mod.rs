@@ -32,9 +32,21 @@
 //! A scanner ends when its stdin closes, and on Linux when the thread that
 //! started it ends (`PR_SET_PDEATHSIG`), so a host killed mid-scan leaves
 //! none behind.
+//!
+//! The scanner is Unix-only, as isolated mode is. This module is its
+//! facade: the verdicts and their cache are the same everywhere; `unix`
+//! holds the scanner, and elsewhere `unsupported` has none, so vetting is
+//! always [`Vetting::Off`] there and files are loaded in the host directly.
 
-pub(crate) mod child;
-mod scanner;
+#[cfg(unix)]
+pub(crate) mod unix;
+#[cfg(unix)]
+use unix as platform;
+
+#[cfg(not(unix))]
+mod unsupported;
+#[cfg(not(unix))]
+use unsupported as platform;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -51,18 +63,24 @@ use crate::isolated::lock;
 use crate::parallel::in_parallel;
 use crate::{LoadError, Loader, PluginMetadata};
 
-pub(crate) use scanner::{cannot_vet, scan};
+use platform::{scan, scan_open_file};
 
 /// The default time a scanner may take to load one file.
 pub const DEFAULT_SCAN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How a loader vets plugin files before loading them in-process (see the
 /// module documentation).
+///
+/// The scanner exists on Unix only. On other platforms vetting is always
+/// [`Off`](Vetting::Off), which is also the default there:
+/// [`Loader::set_vetting`] with [`Scan`](Vetting::Scan) leaves it off, and
+/// plugin files are loaded in the host directly, so a library whose
+/// constructor crashes takes the host down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Vetting {
-    /// Load each new file in a scanner process first (the default), giving
-    /// it at most this long.
+    /// Load each new file in a scanner process first (the default on Unix),
+    /// giving it at most this long.
     Scan {
         /// How long loading one file may take in the scanner before it is
         /// killed and the file quarantined (default [`DEFAULT_SCAN_TIMEOUT`]).
@@ -74,10 +92,12 @@ pub enum Vetting {
 }
 
 impl Default for Vetting {
+    /// [`Vetting::Scan`] with [`DEFAULT_SCAN_TIMEOUT`] on Unix,
+    /// [`Vetting::Off`] elsewhere.
     fn default() -> Self {
-        Vetting::Scan {
+        platform::available(Vetting::Scan {
             timeout: DEFAULT_SCAN_TIMEOUT,
-        }
+        })
     }
 }
 
@@ -103,24 +123,17 @@ pub(crate) enum Verdict {
     Quarantined(String),
 }
 
-/// What the scanner needs to check files as the host would.
-#[derive(Debug, Clone)]
-pub(crate) struct ScanSettings {
-    pub(crate) server: PathBuf,
-    pub(crate) timeout: Duration,
-    pub(crate) allow_insecure: bool,
-    pub(crate) install_dir: Option<PathBuf>,
-}
-
 /// Entries already known to this process, by file (their stamps say for
 /// which version of it).
 static KNOWN: LazyLock<Mutex<HashMap<PathBuf, Entry>>> = LazyLock::new(Default::default);
 
 impl Loader {
     /// How plugin files are vetted before this process loads them (see
-    /// [`Vetting`]; default: scanned, with a 10 s limit per file).
+    /// [`Vetting`]; default: scanned, with a 10 s limit per file). Without a
+    /// scanner (on platforms other than Unix) vetting stays
+    /// [`Off`](Vetting::Off), whatever is asked.
     pub fn set_vetting(&mut self, vetting: Vetting) {
-        self.trust.vetting = vetting;
+        self.trust.vetting = platform::available(vetting);
     }
 
     /// How plugin files are vetted.
@@ -187,16 +200,8 @@ impl Loader {
     fn scan_open_file(&self, file: &File, request: &ScanRequest) -> Result<Verdict, String> {
         let settings = self
             .scan_settings()
-            .map_err(|error| cannot_vet(request, &error.to_string()))?
-            .expect("vetting is on");
-        #[cfg(target_os = "linux")]
-        let verdict = scanner::scan_open_file(&settings, file, request);
-        #[cfg(not(target_os = "linux"))]
-        let verdict = {
-            let _ = file;
-            scan(&settings, std::slice::from_ref(request)).remove(0)
-        };
-        match verdict {
+            .map_err(|error| cannot_vet(request, &error.to_string()))?;
+        match scan_open_file(settings.as_ref().expect("vetting is on"), file, request) {
             // The scanner saw the file under another name: check what its
             // installed name says here.
             Ok(Verdict::Loaded(Ok(metadata))) => Ok(Verdict::Loaded(
@@ -292,24 +297,6 @@ impl Loader {
         }
         entries.into_iter().flatten().collect()
     }
-
-    /// What scanning needs, or `None` when vetting is off.
-    fn scan_settings(&self) -> Result<Option<ScanSettings>, LoadError> {
-        let Vetting::Scan { timeout } = self.trust.vetting else {
-            return Ok(None);
-        };
-        let server = self
-            .plugin_server()
-            .map_err(|_| LoadError::ScannerNotFound {
-                path: self.plugin_server_path(),
-            })?;
-        Ok(Some(ScanSettings {
-            server,
-            timeout,
-            allow_insecure: self.trust.allow_insecure,
-            install_dir: self.trust.install_dir.clone(),
-        }))
-    }
 }
 
 /// The entry this process already has for `path`, of whatever version.
@@ -320,4 +307,12 @@ fn known(path: &Path) -> Option<Entry> {
 /// Remembers `entry` for `path`, for this process.
 fn remember(path: &Path, entry: &Entry) {
     lock(&KNOWN).insert(path.to_owned(), entry.clone());
+}
+
+/// Why `request`'s file is not loaded when no scanner could look at it.
+pub(crate) fn cannot_vet(request: &ScanRequest, why: &str) -> String {
+    format!(
+        "{}: not loaded, as it cannot be vetted: {why}",
+        request.path.display()
+    )
 }

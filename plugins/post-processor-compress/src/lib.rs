@@ -12,7 +12,7 @@
 //! The archive holds the artifact's files (its `files` list) under their
 //! relative paths, sorted, with every varying header field fixed: mtime 0,
 //! uid/gid 0, empty user and group names, mode 0644 (0755 for executable
-//! files). The gzip header has no timestamp or file name and an "unknown"
+//! files; on platforms without Unix permissions every file is 0644). The gzip header has no timestamp or file name and an "unknown"
 //! operating system, and its comment field says Rivet made it
 //! ([`ARCHIVE_COMMENT`]). The same files therefore always give the same
 //! bytes, whenever and wherever they are packed.
@@ -27,7 +27,6 @@
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use flate2::{Compression, GzBuilder};
@@ -237,11 +236,7 @@ fn write_archive<W: Write>(
         let mut header = tar::Header::new_gnu();
         header.set_entry_type(tar::EntryType::Regular);
         header.set_size(meta.len());
-        header.set_mode(if meta.permissions().mode() & 0o111 != 0 {
-            0o755
-        } else {
-            0o644
-        });
+        header.set_mode(if executable(&meta) { 0o755 } else { 0o644 });
         header.set_mtime(0);
         header.set_uid(0);
         header.set_gid(0);
@@ -261,6 +256,18 @@ fn write_archive<W: Write>(
         )
     };
     tar.into_inner().map_err(finish)?.finish().map_err(finish)
+}
+
+/// Whether anyone may execute the file `meta` describes (Unix permission
+/// bits; no file is executable by its mode elsewhere).
+fn executable(meta: &fs::Metadata) -> bool {
+    #[cfg(unix)]
+    return std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0;
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
 }
 
 /// Refuses to replace `path` unless nothing is there or it is an archive
@@ -403,6 +410,8 @@ impl Drop for TempFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::os::unix::fs::PermissionsExt;
 
     use flate2::read::GzDecoder;
     use rivet_interface::ErrorKind;

@@ -22,8 +22,6 @@ use std::env;
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{self, ExitStatus, Stdio};
 use std::thread;
@@ -244,16 +242,26 @@ fn check_var_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The first executable file called `program` in the directories of `path`
-/// (a `PATH`-style list).
+/// The first executable file called `program` (with the platform's
+/// executable suffix: `sh.exe` on Windows) in the directories of `path` (a
+/// `PATH`-style list).
 fn find_on_path(program: &str, path: &OsStr) -> Option<PathBuf> {
+    let file = format!("{program}{}", env::consts::EXE_SUFFIX);
     env::split_paths(path)
-        .map(|dir| dir.join(program))
+        .map(|dir| dir.join(&file))
         .find(|candidate| is_executable(candidate))
 }
 
+/// Whether `path` is a file this process may run: on Unix, a file with an
+/// execute bit; elsewhere, any file (found by its executable suffix).
 fn is_executable(path: &Path) -> bool {
-    fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    #[cfg(unix)]
+    let runnable = |meta: &fs::Metadata| {
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0
+    };
+    #[cfg(not(unix))]
+    let runnable = |_: &fs::Metadata| true;
+    fs::metadata(path).is_ok_and(|meta| meta.is_file() && runnable(&meta))
 }
 
 /// Calls `emit` with each line read from `reader`, without its line ending,
@@ -275,7 +283,11 @@ fn forward_lines(reader: impl Read, mut emit: impl FnMut(&str)) {
 
 /// How a failed process ended, in words: `exit status 3`, `signal 9`.
 fn describe_status(status: ExitStatus) -> String {
-    match (status.code(), status.signal()) {
+    #[cfg(unix)]
+    let signal = std::os::unix::process::ExitStatusExt::signal(&status);
+    #[cfg(not(unix))]
+    let signal: Option<i32> = None;
+    match (status.code(), signal) {
         (Some(code), _) => format!("exit status {code}"),
         (None, Some(signal)) => format!("signal {signal}"),
         (None, None) => status.to_string(),
@@ -285,6 +297,8 @@ fn describe_status(status: ExitStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::os::unix::fs::PermissionsExt;
 
     use rivet_interface::ErrorKind;
     use rivet_interface::testing::RecordingUi;

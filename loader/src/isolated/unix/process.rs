@@ -20,51 +20,18 @@ use std::time::{Duration, Instant};
 
 use rivet_interface::{Artifact, PluginKind};
 
-use super::protocol::{
+use super::ServerEnv;
+use crate::isolated::protocol::{
     Call, FrameError, Handshake, Output, PROTOCOL_VERSION, Request, Response, UiLevel, WireError,
     parse_handshake, read_frame, write_frame,
 };
-use super::{ServerEnv, lock};
+use crate::isolated::{ProcessOptions, lock};
 use crate::services::{HostUi, log_as, log_target};
 use crate::{CallError, PluginMetadata};
-
-/// How isolated plugins are run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ProcessOptions {
-    /// The `rivet-plugin-server` executable; `None`: beside the host's.
-    pub(crate) server: Option<PathBuf>,
-    /// How long one call may take before the process is killed.
-    pub(crate) call_timeout: Duration,
-    /// How long a server may take to load its plugin and print its
-    /// handshake.
-    pub(crate) handshake_timeout: Duration,
-    /// How many times a crashed plugin process is started again within
-    /// any `restart_window`.
-    pub(crate) max_restarts: u32,
-    /// The window `max_restarts` counts over.
-    pub(crate) restart_window: Duration,
-}
-
-impl Default for ProcessOptions {
-    fn default() -> Self {
-        ProcessOptions {
-            server: None,
-            call_timeout: Duration::from_secs(300),
-            handshake_timeout: Duration::from_secs(20),
-            max_restarts: 3,
-            restart_window: Duration::from_secs(60),
-        }
-    }
-}
 
 /// How long a server may take to exit after being asked to, and a request
 /// nobody waits on (dropping an instance) to be answered.
 const GRACE: Duration = Duration::from_secs(1);
-
-/// The file name of the plugin server executable.
-pub(crate) fn server_file_name() -> String {
-    format!("rivet-plugin-server{}", std::env::consts::EXE_SUFFIX)
-}
 
 /// How long a request waits for its reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

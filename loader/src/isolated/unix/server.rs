@@ -24,11 +24,12 @@ use std::thread;
 
 use rivet_interface::ErrorKind;
 
-use super::protocol::{
+use super::ServerEnv;
+use crate::isolated::lock;
+use crate::isolated::protocol::{
     Call, FrameError, MAX_FRAME, Output, PROTOCOL_VERSION, Request, Response, UiLevel, WireError,
     WireMetadata, handshake_line, read_frame, write_frame,
 };
-use super::{ServerEnv, lock};
 use crate::{CallError, HostUi, Instance, Loader, Plugin, SearchPath};
 
 /// Printed when the server is run by hand, without the host's cookie.
@@ -41,8 +42,8 @@ Put plugin files (libplugin_TYPE_NAME.so) on the plugin search path and run
 
 /// Runs the plugin server; the whole `main` of `rivet-plugin-server`.
 pub fn serve_plugin_process() -> ExitCode {
-    if let Some(scan) = crate::vetting::child::ScanEnv::from_env() {
-        return crate::vetting::child::serve(scan);
+    if let Some(scan) = crate::vetting::unix::child::ScanEnv::from_env() {
+        return crate::vetting::unix::child::serve(scan);
     }
     let Some(server_env) = ServerEnv::from_env() else {
         eprintln!("{NOT_FOR_PEOPLE}");

@@ -6,11 +6,12 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::Duration;
 
+use super::ScanSettings;
 use super::child::{SCAN_PROTOCOL, ScanEnv, ScanReply};
-use super::{ScanRequest, ScanSettings, Verdict};
-use crate::isolated::process::describe as describe_status;
 use crate::isolated::protocol::{read_frame, write_frame};
+use crate::isolated::unix::process::describe as describe_status;
 use crate::parallel::in_parallel_with;
+use crate::vetting::{ScanRequest, Verdict, cannot_vet};
 
 /// How many files one scanner loads before it is replaced, which bounds its
 /// memory (1,000 small plugins in one scanner took 290 MB).
@@ -60,14 +61,6 @@ pub(crate) fn scan_open_file(
 /// Where a scanner started by [`scan_open_file`] finds its file.
 #[cfg(target_os = "linux")]
 const INHERITED_FILE: &str = "/proc/self/fd/3";
-
-/// Why `request`'s file is not loaded when no scanner could look at it.
-pub(crate) fn cannot_vet(request: &ScanRequest, why: &str) -> String {
-    format!(
-        "{}: not loaded, as it cannot be vetted: {why}",
-        request.path.display()
-    )
-}
 
 /// The verdict for a file that killed, hung or garbled a scanner.
 fn quarantined(request: &ScanRequest, what: &str) -> Verdict {

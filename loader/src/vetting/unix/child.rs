@@ -16,8 +16,8 @@ use std::process::{Command, ExitCode};
 
 use serde::{Deserialize, Serialize};
 
-use super::{ScanRequest, Vetting};
 use crate::isolated::protocol::{read_frame, write_frame};
+use crate::vetting::{ScanRequest, Vetting};
 use crate::{LoadError, Loader, Mode, PluginMetadata, SearchPath};
 
 /// The variable carrying the scan cookie; its presence selects scan mode.
@@ -109,7 +109,7 @@ pub(crate) fn serve(spec: ScanEnv) -> ExitCode {
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
     }
-    let mut out = match crate::isolated::server::private_stdout() {
+    let mut out = match crate::isolated::unix::server::private_stdout() {
         Ok(out) => out,
         Err(message) => {
             eprintln!("rivet-plugin-server: {message}");
