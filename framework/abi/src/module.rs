@@ -13,7 +13,10 @@ use crate::RError;
 /// The framework's own ABI version, separate from every interface's
 /// version: it changes when [`PluginMod`] or the calling conventions of the
 /// generated code change, and a host refuses plugins of another one.
-pub const FRAMEWORK_ABI: u32 = 1;
+///
+/// 2: interface vtables are abi_stable prefix types (methods can be added
+/// in minor versions of an interface).
+pub const FRAMEWORK_ABI: u32 = 2;
 
 /// Which interface a plugin implements.
 #[repr(C)]
@@ -24,7 +27,8 @@ pub struct InterfaceId {
     /// The interface's semver version (`1.0.0`).
     pub version: RStr<'static>,
     /// The methods' signatures as written in the trait (names and types),
-    /// compared by isolated hosts, which do not see the vtable's layout.
+    /// one line per method, compared by isolated hosts, which do not see
+    /// the vtable's layout.
     pub signature: RStr<'static>,
 }
 
@@ -62,8 +66,10 @@ unsafe impl Send for Instance {}
 // SAFETY: as above.
 unsafe impl Sync for Instance {}
 
-/// The interface's vtable, a `'static` struct of `extern "C"` functions
-/// whose layout is [`PluginMod::vtable_layout`].
+/// The interface's vtable: a pointer to a `'static` abi_stable prefix type
+/// (`WithMetadata<VTable>`: the vtable's field accessibility and layout,
+/// then its `extern "C"` functions) whose prefix reference's layout is
+/// [`PluginMod::vtable_layout`].
 #[repr(transparent)]
 #[derive(StableAbi, Debug, Clone, Copy)]
 pub struct VTablePtr(pub *const c_void);
@@ -94,7 +100,7 @@ pub struct PluginMod {
     pub create: extern "C" fn(config: RStr<'_>) -> RResult<Instance, RError>,
     /// The interface's vtable, called in-process.
     pub vtable: VTablePtr,
-    /// The layout of what `vtable` points at.
+    /// The layout of the interface's vtable reference (its prefix type).
     pub vtable_layout: &'static TypeLayout,
     /// Calls method number `method` (in declaration order) with postcard
     /// arguments and returns the postcard reply (isolated mode).

@@ -12,16 +12,25 @@ pub(crate) fn expand(interface: &Interface) -> TokenStream {
     let trait_ident = &item.ident;
     let vis = &item.vis;
     let vtable = format_ident!("__Rivet{}VTable", trait_ident);
+    let vtable_ref = format_ident!("__Rivet{}VTableRef", trait_ident);
+    let shims_ident = format_ident!("__Rivet{}Shims", trait_ident);
     let handle = format_ident!("{}Handle", trait_ident);
     let name = &interface.name;
     let version = &interface.version;
     let signature = interface.signature();
 
-    let fields = interface.methods.iter().map(|method| {
+    let last_first_release = interface
+        .methods
+        .iter()
+        .rposition(|method| method.since.is_none())
+        .expect("the model requires a method without `since`");
+    let fields = interface.methods.iter().enumerate().map(|(index, method)| {
         let ident = &method.ident;
         let args = method.args.iter().map(|arg| arg.kind.ffi());
         let ret = method.ret_kind.ffi();
+        let last = (index == last_first_release).then(|| quote!(#[sabi(last_prefix_field)]));
         quote! {
+            #last
             pub #ident: extern "C" fn(
                 ::rivet::__private::Instance,
                 #(#args),*
@@ -46,7 +55,7 @@ pub(crate) fn expand(interface: &Interface) -> TokenStream {
         .methods
         .iter()
         .enumerate()
-        .map(|(index, method)| handle_method(vis, index, method));
+        .map(|(index, method)| handle_method(vis, index, method, version));
     let trait_impl = interface
         .methods
         .iter()
@@ -63,17 +72,32 @@ pub(crate) fn expand(interface: &Interface) -> TokenStream {
     quote! {
         #item
 
+        /// The interface's vtable: an abi_stable prefix type, so that a
+        /// plugin built against an earlier minor version (a shorter vtable)
+        /// and one built against a later one (a longer vtable) both load;
+        /// the methods added in later versions are read as `Option`s.
         #[doc(hidden)]
         #[repr(C)]
         #[derive(::abi_stable::StableAbi)]
+        #[sabi(kind(Prefix(prefix_ref = #vtable_ref)))]
+        #[sabi(missing_field(option))]
         #vis struct #vtable {
             #(#fields,)*
         }
 
         #(#shims)*
 
+        /// The vtable of plugin type `__T`, as a `'static` prefix-type value.
+        #[doc(hidden)]
+        #vis struct #shims_ident<__T>(::core::marker::PhantomData<__T>);
+
+        impl<__T: #trait_ident + ::core::marker::Send + ::core::marker::Sync + 'static> #shims_ident<__T> {
+            const VTABLE: &'static ::abi_stable::prefix_type::WithMetadata<#vtable> =
+                &::abi_stable::prefix_type::WithMetadata::new(#vtable { #(#shim_names,)* });
+        }
+
         impl ::rivet::Interface for dyn #trait_ident {
-            type VTable = #vtable;
+            type VTable = #vtable_ref;
             type Handle = #handle;
             const NAME: &'static str = #name;
             const VERSION: &'static str = #version;
@@ -86,7 +110,8 @@ pub(crate) fn expand(interface: &Interface) -> TokenStream {
         impl<__T: #trait_ident + ::core::marker::Send + ::core::marker::Sync + 'static>
             ::rivet::__private::Exports<__T> for dyn #trait_ident
         {
-            const VTABLE: &'static #vtable = &#vtable { #(#shim_names,)* };
+            const VTABLE: #vtable_ref =
+                #vtable_ref(::abi_stable::prefix_type::PrefixRef::from_ref(#shims_ident::<__T>::VTABLE));
 
             fn dispatch(
                 plugin: &mut __T,
@@ -208,7 +233,12 @@ fn dispatch_arm(trait_ident: &syn::Ident, index: usize, method: &Method) -> Toke
 
 /// One method of the host handle: through the vtable in-process, through
 /// the plugin server when isolated.
-fn handle_method(vis: &syn::Visibility, index: usize, method: &Method) -> TokenStream {
+fn handle_method(
+    vis: &syn::Visibility,
+    index: usize,
+    method: &Method,
+    version: &str,
+) -> TokenStream {
     let ident = &method.ident;
     let name = ident.to_string();
     let index = Literal::u32_unsuffixed(index as u32);
@@ -239,19 +269,49 @@ fn handle_method(vis: &syn::Visibility, index: usize, method: &Method) -> TokenS
         .map(|ident| format_ident!("{}_reply", ident))
         .collect();
     let byte_vecs = back.iter().map(|_| quote!(::std::vec::Vec<u8>));
-    let doc = format!("Calls the plugin's `{name}`.");
+    // A method added in a later minor version is missing from the vtables
+    // of older plugins (its accessor returns `None`) and from the methods
+    // their servers announce.
+    let (function, check) = match &method.since {
+        None => (quote!(__in.vtable().#ident()), quote!()),
+        Some(since) => (
+            quote! {
+                match __in.vtable().#ident() {
+                    ::core::option::Option::Some(__function) => __function,
+                    ::core::option::Option::None => {
+                        return ::core::result::Result::Err(self.0.unsupported(#name, #since));
+                    }
+                }
+            },
+            quote! {
+                if #index >= __client.methods() {
+                    return ::core::result::Result::Err(self.0.unsupported(#name, #since));
+                }
+            },
+        ),
+    };
+    let doc = match &method.since {
+        None => format!("Calls the plugin's `{name}`."),
+        Some(since) => format!(
+            "Calls the plugin's `{name}`, added in version {since} of the interface \
+             (this crate's is {version}): a plugin built against an earlier \
+             version has no `{name}`, and the call is `Err(rivet::Error::Unsupported)`."
+        ),
+    };
     quote! {
         #[doc = #doc]
         #[allow(clippy::let_unit_value, clippy::redundant_locals, clippy::unit_arg)]
         #vis fn #ident(#receiver, #(#params),*) -> ::core::result::Result<#ret, ::rivet::Error> {
             match self.0.backend() {
                 ::rivet::__private::Backend::InProcess(__in) => {
+                    let __function = #function;
                     #(#to_ffi)*
-                    let __result = (__in.vtable().#ident)(__in.instance(), #(#names),*);
+                    let __result = __function(__in.instance(), #(#names),*);
                     let __value = __in.finish(#name, __result)?;
                     ::core::result::Result::Ok(#value)
                 }
                 ::rivet::__private::Backend::Process(__client) => {
+                    #check
                     let __args = ::rivet::__private::encode(&(#(#encoded,)*))?;
                     let __reply = __client.call(#index, #name, __args)?;
                     let (__value, #(#replies,)*): (#ret, #(#byte_vecs,)*) =

@@ -9,7 +9,16 @@ mod types;
 
 use proc_macro::TokenStream;
 
-/// Turns a trait into a Rivet plugin interface; see `rivet::interface`.
+/// Turns a trait into a Rivet plugin interface:
+/// `#[rivet::interface(version = "1.0.0")]`, optionally with
+/// `name = "..."` (the name in plugin file names; the trait's name in snake
+/// case by default).
+///
+/// A method added in a later minor version of the interface comes after
+/// the others and is marked with that version, `#[rivet(since = "1.1")]`:
+/// calling it on a plugin built against an earlier version is
+/// `Err(rivet::Error::Unsupported)`. The repository's README ("Define your
+/// own plugin interface") says what is generated and how each type crosses.
 #[proc_macro_attribute]
 pub fn interface(attr: TokenStream, item: TokenStream) -> TokenStream {
     let trait_item = syn::parse_macro_input!(item as syn::ItemTrait);

@@ -35,6 +35,23 @@ pub enum Error {
         /// The panic's message and location.
         message: String,
     },
+    /// The plugin was built against an earlier minor version of the
+    /// interface, which did not have the method yet: nothing was called.
+    #[error(
+        "plugin `{plugin}` has no `{method}`: it was built against `{interface}` {found}, and `{method}` came in {since}; rebuild the plugin against `{interface}` {since} or later"
+    )]
+    Unsupported {
+        /// The plugin's name.
+        plugin: String,
+        /// The interface's name.
+        interface: String,
+        /// The interface version the plugin was built against.
+        found: String,
+        /// The method called.
+        method: String,
+        /// The interface version that added the method.
+        since: String,
+    },
     /// The arguments or the result of a call did not encode or decode: the
     /// host and the plugin disagree on a type.
     #[error(

@@ -3,7 +3,7 @@
 use std::ffi::c_void;
 
 use rivet_abi::abi_stable::StableAbi;
-use rivet_abi::abi_stable::prefix_type::PrefixTypeTrait;
+use rivet_abi::abi_stable::prefix_type::{PrefixRefTrait, PrefixTypeTrait};
 use rivet_abi::abi_stable::std_types::{RResult, RSlice, RStr, RVec};
 use rivet_abi::{
     ErrorKind, FRAMEWORK_ABI, Instance, InterfaceId, LogSink, PluginInfo, PluginMod, PluginModRef,
@@ -116,7 +116,7 @@ pub fn root_module<I: Exports<T> + ?Sized, T: Create + Send + Sync + 'static>(
         },
         init,
         create: create::<T>,
-        vtable: VTablePtr((I::VTABLE as *const I::VTable).cast::<c_void>()),
+        vtable: VTablePtr(I::VTABLE.to_prefix_ref().to_raw_ptr().cast::<c_void>()),
         vtable_layout: <I::VTable as StableAbi>::LAYOUT,
         dispatch: dispatch::<I, T>,
         drop: drop_instance::<T>,

@@ -87,14 +87,14 @@ impl Loader {
         path: &Path,
         config: &str,
     ) -> Result<Plugin<I>, LoadError> {
-        let started = process::start(&self.config.server_path(), path, config)?;
-        let [interface, version, signature] = &started.interface;
-        library::check_interface::<I>(path, interface, version, signature, None)?;
+        let mut started = process::start(&self.config.server_path(), path, config)?;
+        let [interface, interface_version, signature] = started.interface;
+        library::check_interface::<I>(path, &interface, &interface_version, &signature, None)?;
+        started.client.set_methods(signature.lines().count());
         let [name, version, description] = started.plugin;
         Ok(Plugin::new(
             name.into(),
-            version,
-            description,
+            [version, description, interface_version],
             Backend::Process(started.client),
         ))
     }
@@ -126,8 +126,11 @@ fn load_in_process<I: Interface + ?Sized>(
     let backend = unsafe { InProcess::new(name.clone(), module, instance) };
     Ok(Plugin::new(
         name,
-        info.version.to_string(),
-        info.description.to_string(),
+        [
+            info.version.to_string(),
+            info.description.to_string(),
+            id.version.to_string(),
+        ],
         Backend::InProcess(backend),
     ))
 }

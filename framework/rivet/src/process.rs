@@ -34,6 +34,8 @@ const EXIT_GRACE: Duration = Duration::from_secs(2);
 #[doc(hidden)]
 pub struct Client {
     plugin: String,
+    /// How many methods the plugin's interface has (its signature's lines).
+    methods: u32,
     pipes: Mutex<Pipes>,
     child: Child,
 }
@@ -71,6 +73,7 @@ pub(crate) fn start(server: &Path, path: &Path, config: &str) -> Result<Started,
     };
     let mut client = Client {
         plugin: path.display().to_string(),
+        methods: 0,
         pipes: Mutex::new(pipes),
         child,
     };
@@ -119,6 +122,17 @@ pub(crate) fn start(server: &Path, path: &Path, config: &str) -> Result<Started,
 }
 
 impl Client {
+    /// How many methods the plugin has: a method of a later minor version
+    /// of the interface than the plugin's, numbered from this on, is not
+    /// called.
+    pub fn methods(&self) -> u32 {
+        self.methods
+    }
+
+    pub(crate) fn set_methods(&mut self, methods: usize) {
+        self.methods = u32::try_from(methods).unwrap_or(u32::MAX);
+    }
+
     /// Calls method number `index` (named `method`) with postcard `args`.
     pub fn call(&self, index: u32, method: &str, args: Vec<u8>) -> Result<Vec<u8>, Error> {
         let broken = |source| Error::Process {
