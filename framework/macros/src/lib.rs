@@ -1,4 +1,5 @@
-//! The procedural macro of the Rivet framework: `#[rivet::interface]`.
+//! The procedural macros of the Rivet framework: `#[rivet::interface]` and
+//! `#[rivet::host]`.
 //!
 //! Use it through the `rivet` crate, which documents it and re-exports it;
 //! the generated code names `::rivet` and `::abi_stable`.
@@ -27,6 +28,37 @@ pub fn interface(attr: TokenStream, item: TokenStream) -> TokenStream {
     syn::parse_macro_input!(attr with parser);
     match model::Interface::new(args, trait_item) {
         Ok(interface) => expand::expand(&interface).into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+/// Turns a trait into a Rivet host trait, which an interface names
+/// (`#[rivet::interface(version = "1.0.0", host = Progress)]`): the host
+/// implements it and hands its object to each plugin at creation
+/// (`Loader::load_with_host`); the plugin receives the generated client
+/// (`ProgressHost` for `Progress`; from
+/// `rivet::export!(Worker => MyWorker, create_with_host = MyWorker::new)`)
+/// and calls the host through it, in-process or isolated. Methods take
+/// `&self`, with the same types as an interface's; every method of the
+/// client returns `Result<_, rivet::Error>` (a host that panics, or gave no
+/// object, is an error value), and the client implements the trait itself
+/// when every method already does.
+#[proc_macro_attribute]
+pub fn host(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let trait_item = syn::parse_macro_input!(item as syn::ItemTrait);
+    if !attr.is_empty() {
+        return syn::Error::new(
+            proc_macro2::TokenStream::from(attr)
+                .into_iter()
+                .next()
+                .map_or_else(proc_macro2::Span::call_site, |t| t.span()),
+            "#[rivet::host] takes no arguments",
+        )
+        .to_compile_error()
+        .into();
+    }
+    match model::Interface::new_host(trait_item) {
+        Ok(host) => expand::expand_host(&host).into(),
         Err(error) => error.to_compile_error().into(),
     }
 }

@@ -7,11 +7,13 @@ use syn::{FnArg, Ident, ItemTrait, LitStr, Pat, ReceiverKind, ReturnType, TraitI
 
 use crate::types::{Kind, text};
 
-/// The attribute's arguments: `version = "1.0.0"`, optionally `name = "..."`.
+/// The attribute's arguments: `version = "1.0.0"`, optionally
+/// `name = "..."` and `host = Trait`.
 #[derive(Default)]
 pub(crate) struct Args {
     version: Option<LitStr>,
     name: Option<LitStr>,
+    host: Option<syn::Path>,
 }
 
 impl Args {
@@ -22,8 +24,13 @@ impl Args {
         } else if meta.path.is_ident("name") {
             self.name = Some(meta.value()?.parse()?);
             Ok(())
+        } else if meta.path.is_ident("host") {
+            self.host = Some(meta.value()?.parse()?);
+            Ok(())
         } else {
-            Err(meta.error("expected `version = \"MAJOR.MINOR.PATCH\"` or `name = \"...\"`"))
+            Err(meta.error(
+                "expected `version = \"MAJOR.MINOR.PATCH\"`, `name = \"...\"` or `host = HostTrait`",
+            ))
         }
     }
 }
@@ -35,8 +42,11 @@ pub(crate) struct Interface {
     /// The name in plugin file names: `name = ...`, else the trait's name
     /// in snake case.
     pub(crate) name: String,
+    /// The interface's version; empty for a host trait.
     pub(crate) version: String,
     pub(crate) methods: Vec<Method>,
+    /// The interface's host trait (`host = Progress`).
+    pub(crate) host: Option<syn::Path>,
 }
 
 /// One method of the trait.
@@ -118,6 +128,57 @@ impl Interface {
             name,
             version: version.value(),
             methods,
+            host: args.host,
+            item,
+        })
+    }
+
+    /// A host trait (`#[rivet::host]`): methods take `&self` and none is
+    /// added in a later version.
+    pub(crate) fn new_host(mut item: ItemTrait) -> syn::Result<Interface> {
+        if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+            return Err(syn::Error::new(
+                item.generics.span(),
+                "a host trait cannot be generic; use concrete types",
+            ));
+        }
+        let mut methods = Vec::new();
+        for trait_item in &mut item.items {
+            let TraitItem::Fn(function) = trait_item else {
+                return Err(syn::Error::new(
+                    trait_item.span(),
+                    "a host trait holds methods only (no associated types, constants or macros)",
+                ));
+            };
+            if let Some(since) = take_since(&mut function.attrs)? {
+                return Err(syn::Error::new(
+                    since.span(),
+                    "host traits do not evolve yet: methods cannot be added to them in a minor version; change the interface's major version instead",
+                ));
+            }
+            let method = Method::new(&function.sig, None)?;
+            if method.mutable {
+                return Err(syn::Error::new(
+                    function.sig.inputs.span(),
+                    format!(
+                        "method `{}`: a host trait's methods take `&self` (the host's object is shared by its plugins; use interior mutability)",
+                        method.ident
+                    ),
+                ));
+            }
+            methods.push(method);
+        }
+        if methods.is_empty() {
+            return Err(syn::Error::new(
+                item.ident.span(),
+                "a host trait declares at least one method",
+            ));
+        }
+        Ok(Interface {
+            name: snake_case(&item.ident.to_string()),
+            version: String::new(),
+            methods,
+            host: None,
             item,
         })
     }
@@ -228,11 +289,6 @@ impl Method {
             fallible,
             since: since.map(LitStr::value),
         })
-    }
-
-    /// The name of the generated `extern "C"` function for plugin type `T`.
-    pub(crate) fn shim(&self, interface: &str) -> Ident {
-        format_ident!("__rivet_{}_{}", interface, self.ident)
     }
 }
 

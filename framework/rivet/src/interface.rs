@@ -4,6 +4,7 @@ use rivet_abi::abi_stable::StableAbi;
 use rivet_abi::abi_stable::prefix_type::PrefixRefTrait;
 
 use crate::Plugin;
+use crate::host::HostInterface;
 
 /// A plugin interface: implemented by `#[rivet::interface]` for `dyn Trait`,
 /// which is how a host names an interface (`loader.load::<dyn ImageFilter>`).
@@ -15,6 +16,9 @@ pub trait Interface: 'static {
     type VTable: PrefixRefTrait + StableAbi + Copy + 'static;
     /// The typed handle the host calls (`ImageFilterHandle`).
     type Handle;
+    /// The interface's host trait (`dyn Progress` for `host = Progress`),
+    /// `()` without one.
+    type Host: HostInterface + ?Sized;
     /// The interface's name in plugin file names (`image_filter`).
     const NAME: &'static str;
     /// The interface's version (`1.0.0`).

@@ -12,9 +12,9 @@ use rivet_abi::abi_stable::abi_stability::abi_checking::{
 };
 use rivet_abi::abi_stable::library::{LibraryError, lib_header_from_path};
 use rivet_abi::abi_stable::type_layout::TLData;
-use rivet_abi::{FRAMEWORK_ABI, LogSink, PluginModRef};
+use rivet_abi::{FRAMEWORK_ABI, LogSink, PluginModRef, TypeLayout};
 
-use crate::{Interface, LoadError};
+use crate::{HostInterface, Interface, LoadError};
 
 /// Opens the library at `path`, checks its root module and framework ABI,
 /// and runs its `init` with `log` (again if it was opened before: `init` is
@@ -55,16 +55,25 @@ pub(crate) fn open(path: &Path, log: LogSink) -> Result<PluginModRef, LoadError>
     Ok(module)
 }
 
-/// Checks that a plugin's interface is `I`: its name, a compatible version
-/// and, when `layout` is given (in-process), the vtable's layout; else (an
-/// isolated plugin) the methods' signatures.
+/// What a plugin says it implements.
+pub(crate) struct Found<'a> {
+    /// The interface's name, version and methods' signatures.
+    pub(crate) interface: [&'a str; 3],
+    /// The host trait's name and methods' signatures.
+    pub(crate) host: [&'a str; 2],
+    /// In-process: the layouts of the plugin's vtable and of the host
+    /// vtable it expects; isolated plugins have only signatures.
+    pub(crate) layouts: Option<(&'static TypeLayout, Option<&'static TypeLayout>)>,
+}
+
+/// Checks that a plugin's interface is `I`: its name, a compatible version,
+/// and, in-process, the layouts of the vtable and of the host trait's
+/// vtable; isolated, the methods' signatures and the host trait's.
 pub(crate) fn check_interface<I: Interface + ?Sized>(
     path: &Path,
-    name: &str,
-    version: &str,
-    signature: &str,
-    layout: Option<&'static rivet_abi::TypeLayout>,
+    found: &Found<'_>,
 ) -> Result<(), LoadError> {
+    let [name, version, signature] = found.interface;
     if name != I::NAME {
         return Err(LoadError::WrongInterface {
             path: path.to_owned(),
@@ -86,13 +95,43 @@ pub(crate) fn check_interface<I: Interface + ?Sized>(
         version: version.to_owned(),
         detail,
     };
-    match layout {
-        Some(layout) => check_vtable(<I::VTable as StableAbi>::LAYOUT, layout).map_err(|errors| {
-            let report = errors.to_string();
-            log::debug!("abi_stable's report for {}:\n{report}", path.display());
-            mismatch(rivet_abi::summarize_layout_report(&report))
-        }),
-        None => check_signature(signature, I::SIGNATURE).map_err(mismatch),
+    let [host, host_signature] = found.host;
+    let host_name = <I::Host as HostInterface>::NAME;
+    if host != host_name {
+        let name = |host: &str| match host {
+            "" => "no host trait".to_owned(),
+            host => format!("host trait `{host}`"),
+        };
+        return Err(mismatch(format!(
+            "the plugin's interface has {}, the host's has {}",
+            name(host),
+            name(host_name)
+        )));
+    }
+    let layout_mismatch = |what: &str, errors: AbiInstabilityErrors| {
+        let report = errors.to_string();
+        log::debug!("abi_stable's report for {}:\n{report}", path.display());
+        mismatch(format!(
+            "{what}{}",
+            rivet_abi::summarize_layout_report(&report)
+        ))
+    };
+    match found.layouts {
+        Some((vtable, host)) => {
+            check_vtable(<I::VTable as StableAbi>::LAYOUT, vtable)
+                .map_err(|errors| layout_mismatch("", errors))?;
+            match (<I::Host as HostInterface>::LAYOUT, host) {
+                (Some(expected), Some(host)) => check_vtable(expected, host)
+                    .map_err(|errors| layout_mismatch("in the host trait: ", errors)),
+                (None, None) => Ok(()),
+                _ => Err(mismatch("the host trait's vtable is missing".to_owned())),
+            }
+        }
+        None => {
+            check_signature(signature, I::SIGNATURE).map_err(&mismatch)?;
+            check_signature(host_signature, <I::Host as HostInterface>::SIGNATURE)
+                .map_err(|detail| mismatch(format!("in the host trait: {detail}")))
+        }
     }
 }
 
@@ -109,8 +148,8 @@ pub(crate) fn check_interface<I: Interface + ?Sized>(
 /// the other's; which fields the plugin really has is what its vtable's
 /// field accessibility says at every call.
 fn check_vtable(
-    host: &'static rivet_abi::TypeLayout,
-    plugin: &'static rivet_abi::TypeLayout,
+    host: &'static TypeLayout,
+    plugin: &'static TypeLayout,
 ) -> Result<(), AbiInstabilityErrors> {
     match (vtable_methods(host), vtable_methods(plugin)) {
         (Some(host_methods), Some(plugin_methods)) if plugin_methods < host_methods => {
@@ -122,7 +161,7 @@ fn check_vtable(
 
 /// How many methods the vtable whose prefix reference has `layout` holds:
 /// the fields of the prefix type the reference points at.
-fn vtable_methods(layout: &'static rivet_abi::TypeLayout) -> Option<usize> {
+fn vtable_methods(layout: &'static TypeLayout) -> Option<usize> {
     let pointee = layout.phantom_fields().iter().next()?.layout();
     match pointee.data() {
         TLData::PrefixType(prefix) => Some(prefix.fields.len()),

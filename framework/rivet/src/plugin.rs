@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use rivet_abi::abi_stable::prefix_type::{PrefixRef, PrefixRefTrait, WithMetadata_};
 use rivet_abi::abi_stable::std_types::RResult;
 use rivet_abi::{Instance, PluginModRef, RError};
 
+use crate::host::vtable_from_raw;
 use crate::process::Client;
 use crate::{Error, Interface, Mode};
 
@@ -50,12 +50,7 @@ impl<I: Interface + ?Sized> InProcess<I> {
         // layout against `I::VTable`'s, so `I::VTable`'s accessors read the
         // fields both have, and report the ones the plugin lacks as missing
         // from the field accessibility the plugin's vtable carries.
-        let vtable = unsafe {
-            I::VTable::from_prefix_ref(PrefixRef::from_raw(module.vtable().0.cast::<WithMetadata_<
-                <I::VTable as PrefixRefTrait>::PrefixFields,
-                <I::VTable as PrefixRefTrait>::PrefixFields,
-            >>()))
-        };
+        let vtable = unsafe { vtable_from_raw::<I::VTable>(module.vtable().0) };
         InProcess {
             plugin,
             module,
