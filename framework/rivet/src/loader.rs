@@ -73,7 +73,7 @@ impl Loader {
 
     /// Loads plugin `name` of interface `I` in `mode`, creating it from
     /// `config` and handing it `host`, the host's object for the
-    /// interface's host trait (see [`HostInterface`]): the plugin calls it
+    /// interface's host trait (see [`HostInterface`](crate::HostInterface)): the plugin calls it
     /// in-process through a vtable made for `T`, or, isolated, over its
     /// connection while a call of the host's to the plugin (or its
     /// creation) runs. A panic in `host`'s methods is caught in the host
