@@ -10,6 +10,8 @@
 //!   type for every interface (abi_stable checks its layout), pointing at
 //!   the interface's own vtable and that vtable's [`TypeLayout`], which the
 //!   host checks against the vtable it was compiled with;
+//! - [`HostRef`]: the host's object a plugin is given at creation, for the
+//!   interface's host trait (host callbacks);
 //! - [`RError`]: an error as it crosses the FFI boundary;
 //! - [`wire`] and [`frame`]: the messages between a host and a plugin
 //!   server, and their framing.
@@ -26,5 +28,6 @@ pub use abi_stable::type_layout::TypeLayout;
 pub use error::{ErrorKind, RError};
 pub use layout_report::summarize_layout_report;
 pub use module::{
-    FRAMEWORK_ABI, Instance, InterfaceId, LogSink, PluginInfo, PluginMod, PluginModRef, VTablePtr,
+    FRAMEWORK_ABI, HostRef, Instance, InterfaceId, LogSink, PluginInfo, PluginMod, PluginModRef,
+    VTablePtr,
 };

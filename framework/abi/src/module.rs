@@ -13,7 +13,11 @@ use crate::RError;
 /// The framework's own ABI version, separate from every interface's
 /// version: it changes when [`PluginMod`] or the calling conventions of the
 /// generated code change, and a host refuses plugins of another one.
-pub const FRAMEWORK_ABI: u32 = 1;
+///
+/// 2: interface vtables are abi_stable prefix types (methods can be added
+/// in minor versions of an interface). 3: host callbacks (`create` takes a
+/// [`HostRef`], [`PluginMod::host_layout`]).
+pub const FRAMEWORK_ABI: u32 = 3;
 
 /// Which interface a plugin implements.
 #[repr(C)]
@@ -24,8 +28,14 @@ pub struct InterfaceId {
     /// The interface's semver version (`1.0.0`).
     pub version: RStr<'static>,
     /// The methods' signatures as written in the trait (names and types),
-    /// compared by isolated hosts, which do not see the vtable's layout.
+    /// one line per method, compared by isolated hosts, which do not see
+    /// the vtable's layout.
     pub signature: RStr<'static>,
+    /// The name of the interface's host trait (`#[rivet::host]`), empty
+    /// when it has none.
+    pub host: RStr<'static>,
+    /// The host trait's methods' signatures, as `signature`.
+    pub host_signature: RStr<'static>,
 }
 
 /// Who a plugin is.
@@ -51,19 +61,24 @@ pub struct LogSink {
 }
 
 /// A plugin instance: a boxed plugin value owned by the host until it is
-/// handed back to [`PluginMod::drop`].
+/// handed back to [`PluginMod::drop`]; or, in a [`HostRef`], the host's
+/// object.
 #[repr(transparent)]
 #[derive(StableAbi, Debug, Clone, Copy)]
 pub struct Instance(pub *mut c_void);
 
-// SAFETY: an `Instance` points at a plugin value whose type is `Send + Sync`
-// (the generated code requires it of every plugin type).
+// SAFETY: an `Instance` points at a plugin value or host object whose type
+// is `Send + Sync` (the generated code and the loader require it of every
+// plugin and host type), or at the plugin server's `Mutex`-guarded
+// connection.
 unsafe impl Send for Instance {}
 // SAFETY: as above.
 unsafe impl Sync for Instance {}
 
-/// The interface's vtable, a `'static` struct of `extern "C"` functions
-/// whose layout is [`PluginMod::vtable_layout`].
+/// The interface's vtable: a pointer to a `'static` abi_stable prefix type
+/// (`WithMetadata<VTable>`: the vtable's field accessibility and layout,
+/// then its `extern "C"` functions) whose prefix reference's layout is
+/// [`PluginMod::vtable_layout`].
 #[repr(transparent)]
 #[derive(StableAbi, Debug, Clone, Copy)]
 pub struct VTablePtr(pub *const c_void);
@@ -72,6 +87,47 @@ pub struct VTablePtr(pub *const c_void);
 unsafe impl Send for VTablePtr {}
 // SAFETY: as above.
 unsafe impl Sync for VTablePtr {}
+
+/// What a plugin is given of its host at creation: the host's object for
+/// the interface's host trait (`#[rivet::host]`), in-process or through the
+/// plugin server; all null when the host gave none.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct HostRef {
+    /// In-process: the host's object (the pointee of an `Arc` of which the
+    /// plugin owns one strong reference, handed back with `release`);
+    /// isolated: the plugin server's connection to the host.
+    pub object: Instance,
+    /// In-process: the host trait's vtable for `object`, a pointer to an
+    /// abi_stable prefix type like an interface's (see [`VTablePtr`]),
+    /// whose layout the host checked against the plugin's
+    /// [`PluginMod::host_layout`]; null otherwise.
+    pub vtable: VTablePtr,
+    /// In-process: gives the plugin's reference to `object` back.
+    pub release: Option<extern "C" fn(object: Instance)>,
+    /// Isolated: calls host method number `method` (in declaration order)
+    /// with postcard arguments over the server's connection, and returns
+    /// the postcard reply.
+    pub remote: Option<
+        extern "C" fn(
+            object: Instance,
+            method: u32,
+            args: RSlice<'_, u8>,
+        ) -> RResult<RVec<u8>, RError>,
+    >,
+}
+
+impl HostRef {
+    /// No host object.
+    pub fn none() -> HostRef {
+        HostRef {
+            object: Instance(std::ptr::null_mut()),
+            vtable: VTablePtr(std::ptr::null()),
+            release: None,
+            remote: None,
+        }
+    }
+}
 
 /// The root module of a framework plugin library, for every interface.
 ///
@@ -90,12 +146,16 @@ pub struct PluginMod {
     /// Called once per process before anything else: installs the panic
     /// hook and the log bridge to `log`.
     pub init: extern "C" fn(log: LogSink) -> RResult<(), RError>,
-    /// Creates an instance from its configuration (JSON text).
-    pub create: extern "C" fn(config: RStr<'_>) -> RResult<Instance, RError>,
+    /// Creates an instance from its configuration (JSON text), handing it
+    /// the host's object (the instance owns `host`, also when it fails).
+    pub create: extern "C" fn(config: RStr<'_>, host: HostRef) -> RResult<Instance, RError>,
     /// The interface's vtable, called in-process.
     pub vtable: VTablePtr,
-    /// The layout of what `vtable` points at.
+    /// The layout of the interface's vtable reference (its prefix type).
     pub vtable_layout: &'static TypeLayout,
+    /// The layout of the host trait's vtable reference the plugin expects
+    /// of a [`HostRef`] (`None` when the interface has no host trait).
+    pub host_layout: Option<&'static TypeLayout>,
     /// Calls method number `method` (in declaration order) with postcard
     /// arguments and returns the postcard reply (isolated mode).
     pub dispatch: extern "C" fn(

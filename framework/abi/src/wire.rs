@@ -2,8 +2,12 @@
 //!
 //! The server talks over its stdin and stdout, one [`frame`](crate::frame)
 //! per message. The host sends [`Request::Start`] with the plugin's
-//! configuration; the server answers [`Hello`], then one [`Reply`] per
-//! [`Request::Call`], in order. End of input ends the server.
+//! configuration; the server answers [`Response::Hello`], then one
+//! [`Response::Reply`] per [`Request::Call`], in order. While it creates
+//! the instance or runs a call, the server may send
+//! [`Response::Callback`]s (the plugin calling its host's object), each
+//! answered by one [`Request::Answer`] before anything else. End of input
+//! ends the server.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +15,9 @@ use crate::ErrorKind;
 
 /// The version of this protocol, separate from [`FRAMEWORK_ABI`](crate::FRAMEWORK_ABI)
 /// and from every interface's version.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// 2: host callbacks ([`Response`], [`Request::Answer`]).
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A message from the host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,12 +26,35 @@ pub enum Request {
     Start {
         /// The configuration.
         config: String,
+        /// Whether the host has an object for the interface's host trait
+        /// (else the plugin's calls to it fail in the plugin).
+        host: bool,
     },
     /// Call method number `method` with postcard arguments.
     Call {
         /// The method's index, in declaration order.
         method: u32,
         /// The arguments, as the generated client encoded them.
+        args: Vec<u8>,
+    },
+    /// The host's answer to a [`Response::Callback`].
+    Answer(Reply),
+}
+
+/// A message from the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    /// The answer to [`Request::Start`].
+    Hello(Hello),
+    /// The answer to a [`Request::Call`].
+    Reply(Reply),
+    /// The plugin calls host method number `method` (in the host trait's
+    /// declaration order) with postcard arguments; the host answers with
+    /// [`Request::Answer`].
+    Callback {
+        /// The host method's index.
+        method: u32,
+        /// The arguments, as the plugin's generated code encoded them.
         args: Vec<u8>,
     },
 }
@@ -39,6 +68,9 @@ pub enum Hello {
         protocol: u32,
         /// The interface's name, version and signature.
         interface: [String; 3],
+        /// The interface's host trait's name and signature (empty without
+        /// one).
+        host: [String; 2],
         /// The plugin's name, version and description.
         plugin: [String; 3],
     },
@@ -49,5 +81,6 @@ pub enum Hello {
     },
 }
 
-/// The answer to a [`Request::Call`]: the postcard reply, or an error.
+/// The answer to a [`Request::Call`] or a [`Response::Callback`]: the
+/// postcard reply, or an error.
 pub type Reply = Result<Vec<u8>, (ErrorKind, String)>;

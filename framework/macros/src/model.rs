@@ -7,11 +7,13 @@ use syn::{FnArg, Ident, ItemTrait, LitStr, Pat, ReceiverKind, ReturnType, TraitI
 
 use crate::types::{Kind, text};
 
-/// The attribute's arguments: `version = "1.0.0"`, optionally `name = "..."`.
+/// The attribute's arguments: `version = "1.0.0"`, optionally
+/// `name = "..."` and `host = Trait`.
 #[derive(Default)]
 pub(crate) struct Args {
     version: Option<LitStr>,
     name: Option<LitStr>,
+    host: Option<syn::Path>,
 }
 
 impl Args {
@@ -22,20 +24,29 @@ impl Args {
         } else if meta.path.is_ident("name") {
             self.name = Some(meta.value()?.parse()?);
             Ok(())
+        } else if meta.path.is_ident("host") {
+            self.host = Some(meta.value()?.parse()?);
+            Ok(())
         } else {
-            Err(meta.error("expected `version = \"MAJOR.MINOR.PATCH\"` or `name = \"...\"`"))
+            Err(meta.error(
+                "expected `version = \"MAJOR.MINOR.PATCH\"`, `name = \"...\"` or `host = HostTrait`",
+            ))
         }
     }
 }
 
 /// A trait annotated with `#[interface]`.
 pub(crate) struct Interface {
+    /// The trait, without the `#[rivet(...)]` attributes of its methods.
     pub(crate) item: ItemTrait,
     /// The name in plugin file names: `name = ...`, else the trait's name
     /// in snake case.
     pub(crate) name: String,
+    /// The interface's version; empty for a host trait.
     pub(crate) version: String,
     pub(crate) methods: Vec<Method>,
+    /// The interface's host trait (`host = Progress`).
+    pub(crate) host: Option<syn::Path>,
 }
 
 /// One method of the trait.
@@ -48,6 +59,10 @@ pub(crate) struct Method {
     pub(crate) ret_kind: Kind,
     /// Whether the method returns `Result<T, rivet::Error>`.
     pub(crate) fallible: bool,
+    /// The interface version that added the method (`#[rivet(since =
+    /// "1.1")]`), as written; `None` for the methods of the major version's
+    /// first release.
+    pub(crate) since: Option<String>,
 }
 
 /// One argument (after the receiver).
@@ -59,7 +74,7 @@ pub(crate) struct Arg {
 }
 
 impl Interface {
-    pub(crate) fn new(args: Args, item: ItemTrait) -> syn::Result<Interface> {
+    pub(crate) fn new(args: Args, mut item: ItemTrait) -> syn::Result<Interface> {
         let version = args.version.ok_or_else(|| {
             syn::Error::new(
                 item.ident.span(),
@@ -78,10 +93,19 @@ impl Interface {
                 "a plugin interface cannot be generic; use concrete types",
             ));
         }
-        let mut methods = Vec::new();
-        for trait_item in &item.items {
+        let version_parts = parse_version(&version.value()).expect("checked above");
+        let mut methods: Vec<Method> = Vec::new();
+        for trait_item in &mut item.items {
             match trait_item {
-                TraitItem::Fn(function) => methods.push(Method::new(&function.sig)?),
+                TraitItem::Fn(function) => {
+                    let since = take_since(&mut function.attrs)?;
+                    let method = Method::new(&function.sig, since.as_ref())?;
+                    if let Some(since) = &since {
+                        check_since(since, &version_parts, &version.value())?;
+                    }
+                    check_order(&methods, &method, &function.sig)?;
+                    methods.push(method);
+                }
                 other => {
                     return Err(syn::Error::new(
                         other.span(),
@@ -89,6 +113,12 @@ impl Interface {
                     ));
                 }
             }
+        }
+        if methods.first().is_none_or(|first| first.since.is_some()) {
+            return Err(syn::Error::new(
+                item.ident.span(),
+                "a plugin interface declares at least one method without `#[rivet(since = ...)]` (the methods of its first version)",
+            ));
         }
         let name = match args.name {
             Some(name) => name.value(),
@@ -98,12 +128,64 @@ impl Interface {
             name,
             version: version.value(),
             methods,
+            host: args.host,
             item,
         })
     }
 
-    /// The methods' signatures as text (names and types, not argument
-    /// names), which isolated hosts compare.
+    /// A host trait (`#[rivet::host]`): methods take `&self` and none is
+    /// added in a later version.
+    pub(crate) fn new_host(mut item: ItemTrait) -> syn::Result<Interface> {
+        if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+            return Err(syn::Error::new(
+                item.generics.span(),
+                "a host trait cannot be generic; use concrete types",
+            ));
+        }
+        let mut methods = Vec::new();
+        for trait_item in &mut item.items {
+            let TraitItem::Fn(function) = trait_item else {
+                return Err(syn::Error::new(
+                    trait_item.span(),
+                    "a host trait holds methods only (no associated types, constants or macros)",
+                ));
+            };
+            if let Some(since) = take_since(&mut function.attrs)? {
+                return Err(syn::Error::new(
+                    since.span(),
+                    "host traits do not evolve yet: methods cannot be added to them in a minor version; change the interface's major version instead",
+                ));
+            }
+            let method = Method::new(&function.sig, None)?;
+            if method.mutable {
+                return Err(syn::Error::new(
+                    function.sig.inputs.span(),
+                    format!(
+                        "method `{}`: a host trait's methods take `&self` (the host's object is shared by its plugins; use interior mutability)",
+                        method.ident
+                    ),
+                ));
+            }
+            methods.push(method);
+        }
+        if methods.is_empty() {
+            return Err(syn::Error::new(
+                item.ident.span(),
+                "a host trait declares at least one method",
+            ));
+        }
+        Ok(Interface {
+            name: snake_case(&item.ident.to_string()),
+            version: String::new(),
+            methods,
+            host: None,
+            item,
+        })
+    }
+
+    /// The methods' signatures as text, one line per method (names and
+    /// types, not argument names; `// since 1.1` after an added method),
+    /// which isolated hosts compare line by line.
     pub(crate) fn signature(&self) -> String {
         self.methods
             .iter()
@@ -118,15 +200,19 @@ impl Interface {
                 } else {
                     text(ret)
                 };
-                format!("fn {}({}) -> {ret};", method.ident, args.join(", "))
+                let since = match &method.since {
+                    Some(since) => format!(" // since {since}"),
+                    None => String::new(),
+                };
+                format!("fn {}({}) -> {ret};{since}", method.ident, args.join(", "))
             })
             .collect::<Vec<_>>()
-            .join(" ")
+            .join("\n")
     }
 }
 
 impl Method {
-    fn new(sig: &syn::Signature) -> syn::Result<Method> {
+    fn new(sig: &syn::Signature, since: Option<&LitStr>) -> syn::Result<Method> {
         let name = &sig.ident;
         let refuse = |span: proc_macro2::Span, what: &str| {
             Err(syn::Error::new(span, format!("method `{name}`: {what}")))
@@ -201,12 +287,8 @@ impl Method {
             ret,
             ret_kind,
             fallible,
+            since: since.map(LitStr::value),
         })
-    }
-
-    /// The name of the generated `extern "C"` function for plugin type `T`.
-    pub(crate) fn shim(&self, interface: &str) -> Ident {
-        format_ident!("__rivet_{}_{}", interface, self.ident)
     }
 }
 
@@ -246,11 +328,107 @@ fn rivet_result(ty: &Type) -> Option<Result<Type, proc_macro2::Span>> {
 }
 
 fn is_semver(version: &str) -> bool {
-    let parts: Vec<&str> = version.split('.').collect();
-    parts.len() == 3
-        && parts
-            .iter()
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+    version.split('.').count() == 3 && parse_version(version).is_some()
+}
+
+/// `MAJOR.MINOR.PATCH` or `MAJOR.MINOR` (patch 0) as numbers.
+fn parse_version(version: &str) -> Option<[u64; 3]> {
+    let parts: Vec<u64> = version
+        .split('.')
+        .map(|part| {
+            (!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| part.parse().ok())
+                .flatten()
+        })
+        .collect::<Option<_>>()?;
+    match parts.as_slice() {
+        [major, minor] => Some([*major, *minor, 0]),
+        [major, minor, patch] => Some([*major, *minor, *patch]),
+        _ => None,
+    }
+}
+
+/// Removes the method's `#[rivet(since = "...")]` (the emitted trait keeps
+/// no `#[rivet]` attribute) and returns the version.
+fn take_since(attrs: &mut Vec<syn::Attribute>) -> syn::Result<Option<LitStr>> {
+    let mut since = None;
+    let mut error = None;
+    attrs.retain(|attr| {
+        if !attr.path().is_ident("rivet") {
+            return true;
+        }
+        let parsed = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("since") {
+                since = Some(meta.value()?.parse::<LitStr>()?);
+                Ok(())
+            } else {
+                Err(meta.error("expected `since = \"MAJOR.MINOR\"`"))
+            }
+        });
+        if let Err(parsed) = parsed {
+            error.get_or_insert(parsed);
+        }
+        false
+    });
+    match error {
+        Some(error) => Err(error),
+        None => Ok(since),
+    }
+}
+
+/// A method added in `since` belongs to the interface's major version (for
+/// 0.x, to its minor version), after its first release and not after
+/// `version`.
+fn check_since(since: &LitStr, version: &[u64; 3], written: &str) -> syn::Result<()> {
+    let refuse = |what: String| Err(syn::Error::new(since.span(), what));
+    let Some(parsed) = parse_version(&since.value()) else {
+        return refuse("`since` is the interface version that added the method, `MAJOR.MINOR` or `MAJOR.MINOR.PATCH`".to_owned());
+    };
+    let series = if version[0] == 0 { 2 } else { 1 };
+    let first = if version[0] == 0 {
+        [0, version[1], 0]
+    } else {
+        [version[0], 0, 0]
+    };
+    if parsed[..series] != version[..series] || parsed <= first {
+        return refuse(format!(
+            "a method added in {} cannot be in interface version {written}: methods are added in a minor version of the same major version; a method of the first release needs no `since`, and changing the major version starts over",
+            since.value()
+        ));
+    }
+    if parsed > *version {
+        return refuse(format!(
+            "a method added in {} cannot be in interface version {written}; raise the interface's version to {} or more",
+            since.value(),
+            since.value()
+        ));
+    }
+    Ok(())
+}
+
+/// Methods with `since` come after all the others, oldest first: the vtable
+/// only grows at its end.
+fn check_order(before: &[Method], method: &Method, sig: &syn::Signature) -> syn::Result<()> {
+    let Some(last) = before.last() else {
+        return Ok(());
+    };
+    let refuse = |what: &str| {
+        Err(syn::Error::new(
+            sig.ident.span(),
+            format!("method `{}`: {what}", sig.ident),
+        ))
+    };
+    match (&last.since, &method.since) {
+        (Some(_), None) => refuse(
+            "methods added in later versions (`#[rivet(since = ...)]`) come after all the others; move this method before them, or mark it with the version that added it",
+        ),
+        (Some(previous), Some(since)) if parse_version(since) < parse_version(previous) => {
+            refuse(&format!(
+                "added in {since}, it comes after a method added in {previous}; methods are added at the end, oldest version first"
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `ImageFilter` → `image_filter`.
@@ -283,5 +461,19 @@ mod tests {
     fn versions_are_three_numbers() {
         assert!(is_semver("1.0.0"));
         assert!(!is_semver("1.0") && !is_semver("1.x.0") && !is_semver("1..0"));
+        assert_eq!(parse_version("1.1"), Some([1, 1, 0]));
+    }
+
+    #[test]
+    fn added_methods_belong_to_a_later_minor_version() {
+        let check = |since: &str, version: &str| {
+            let since = LitStr::new(since, proc_macro2::Span::call_site());
+            check_since(&since, &parse_version(version).unwrap(), version).is_ok()
+        };
+        assert!(check("1.1", "1.1.0") && check("1.1", "1.3.2") && check("1.0.1", "1.1.0"));
+        assert!(!check("1.0", "1.1.0"), "the first release needs no since");
+        assert!(!check("1.2", "1.1.0"), "later than the interface");
+        assert!(!check("2.1", "1.1.0") && !check("1.x", "1.1.0"));
+        assert!(check("0.3.1", "0.3.2") && !check("0.2.1", "0.3.2"));
     }
 }

@@ -35,6 +35,36 @@ pub enum Error {
         /// The panic's message and location.
         message: String,
     },
+    /// The plugin was built against an earlier minor version of the
+    /// interface, which did not have the method yet: nothing was called.
+    #[error(
+        "plugin `{plugin}` has no `{method}`: it was built against `{interface}` {found}, and `{method}` came in {since}; rebuild the plugin against `{interface}` {since} or later"
+    )]
+    Unsupported {
+        /// The plugin's name.
+        plugin: String,
+        /// The interface's name.
+        interface: String,
+        /// The interface version the plugin was built against.
+        found: String,
+        /// The method called.
+        method: String,
+        /// The interface version that added the method.
+        since: String,
+    },
+    /// A call to the host's object (a host callback, seen by the plugin)
+    /// failed or panicked; a panic was caught in the host.
+    #[error("the host's `{method}` failed: {message}")]
+    Host {
+        /// The host trait's method called.
+        method: String,
+        /// The host's message (`it panicked: ...` for a panic).
+        message: String,
+    },
+    /// The plugin called its host trait, and the host gave it no object
+    /// (it was loaded without `Loader::load_with_host`).
+    #[error("the host gave this plugin no `{0}` to call; load it with `Loader::load_with_host`")]
+    NoHost(String),
     /// The arguments or the result of a call did not encode or decode: the
     /// host and the plugin disagree on a type.
     #[error(

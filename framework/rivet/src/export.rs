@@ -3,16 +3,17 @@
 use std::ffi::c_void;
 
 use rivet_abi::abi_stable::StableAbi;
-use rivet_abi::abi_stable::prefix_type::PrefixTypeTrait;
+use rivet_abi::abi_stable::prefix_type::{PrefixRefTrait, PrefixTypeTrait};
 use rivet_abi::abi_stable::std_types::{RResult, RSlice, RStr, RVec};
 use rivet_abi::{
-    ErrorKind, FRAMEWORK_ABI, Instance, InterfaceId, LogSink, PluginInfo, PluginMod, PluginModRef,
-    RError, VTablePtr,
+    ErrorKind, FRAMEWORK_ABI, HostRef, Instance, InterfaceId, LogSink, PluginInfo, PluginMod,
+    PluginModRef, RError, VTablePtr,
 };
 use serde::de::DeserializeOwned;
 
 use crate::boundary::guard;
-use crate::interface::Exports;
+use crate::host::{HostInterface, HostLink};
+use crate::interface::{Exports, Interface};
 use crate::{Error, log_bridge};
 use rivet_abi::panic::install_panic_hook;
 
@@ -21,11 +22,15 @@ use rivet_abi::panic::install_panic_hook;
 /// ```ignore
 /// rivet::export!(ImageFilter => Sepia);                      // Sepia: Default
 /// rivet::export!(ImageFilter => Blur, create = Blur::new);   // fn new(BlurConfig) -> Result<Blur, rivet::Error>
+/// rivet::export!(Worker => Fetch, create_with_host = Fetch::new); // fn new(FetchConfig, ProgressHost) -> Result<Fetch, rivet::Error>
 /// ```
 ///
 /// The first form creates the plugin with `Default` and accepts no
 /// configuration (an empty object or `null`); the second parses the host's
-/// JSON configuration into the function's serde argument. The plugin's name
+/// JSON configuration into the function's serde argument; the third also
+/// hands the function the client of the interface's host trait (host
+/// callbacks: `host = Progress` gives a `ProgressHost`), which the plugin
+/// keeps to call its host. The other forms drop the client. The plugin's name
 /// is the crate's name without `plugin_<interface>_`
 /// (`plugin-image-filter-sepia` exports `sepia`), its version and
 /// description the crate's.
@@ -39,12 +44,29 @@ macro_rules! export {
             $crate::__private::create_from_config(config, $create)
         });
     };
+    ($interface:path => $plugin:ty, create_with_host = $create:expr) => {
+        impl $crate::__private::Create<dyn $interface> for $plugin {
+            fn create(
+                config: &str,
+                host: $crate::__private::HostClient<dyn $interface>,
+            ) -> ::core::result::Result<Self, $crate::Error> {
+                $crate::__private::create_with_host(config, host, $create)
+            }
+        }
+        $crate::export!(@root $interface, $plugin);
+    };
     (@module $interface:path, $plugin:ty, $create:expr) => {
-        impl $crate::__private::Create for $plugin {
-            fn create(config: &str) -> ::core::result::Result<Self, $crate::Error> {
+        impl $crate::__private::Create<dyn $interface> for $plugin {
+            fn create(
+                config: &str,
+                _host: $crate::__private::HostClient<dyn $interface>,
+            ) -> ::core::result::Result<Self, $crate::Error> {
                 ($create)(config)
             }
         }
+        $crate::export!(@root $interface, $plugin);
+    };
+    (@root $interface:path, $plugin:ty) => {
 
         #[doc(hidden)]
         #[unsafe(export_name = "_1as_0lib_1header_0root_bmodule_bloader")]
@@ -71,10 +93,14 @@ macro_rules! export {
     };
 }
 
-/// How [`export!`](crate::export) creates a plugin from its configuration.
-pub trait Create: Sized {
-    /// Creates the plugin from JSON text.
-    fn create(config: &str) -> Result<Self, Error>;
+/// The client of interface `I`'s host trait, as a plugin receives it.
+pub type HostClient<I> = <<I as Interface>::Host as HostInterface>::Client;
+
+/// How [`export!`](crate::export) creates a plugin of interface `I` from
+/// its configuration and its host's object.
+pub trait Create<I: Interface + ?Sized>: Sized {
+    /// Creates the plugin from JSON text and the host trait's client.
+    fn create(config: &str, host: HostClient<I>) -> Result<Self, Error>;
 }
 
 /// Creates a `Default` plugin, refusing any configuration.
@@ -90,14 +116,28 @@ pub fn create_from_config<C: DeserializeOwned, T>(
     config: &str,
     create: impl FnOnce(C) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let config = serde_json::from_str(config)
-        .map_err(|error| Error::new(format!("invalid configuration: {error}")))?;
-    create(config)
+    create(parse_config(config)?)
+}
+
+fn parse_config<C: DeserializeOwned>(config: &str) -> Result<C, Error> {
+    serde_json::from_str(config)
+        .map_err(|error| Error::new(format!("invalid configuration: {error}")))
+}
+
+/// Parses `config` and creates the plugin with `create`, handing it the
+/// host trait's client.
+pub fn create_with_host<C: DeserializeOwned, H, T>(
+    config: &str,
+    host: H,
+    create: impl FnOnce(C, H) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let config = parse_config(config)?;
+    create(config, host)
 }
 
 /// Builds the root module of plugin type `T` for interface `I`; called by
 /// the code [`export!`](crate::export) generates.
-pub fn root_module<I: Exports<T> + ?Sized, T: Create + Send + Sync + 'static>(
+pub fn root_module<I: Exports<T> + ?Sized, T: Create<I> + Send + Sync + 'static>(
     crate_name: &'static str,
     version: &'static str,
     description: &'static str,
@@ -108,6 +148,8 @@ pub fn root_module<I: Exports<T> + ?Sized, T: Create + Send + Sync + 'static>(
             name: RStr::from_str(I::NAME),
             version: RStr::from_str(I::VERSION),
             signature: RStr::from_str(I::SIGNATURE),
+            host: RStr::from_str(<I::Host as HostInterface>::NAME),
+            host_signature: RStr::from_str(<I::Host as HostInterface>::SIGNATURE),
         },
         plugin: PluginInfo {
             name: RStr::from_str(plugin_name(crate_name, I::NAME)),
@@ -115,9 +157,10 @@ pub fn root_module<I: Exports<T> + ?Sized, T: Create + Send + Sync + 'static>(
             description: RStr::from_str(description),
         },
         init,
-        create: create::<T>,
-        vtable: VTablePtr((I::VTABLE as *const I::VTable).cast::<c_void>()),
+        create: create::<I, T>,
+        vtable: VTablePtr(I::VTABLE.to_prefix_ref().to_raw_ptr().cast::<c_void>()),
         vtable_layout: <I::VTable as StableAbi>::LAYOUT,
+        host_layout: <I::Host as HostInterface>::LAYOUT,
         dispatch: dispatch::<I, T>,
         drop: drop_instance::<T>,
     }
@@ -142,8 +185,14 @@ extern "C" fn init(log: LogSink) -> RResult<(), RError> {
     })
 }
 
-extern "C" fn create<T: Create>(config: RStr<'_>) -> RResult<Instance, RError> {
-    match guard(|| T::create(config.as_str())) {
+extern "C" fn create<I: Interface + ?Sized, T: Create<I>>(
+    config: RStr<'_>,
+    host: HostRef,
+) -> RResult<Instance, RError> {
+    // The link owns `host` from here: dropped (released) if creation fails.
+    let host =
+        <I::Host as HostInterface>::connect(HostLink::new(host, <I::Host as HostInterface>::NAME));
+    match guard(|| T::create(config.as_str(), host)) {
         RResult::ROk(plugin) => RResult::ROk(Instance(Box::into_raw(Box::new(plugin)).cast())),
         RResult::RErr(error) if error.kind == ErrorKind::Failed => {
             RResult::RErr(RError::new(ErrorKind::Config, error.message))

@@ -9,6 +9,10 @@
 //!   the implementation with [`export!`].
 //! - A **host** loads plugins by name with a [`Loader`] and calls them
 //!   through the handle the interface generates.
+//! - An interface may name a **host trait**, declared with [`host`], which
+//!   the host implements and hands to each plugin at creation
+//!   ([`Loader::load_with_host`]): the plugin calls back into the host
+//!   (in-process or over the isolated plugin's connection).
 //!
 //! See the repository's README for a walkthrough, and `examples/imagine` for
 //! an application built this way.
@@ -21,6 +25,7 @@ mod boundary;
 mod config;
 mod error;
 mod export;
+mod host;
 mod interface;
 mod library;
 mod load_error;
@@ -32,11 +37,12 @@ mod server;
 
 pub use config::{Config, Mode};
 pub use error::Error;
+pub use host::{HostExports, HostInterface};
 pub use interface::Interface;
 pub use load_error::LoadError;
 pub use loader::Loader;
 pub use plugin::Plugin;
-pub use rivet_macros::interface;
+pub use rivet_macros::{host, interface};
 
 /// What the generated code, [`export!`] and the plugin server use; not an API.
 #[doc(hidden)]
@@ -44,7 +50,10 @@ pub mod __private {
     pub use crate::boundary::{
         decode, encode, guard, instance_mut, instance_ref, unknown_method, write_back,
     };
-    pub use crate::export::{Create, create_default, create_from_config, root_module};
+    pub use crate::export::{
+        Create, HostClient, create_default, create_from_config, create_with_host, root_module,
+    };
+    pub use crate::host::{HostBackend, HostInProcess, HostLink};
     pub use crate::interface::Exports;
     pub use crate::plugin::{Backend, InProcess};
     pub use crate::server::serve_process;
@@ -54,5 +63,5 @@ pub mod __private {
     pub use rivet_abi::abi_stable::std_types::{
         ROption, RResult, RSlice, RSliceMut, RStr, RString, RVec,
     };
-    pub use rivet_abi::{Instance, PluginModRef, RError};
+    pub use rivet_abi::{Instance, PluginModRef, RError, TypeLayout, VTablePtr};
 }

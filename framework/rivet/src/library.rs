@@ -7,11 +7,14 @@
 use std::path::Path;
 
 use rivet_abi::abi_stable::StableAbi;
-use rivet_abi::abi_stable::abi_stability::abi_checking::check_layout_compatibility;
+use rivet_abi::abi_stable::abi_stability::abi_checking::{
+    AbiInstabilityErrors, check_layout_compatibility,
+};
 use rivet_abi::abi_stable::library::{LibraryError, lib_header_from_path};
-use rivet_abi::{FRAMEWORK_ABI, LogSink, PluginModRef};
+use rivet_abi::abi_stable::type_layout::TLData;
+use rivet_abi::{FRAMEWORK_ABI, LogSink, PluginModRef, TypeLayout};
 
-use crate::{Interface, LoadError};
+use crate::{HostInterface, Interface, LoadError};
 
 /// Opens the library at `path`, checks its root module and framework ABI,
 /// and runs its `init` with `log` (again if it was opened before: `init` is
@@ -52,16 +55,25 @@ pub(crate) fn open(path: &Path, log: LogSink) -> Result<PluginModRef, LoadError>
     Ok(module)
 }
 
-/// Checks that a plugin's interface is `I`: its name, a compatible version
-/// and, when `layout` is given (in-process), the vtable's layout; else (an
-/// isolated plugin) the methods' signatures.
+/// What a plugin says it implements.
+pub(crate) struct Found<'a> {
+    /// The interface's name, version and methods' signatures.
+    pub(crate) interface: [&'a str; 3],
+    /// The host trait's name and methods' signatures.
+    pub(crate) host: [&'a str; 2],
+    /// In-process: the layouts of the plugin's vtable and of the host
+    /// vtable it expects; isolated plugins have only signatures.
+    pub(crate) layouts: Option<(&'static TypeLayout, Option<&'static TypeLayout>)>,
+}
+
+/// Checks that a plugin's interface is `I`: its name, a compatible version,
+/// and, in-process, the layouts of the vtable and of the host trait's
+/// vtable; isolated, the methods' signatures and the host trait's.
 pub(crate) fn check_interface<I: Interface + ?Sized>(
     path: &Path,
-    name: &str,
-    version: &str,
-    signature: &str,
-    layout: Option<&'static rivet_abi::TypeLayout>,
+    found: &Found<'_>,
 ) -> Result<(), LoadError> {
+    let [name, version, signature] = found.interface;
     if name != I::NAME {
         return Err(LoadError::WrongInterface {
             path: path.to_owned(),
@@ -83,24 +95,116 @@ pub(crate) fn check_interface<I: Interface + ?Sized>(
         version: version.to_owned(),
         detail,
     };
-    match layout {
-        Some(layout) => check_layout_compatibility(<I::VTable as StableAbi>::LAYOUT, layout)
-            .map_err(|errors| {
-                let report = errors.to_string();
-                log::debug!("abi_stable's report for {}:\n{report}", path.display());
-                mismatch(rivet_abi::summarize_layout_report(&report))
-            }),
-        None if signature != I::SIGNATURE => Err(mismatch(format!(
-            "the plugin has `{signature}`, the host `{}`",
-            I::SIGNATURE
-        ))),
+    let [host, host_signature] = found.host;
+    let host_name = <I::Host as HostInterface>::NAME;
+    if host != host_name {
+        let name = |host: &str| match host {
+            "" => "no host trait".to_owned(),
+            host => format!("host trait `{host}`"),
+        };
+        return Err(mismatch(format!(
+            "the plugin's interface has {}, the host's has {}",
+            name(host),
+            name(host_name)
+        )));
+    }
+    let layout_mismatch = |what: &str, errors: AbiInstabilityErrors| {
+        let report = errors.to_string();
+        log::debug!("abi_stable's report for {}:\n{report}", path.display());
+        mismatch(format!(
+            "{what}{}",
+            rivet_abi::summarize_layout_report(&report)
+        ))
+    };
+    match found.layouts {
+        Some((vtable, host)) => {
+            check_vtable(<I::VTable as StableAbi>::LAYOUT, vtable)
+                .map_err(|errors| layout_mismatch("", errors))?;
+            match (<I::Host as HostInterface>::LAYOUT, host) {
+                (Some(expected), Some(host)) => check_vtable(expected, host)
+                    .map_err(|errors| layout_mismatch("in the host trait: ", errors)),
+                (None, None) => Ok(()),
+                _ => Err(mismatch("the host trait's vtable is missing".to_owned())),
+            }
+        }
+        None => {
+            check_signature(signature, I::SIGNATURE).map_err(&mismatch)?;
+            check_signature(host_signature, <I::Host as HostInterface>::SIGNATURE)
+                .map_err(|detail| mismatch(format!("in the host trait: {detail}")))
+        }
+    }
+}
+
+/// Checks a plugin's vtable layout against the host's: the methods both
+/// have must match, and the longer vtable's other methods must all be ones
+/// added in later minor versions (abi_stable's rule for prefix types: the
+/// same prefix, the same fields in the same order).
+///
+/// abi_stable lets the implementation (its second argument) have more
+/// fields than the interface, not fewer, so the shorter of the two vtables
+/// is passed as the interface: a plugin built against an earlier minor
+/// version (a shorter vtable) is checked as the interface of the host's.
+/// Either way what is checked is that one vtable's fields are a prefix of
+/// the other's; which fields the plugin really has is what its vtable's
+/// field accessibility says at every call.
+fn check_vtable(
+    host: &'static TypeLayout,
+    plugin: &'static TypeLayout,
+) -> Result<(), AbiInstabilityErrors> {
+    match (vtable_methods(host), vtable_methods(plugin)) {
+        (Some(host_methods), Some(plugin_methods)) if plugin_methods < host_methods => {
+            check_layout_compatibility(plugin, host)
+        }
+        _ => check_layout_compatibility(host, plugin),
+    }
+}
+
+/// How many methods the vtable whose prefix reference has `layout` holds:
+/// the fields of the prefix type the reference points at.
+fn vtable_methods(layout: &'static TypeLayout) -> Option<usize> {
+    let pointee = layout.phantom_fields().iter().next()?.layout();
+    match pointee.data() {
+        TLData::PrefixType(prefix) => Some(prefix.fields.len()),
+        _ => None,
+    }
+}
+
+/// The isolated counterpart of [`check_vtable`], on the methods'
+/// signatures (one line per method): the lines both have are equal, and the
+/// longer list's other lines are methods added in later minor versions.
+fn check_signature(plugin: &str, host: &str) -> Result<(), String> {
+    let (plugin_lines, host_lines): (Vec<&str>, Vec<&str>) =
+        (plugin.lines().collect(), host.lines().collect());
+    if let Some((found, expected)) = plugin_lines
+        .iter()
+        .zip(&host_lines)
+        .find(|(found, expected)| found != expected)
+    {
+        return Err(format!(
+            "the plugin has `{found}` where the host has `{expected}`"
+        ));
+    }
+    let common = plugin_lines.len().min(host_lines.len());
+    let (longer, whose) = if plugin_lines.len() > common {
+        (&plugin_lines, "the plugin")
+    } else {
+        (&host_lines, "the host")
+    };
+    match longer[common..]
+        .iter()
+        .find(|line| !line.contains(" // since "))
+    {
+        Some(extra) => Err(format!(
+            "{whose} also has `{extra}`, which is not marked as added in a later version"
+        )),
         None => Ok(()),
     }
 }
 
 /// Interface versions are compatible when their major versions are equal
-/// (and, for 0.x, their minor versions): methods cannot be added yet, so no
-/// other rule applies.
+/// (and, for 0.x, their minor versions), whichever minor version is newer:
+/// a minor version only adds methods at the end (`#[rivet(since = ...)]`),
+/// which the vtable check and the generated handle deal with.
 fn compatible(found: &str, expected: &str) -> bool {
     let key = |version: &str| {
         let mut parts = version.split('.');
@@ -121,7 +225,28 @@ fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::compatible;
+    use super::{check_signature, compatible};
+
+    #[test]
+    fn signatures_may_differ_by_methods_added_later() {
+        let old = "fn a(&self) -> u32;\nfn b(&self) -> u32;";
+        let new = "fn a(&self) -> u32;\nfn b(&self) -> u32;\nfn c(&self) -> u32; // since 1.1";
+        assert_eq!(check_signature(old, new), Ok(()));
+        assert_eq!(check_signature(new, old), Ok(()));
+        assert_eq!(check_signature(new, new), Ok(()));
+        let unmarked = "fn a(&self) -> u32;\nfn b(&self) -> u32;\nfn c(&self) -> u32;";
+        assert!(
+            check_signature(unmarked, old)
+                .unwrap_err()
+                .contains("the plugin also has `fn c")
+        );
+        let changed = "fn a(&self) -> u64;\nfn b(&self) -> u32;";
+        assert!(
+            check_signature(changed, new)
+                .unwrap_err()
+                .contains("`fn a(&self) -> u64;`")
+        );
+    }
 
     #[test]
     fn same_major_versions_are_compatible() {

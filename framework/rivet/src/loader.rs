@@ -3,10 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rivet_abi::HostRef;
 use rivet_abi::abi_stable::std_types::RStr;
 
+use crate::host::GivenHost;
 use crate::plugin::{Backend, InProcess};
-use crate::{Config, Interface, LoadError, Mode, Plugin, library, log_bridge, process};
+use crate::{
+    Config, HostExports, Interface, LoadError, Mode, Plugin, library, log_bridge, process,
+};
 
 /// Loads plugins for a host, in-process or isolated.
 #[derive(Debug, Clone)]
@@ -67,6 +71,32 @@ impl Loader {
         self.load_file::<I>(&path, mode, config)
     }
 
+    /// Loads plugin `name` of interface `I` in `mode`, creating it from
+    /// `config` and handing it `host`, the host's object for the
+    /// interface's host trait (see [`HostInterface`](crate::HostInterface)): the plugin calls it
+    /// in-process through a vtable made for `T`, or, isolated, over its
+    /// connection while a call of the host's to the plugin (or its
+    /// creation) runs. A panic in `host`'s methods is caught in the host
+    /// and is an error for the plugin's call to it.
+    ///
+    /// Isolated, a callback must not call the plugin that made it (the
+    /// connection is busy with that plugin's call).
+    pub fn load_with_host<I, T>(
+        &self,
+        name: &str,
+        mode: Mode,
+        config: &serde_json::Value,
+        host: Arc<T>,
+    ) -> Result<I::Handle, LoadError>
+    where
+        I: Interface + ?Sized,
+        I::Host: HostExports<T>,
+        T: Send + Sync + 'static,
+    {
+        let path = self.locate::<I>(name)?;
+        self.load_file_with_host::<I, T>(&path, mode, config, host)
+    }
+
     /// Loads the plugin library at `path` as a plugin of interface `I`.
     pub fn load_file<I: Interface + ?Sized>(
         &self,
@@ -74,10 +104,38 @@ impl Loader {
         mode: Mode,
         config: &serde_json::Value,
     ) -> Result<I::Handle, LoadError> {
+        self.load_given::<I>(path, mode, config, None)
+    }
+
+    /// Loads the plugin library at `path` as a plugin of interface `I`,
+    /// handing it `host` (see [`Loader::load_with_host`]).
+    pub fn load_file_with_host<I, T>(
+        &self,
+        path: &Path,
+        mode: Mode,
+        config: &serde_json::Value,
+        host: Arc<T>,
+    ) -> Result<I::Handle, LoadError>
+    where
+        I: Interface + ?Sized,
+        I::Host: HostExports<T>,
+        T: Send + Sync + 'static,
+    {
+        let host = GivenHost::new::<I::Host, T>(host, mode == Mode::InProcess);
+        self.load_given::<I>(path, mode, config, Some(host))
+    }
+
+    fn load_given<I: Interface + ?Sized>(
+        &self,
+        path: &Path,
+        mode: Mode,
+        config: &serde_json::Value,
+        host: Option<GivenHost>,
+    ) -> Result<I::Handle, LoadError> {
         let config = config.to_string();
         let plugin = match mode {
-            Mode::InProcess => load_in_process::<I>(path, &config)?,
-            Mode::Process => self.load_isolated::<I>(path, &config)?,
+            Mode::InProcess => load_in_process::<I>(path, &config, host)?,
+            Mode::Process => self.load_isolated::<I>(path, &config, host)?,
         };
         Ok(I::wrap(plugin))
     }
@@ -86,15 +144,28 @@ impl Loader {
         &self,
         path: &Path,
         config: &str,
+        host: Option<GivenHost>,
     ) -> Result<Plugin<I>, LoadError> {
-        let started = process::start(&self.config.server_path(), path, config)?;
-        let [interface, version, signature] = &started.interface;
-        library::check_interface::<I>(path, interface, version, signature, None)?;
+        let callbacks = match host {
+            Some(GivenHost::Process(callbacks)) => Some(callbacks),
+            _ => None,
+        };
+        let mut started = process::start(&self.config.server_path(), path, config, callbacks)?;
+        let [interface, interface_version, signature] = started.interface;
+        let [host, host_signature] = &started.host;
+        library::check_interface::<I>(
+            path,
+            &library::Found {
+                interface: [&interface, &interface_version, &signature],
+                host: [host, host_signature],
+                layouts: None,
+            },
+        )?;
+        started.client.set_methods(signature.lines().count());
         let [name, version, description] = started.plugin;
         Ok(Plugin::new(
             name.into(),
-            version,
-            description,
+            [version, description, interface_version],
             Backend::Process(started.client),
         ))
     }
@@ -103,19 +174,27 @@ impl Loader {
 fn load_in_process<I: Interface + ?Sized>(
     path: &Path,
     config: &str,
+    mut host: Option<GivenHost>,
 ) -> Result<Plugin<I>, LoadError> {
     let module = library::open(path, log_bridge::host_sink())?;
     let id = module.interface();
     library::check_interface::<I>(
         path,
-        id.name.as_str(),
-        id.version.as_str(),
-        id.signature.as_str(),
-        Some(module.vtable_layout()),
+        &library::Found {
+            interface: [id.name.as_str(), id.version.as_str(), id.signature.as_str()],
+            host: [id.host.as_str(), id.host_signature.as_str()],
+            layouts: Some((module.vtable_layout(), module.host_layout())),
+        },
     )?;
     let info = module.plugin();
     let name: Arc<str> = info.name.as_str().into();
-    let instance = module.create()(RStr::from_str(config))
+    // The plugin owns the host's object from here (also when it fails);
+    // `check_interface` checked the host vtable the plugin expects.
+    let host = host
+        .as_mut()
+        .map(GivenHost::hand_over)
+        .unwrap_or_else(HostRef::none);
+    let instance = module.create()(RStr::from_str(config), host)
         .into_result()
         .map_err(|error| LoadError::Create {
             plugin: name.to_string(),
@@ -126,8 +205,11 @@ fn load_in_process<I: Interface + ?Sized>(
     let backend = unsafe { InProcess::new(name.clone(), module, instance) };
     Ok(Plugin::new(
         name,
-        info.version.to_string(),
-        info.description.to_string(),
+        [
+            info.version.to_string(),
+            info.description.to_string(),
+            id.version.to_string(),
+        ],
         Backend::InProcess(backend),
     ))
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use rivet_abi::abi_stable::std_types::RResult;
 use rivet_abi::{Instance, PluginModRef, RError};
 
+use crate::host::vtable_from_raw;
 use crate::process::Client;
 use crate::{Error, Interface, Mode};
 
@@ -14,6 +15,7 @@ pub struct Plugin<I: Interface + ?Sized> {
     name: Arc<str>,
     version: String,
     description: String,
+    interface_version: String,
     backend: Backend<I>,
 }
 
@@ -32,18 +34,23 @@ pub struct InProcess<I: Interface + ?Sized> {
     plugin: Arc<str>,
     module: PluginModRef,
     instance: Instance,
-    vtable: &'static I::VTable,
+    vtable: I::VTable,
 }
 
 impl<I: Interface + ?Sized> InProcess<I> {
     /// # Safety
     ///
-    /// `vtable` must be `module`'s vtable, checked to have the layout of
-    /// `I::VTable`, and `instance` an instance `module` created.
+    /// `module`'s vtable must have been checked to be compatible with
+    /// `I::VTable` (see `library::check_interface`), and `instance` must be
+    /// an instance `module` created.
     pub(crate) unsafe fn new(plugin: Arc<str>, module: PluginModRef, instance: Instance) -> Self {
-        // SAFETY: the caller checked the vtable's layout against `I::VTable`;
-        // it is `'static` data of a library that is never unloaded.
-        let vtable = unsafe { &*module.vtable().0.cast::<I::VTable>() };
+        // SAFETY: the vtable pointer is the `WithMetadata` of the plugin's
+        // prefix-type vtable (`export!` stores `to_raw_ptr` of it), `'static`
+        // data of a library that is never unloaded; the caller checked its
+        // layout against `I::VTable`'s, so `I::VTable`'s accessors read the
+        // fields both have, and report the ones the plugin lacks as missing
+        // from the field accessibility the plugin's vtable carries.
+        let vtable = unsafe { vtable_from_raw::<I::VTable>(module.vtable().0) };
         InProcess {
             plugin,
             module,
@@ -53,7 +60,7 @@ impl<I: Interface + ?Sized> InProcess<I> {
     }
 
     /// The interface's vtable.
-    pub fn vtable(&self) -> &'static I::VTable {
+    pub fn vtable(&self) -> I::VTable {
         self.vtable
     }
 
@@ -79,14 +86,14 @@ impl<I: Interface + ?Sized> Drop for InProcess<I> {
 impl<I: Interface + ?Sized> Plugin<I> {
     pub(crate) fn new(
         name: Arc<str>,
-        version: String,
-        description: String,
+        [version, description, interface_version]: [String; 3],
         backend: Backend<I>,
     ) -> Self {
         Plugin {
             name,
             version,
             description,
+            interface_version,
             backend,
         }
     }
@@ -104,6 +111,26 @@ impl<I: Interface + ?Sized> Plugin<I> {
     /// The plugin crate's description.
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// The version of the interface the plugin was built against (the
+    /// same major version as the host's; its minor version says which
+    /// methods it has).
+    pub fn interface_version(&self) -> &str {
+        &self.interface_version
+    }
+
+    /// The error for calling `method`, added in interface version `since`,
+    /// on this plugin, built against an earlier version.
+    #[doc(hidden)]
+    pub fn unsupported(&self, method: &str, since: &str) -> Error {
+        Error::Unsupported {
+            plugin: self.name.to_string(),
+            interface: I::NAME.to_owned(),
+            found: self.interface_version.clone(),
+            method: method.to_owned(),
+            since: since.to_owned(),
+        }
     }
 
     /// How the plugin runs.

@@ -3,7 +3,9 @@
 //!
 //! The host starts `rivet-server LIBRARY` with a cookie in its environment,
 //! sends [`Request::Start`] with the configuration, reads [`Hello`], then
-//! sends one [`Request::Call`] per call and reads its [`Reply`]. Calls on one
+//! sends one [`Request::Call`] per call and reads its [`Reply`]. Until the
+//! hello or the reply comes, it answers each [`Response::Callback`] (the
+//! plugin calling the host's object) with the host's dispatch. Calls on one
 //! handle take turns. Dropping the handle closes the server's stdin, which
 //! ends it.
 
@@ -14,9 +16,11 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use rivet_abi::ErrorKind;
 use rivet_abi::frame::{FrameError, read_frame, write_frame};
-use rivet_abi::wire::{Hello, PROTOCOL_VERSION, Reply, Request};
+use rivet_abi::wire::{Hello, PROTOCOL_VERSION, Reply, Request, Response};
 
+use crate::host::Callbacks;
 use crate::{Error, LoadError};
 
 /// The environment variable carrying the cookie.
@@ -34,6 +38,11 @@ const EXIT_GRACE: Duration = Duration::from_secs(2);
 #[doc(hidden)]
 pub struct Client {
     plugin: String,
+    /// The host's object's dispatch, for callbacks (none when the host gave
+    /// no object).
+    callbacks: Option<Callbacks>,
+    /// How many methods the plugin's interface has (its signature's lines).
+    methods: u32,
     pipes: Mutex<Pipes>,
     child: Child,
 }
@@ -47,12 +56,18 @@ struct Pipes {
 pub(crate) struct Started {
     pub(crate) client: Client,
     pub(crate) interface: [String; 3],
+    pub(crate) host: [String; 2],
     pub(crate) plugin: [String; 3],
 }
 
 /// Starts `server` for the library at `path` and creates its instance from
-/// `config`.
-pub(crate) fn start(server: &Path, path: &Path, config: &str) -> Result<Started, LoadError> {
+/// `config`, answering its callbacks with `callbacks`.
+pub(crate) fn start(
+    server: &Path,
+    path: &Path,
+    config: &str,
+    callbacks: Option<Callbacks>,
+) -> Result<Started, LoadError> {
     let mut child = Command::new(server)
         .arg(path)
         .env(COOKIE_VAR, COOKIE)
@@ -71,6 +86,8 @@ pub(crate) fn start(server: &Path, path: &Path, config: &str) -> Result<Started,
     };
     let mut client = Client {
         plugin: path.display().to_string(),
+        callbacks,
+        methods: 0,
         pipes: Mutex::new(pipes),
         child,
     };
@@ -89,18 +106,26 @@ pub(crate) fn start(server: &Path, path: &Path, config: &str) -> Result<Started,
         input,
         &Request::Start {
             config: config.to_owned(),
+            host: client.callbacks.is_some(),
         },
     );
-    match read_frame::<Hello>(&mut pipes.output).map_err(handshake)? {
+    let hello = match receive(pipes, client.callbacks.as_ref()).map_err(handshake)? {
+        Some(Response::Hello(hello)) => Some(hello),
+        Some(_) => return Err(handshake(unexpected())),
+        None => None,
+    };
+    match hello {
         Some(Hello::Ready {
             protocol: PROTOCOL_VERSION,
             interface,
+            host,
             plugin,
         }) => {
             client.plugin = plugin[0].clone();
             Ok(Started {
                 client,
                 interface,
+                host,
                 plugin,
             })
         }
@@ -119,6 +144,17 @@ pub(crate) fn start(server: &Path, path: &Path, config: &str) -> Result<Started,
 }
 
 impl Client {
+    /// How many methods the plugin has: a method of a later minor version
+    /// of the interface than the plugin's, numbered from this on, is not
+    /// called.
+    pub fn methods(&self) -> u32 {
+        self.methods
+    }
+
+    pub(crate) fn set_methods(&mut self, methods: usize) {
+        self.methods = u32::try_from(methods).unwrap_or(u32::MAX);
+    }
+
     /// Calls method number `index` (named `method`) with postcard `args`.
     pub fn call(&self, index: u32, method: &str, args: Vec<u8>) -> Result<Vec<u8>, Error> {
         let broken = |source| Error::Process {
@@ -137,14 +173,48 @@ impl Client {
             },
         )
         .map_err(broken)?;
-        match read_frame::<Reply>(&mut pipes.output).map_err(broken)? {
-            Some(Ok(reply)) => Ok(reply),
-            Some(Err((kind, message))) => {
+        match receive(pipes, self.callbacks.as_ref()).map_err(broken)? {
+            Some(Response::Reply(Ok(reply))) => Ok(reply),
+            Some(Response::Reply(Err((kind, message)))) => {
                 Err(Error::from_plugin(&self.plugin, method, kind, message))
             }
+            Some(_) => Err(broken(unexpected())),
             None => Err(broken(ended())),
         }
     }
+}
+
+/// Reads the server's next response other than a callback, answering each
+/// callback before it with `callbacks` (or an error, without them).
+fn receive(
+    pipes: &mut Pipes,
+    callbacks: Option<&Callbacks>,
+) -> Result<Option<Response>, FrameError> {
+    loop {
+        match read_frame::<Response>(&mut pipes.output)? {
+            Some(Response::Callback { method, args }) => {
+                // Without callbacks the server was told there is no host
+                // object, and the plugin's calls fail before they get here.
+                let answer: Reply = match callbacks {
+                    Some(callbacks) => callbacks(method, &args),
+                    None => Err((
+                        ErrorKind::Failed,
+                        "this host gave the plugin no object to call".to_owned(),
+                    )),
+                };
+                let input = pipes.input.as_mut().expect("the input is open until drop");
+                write_frame(input, &Request::Answer(answer))?;
+            }
+            other => return Ok(other),
+        }
+    }
+}
+
+fn unexpected() -> FrameError {
+    FrameError::Io(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        "the plugin server sent a message out of turn",
+    ))
 }
 
 fn ended() -> FrameError {

@@ -9,10 +9,13 @@ use std::os::fd::FromRawFd;
 use std::path::Path;
 use std::process::ExitCode;
 
-use rivet_abi::abi_stable::std_types::{RSlice, RStr};
-use rivet_abi::frame::{read_frame, write_frame};
-use rivet_abi::wire::{Hello, PROTOCOL_VERSION, Reply, Request};
-use rivet_abi::{Instance, PluginModRef};
+use std::ffi::c_void;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use rivet_abi::abi_stable::std_types::{RResult, RSlice, RStr, RVec};
+use rivet_abi::frame::{FrameError, read_frame, write_frame};
+use rivet_abi::wire::{Hello, PROTOCOL_VERSION, Reply, Request, Response};
+use rivet_abi::{ErrorKind, HostRef, Instance, PluginModRef, RError};
 
 use crate::process::{COOKIE, COOKIE_VAR, LOG_VAR};
 use crate::{library, log_bridge};
@@ -43,7 +46,7 @@ pub fn serve_process() -> ExitCode {
     match serve(
         Path::new(&path),
         level,
-        BufReader::new(io::stdin().lock()),
+        BufReader::new(io::stdin()),
         BufWriter::new(output),
     ) {
         Ok(()) => ExitCode::SUCCESS,
@@ -68,43 +71,94 @@ fn protocol_output() -> io::Result<File> {
     }
 }
 
+/// The server's connection to the host, shared by the request loop and
+/// the plugin's callbacks (which may come from any of the plugin's
+/// threads); leaked, so that a plugin's client can never outlive it.
+struct Connection {
+    input: Box<dyn Read + Send>,
+    output: Box<dyn Write + Send>,
+    /// Whether the host is waiting for a reply (to a call or to `Start`),
+    /// and so answers callbacks.
+    listening: bool,
+}
+
+type Shared = Mutex<Connection>;
+
+fn lock(connection: &Shared) -> MutexGuard<'_, Connection> {
+    connection.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn serve(
     path: &Path,
     level: log::LevelFilter,
-    mut input: impl Read,
-    mut output: impl Write,
-) -> Result<(), rivet_abi::frame::FrameError> {
-    let config = match read_frame::<Request>(&mut input)? {
-        Some(Request::Start { config }) => config,
-        Some(Request::Call { .. }) | None => return Ok(()),
+    input: impl Read + Send + 'static,
+    output: impl Write + Send + 'static,
+) -> Result<(), FrameError> {
+    let connection: &'static Shared = Box::leak(Box::new(Mutex::new(Connection {
+        input: Box::new(input),
+        output: Box::new(output),
+        listening: false,
+    })));
+    let (config, host) = match read_frame::<Request>(&mut lock(connection).input)? {
+        Some(Request::Start { config, host }) => (config, host),
+        Some(_) | None => return Ok(()),
     };
-    let (module, instance) = match start(path, level, &config) {
+    let host = if host {
+        HostRef {
+            object: Instance(std::ptr::from_ref(connection).cast_mut().cast::<c_void>()),
+            remote: Some(remote),
+            ..HostRef::none()
+        }
+    } else {
+        HostRef::none()
+    };
+    lock(connection).listening = true;
+    let started = start(path, level, &config, host);
+    let mut guard = lock(connection);
+    guard.listening = false;
+    let (module, instance) = match started {
         Ok(started) => started,
-        Err(message) => return write_frame(&mut output, &Hello::Failed { message }),
+        Err(message) => {
+            return write_frame(
+                &mut guard.output,
+                &Response::Hello(Hello::Failed { message }),
+            );
+        }
     };
     let id = module.interface();
     let info = module.plugin();
     write_frame(
-        &mut output,
-        &Hello::Ready {
+        &mut guard.output,
+        &Response::Hello(Hello::Ready {
             protocol: PROTOCOL_VERSION,
             interface: [id.name, id.version, id.signature].map(|s| s.to_string()),
+            host: [id.host, id.host_signature].map(|s| s.to_string()),
             plugin: [info.name, info.version, info.description].map(|s| s.to_string()),
-        },
+        }),
     )?;
+    drop(guard);
     let dispatch = module.dispatch();
     let result = loop {
-        match read_frame::<Request>(&mut input) {
+        let request = {
+            let mut guard = lock(connection);
+            let request = read_frame::<Request>(&mut guard.input);
+            guard.listening = matches!(request, Ok(Some(Request::Call { .. })));
+            request
+        };
+        match request {
             Ok(Some(Request::Call { method, args })) => {
+                // The plugin runs without the lock: its callbacks take it.
                 let reply: Reply = dispatch(instance, method, RSlice::from_slice(&args))
                     .into_result()
                     .map(|bytes| bytes.into_vec())
                     .map_err(|error| (error.kind, error.message.into()));
-                if let Err(error) = write_frame(&mut output, &reply) {
+                let mut guard = lock(connection);
+                guard.listening = false;
+                if let Err(error) = write_frame(&mut guard.output, &Response::Reply(reply)) {
                     break Err(error);
                 }
             }
-            Ok(Some(Request::Start { .. })) | Ok(None) => break Ok(()),
+            Ok(Some(Request::Start { .. } | Request::Answer(_))) | Ok(None) => break Ok(()),
             Err(error) => break Err(error),
         }
     };
@@ -112,16 +166,60 @@ fn serve(
     result
 }
 
-/// Loads the library and creates the instance; the error is the message
-/// for the host.
+/// A plugin's call to its host's object: a callback request to the host,
+/// then its answer, under the connection's lock (so that callbacks from
+/// several of the plugin's threads take turns).
+extern "C" fn remote(
+    object: Instance,
+    method: u32,
+    args: RSlice<'_, u8>,
+) -> RResult<RVec<u8>, RError> {
+    // SAFETY: `object` is the leaked `'static` connection `serve` made this
+    // `HostRef` with.
+    let connection = unsafe { &*object.0.cast_const().cast::<Shared>() };
+    let mut guard = lock(connection);
+    if !guard.listening {
+        return RResult::RErr(RError::new(
+            ErrorKind::Failed,
+            "an isolated plugin can call its host only while the host calls it (during a method or its creation)",
+        ));
+    }
+    let connection = &mut *guard;
+    let sent = write_frame(
+        &mut connection.output,
+        &Response::Callback {
+            method,
+            args: args.to_vec(),
+        },
+    );
+    let answer = sent.and_then(|()| read_frame::<Request>(&mut connection.input));
+    match answer {
+        Ok(Some(Request::Answer(Ok(bytes)))) => RResult::ROk(RVec::from(bytes)),
+        Ok(Some(Request::Answer(Err((kind, message))))) => {
+            RResult::RErr(RError::new(kind, message))
+        }
+        Ok(_) => RResult::RErr(RError::new(
+            ErrorKind::Protocol,
+            "the host did not answer the callback",
+        )),
+        Err(error) => RResult::RErr(RError::new(
+            ErrorKind::Failed,
+            format!("the connection to the host failed: {error}"),
+        )),
+    }
+}
+
+/// Loads the library and creates the instance, handing it `host`; the
+/// error is the message for the host.
 fn start(
     path: &Path,
     level: log::LevelFilter,
     config: &str,
+    host: HostRef,
 ) -> Result<(PluginModRef, Instance), String> {
     let module =
         library::open(path, log_bridge::stderr_sink(level)).map_err(|error| error.to_string())?;
-    let instance = module.create()(RStr::from_str(config))
+    let instance = module.create()(RStr::from_str(config), host)
         .into_result()
         .map_err(|error| error.message.to_string())?;
     Ok((module, instance))
