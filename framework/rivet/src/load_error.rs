@@ -105,7 +105,7 @@ pub enum LoadError {
     },
     /// The plugin server did not start.
     #[error(
-        "cannot start the plugin server {server}: {source}; build it (`cargo build -p rivet-server`) or point `Config::server` at it"
+        "cannot start the plugin server {server}: {source}; build it in the Rivet workspace (`cargo build -p rivet-server`) and put it beside the host's executable, or point `Config::server` at it"
     )]
     Spawn {
         /// The executable.

@@ -301,9 +301,14 @@ fn check_replaceable(path: &Path) -> Result<(), Error> {
     if ours {
         return Ok(());
     }
+    let what = if meta.file_type().is_symlink() {
+        "is a symbolic link, which Rivet never writes through"
+    } else {
+        "is not an archive Rivet made"
+    };
     Err(Error::new(format!(
-        "`{}` already exists and is not an archive Rivet made; Rivet replaces only \
-         files it made: move it away, or set `output` to another path",
+        "`{}` already exists and {what}; Rivet replaces only files it made: move it \
+         away, or set `output` to another path",
         path.display()
     )))
 }
@@ -657,18 +662,17 @@ mod tests {
 
         fs::remove_file(&archive).unwrap();
         std::os::unix::fs::symlink(temp.path().join("elsewhere"), &archive).unwrap();
-        assert!(
-            compress(
-                Config {
-                    output: None,
-                    level: None
-                },
-                temp.path(),
-                input.clone()
-            )
-            .0
-            .is_err()
-        );
+        let error = compress(
+            Config {
+                output: None,
+                level: None,
+            },
+            temp.path(),
+            input.clone(),
+        )
+        .0
+        .unwrap_err();
+        assert!(error.message().contains("symbolic link"), "{error}");
 
         fs::remove_file(&archive).unwrap();
         compress(

@@ -255,8 +255,7 @@ impl Scanner {
             }
             Err(RecvTimeoutError::Timeout) => Outcome::Died(format!(
                 "loading it did not finish within {} s: a library constructor or the \
-                 plugin's `init` hangs (the limit is RIVET_SCAN_TIMEOUT, or \
-                 `Loader::set_vetting`)",
+                 plugin's `init` hangs; if it is only slow, raise the scan timeout",
                 timeout.as_secs_f64()
             )),
         }
