@@ -25,13 +25,32 @@
 //! idle vCPUs costs tens of microseconds and would measure the hypervisor.
 //! Rows `call_spread/*` measure (c) and (d) for 8 B unpinned, to show it.
 //!
+//! The framework rows (`framework/*`, issue 10) do the same for an interface
+//! declared with `#[rivet::interface]` (`Bench`, in `tests/bench-interface`),
+//! whose plugin (`tests/fixtures/framework-bench`) is loaded through the
+//! generated handle, for a no-op method (`noop()`) and `apply` over a 64 KiB
+//! `&mut [u8]` (256x256 grey pixels, inverted in place):
+//!
+//! - (a) `native`: a `&dyn Bench` implemented in this binary, doing the same
+//!   work (`rivet_tests_bench::invert`);
+//! - (b) `in_process`: the generated handle, the plugin in this process;
+//! - (c) `isolated`: the generated handle, the plugin in its own
+//!   `rivet-server` process (stdin and stdout pipes);
+//! - (d) `socketpair` as above (1 byte for the no-op, 64 KiB each way), and
+//!   (e) `pipe`: the same bytes over a pair of pipes (the child's stdin and
+//!   stdout), the transport isolated framework plugins use.
+//!
+//! (c), (d) and (e) run pinned to one CPU (`framework/*`) and unpinned
+//! (`framework_spread/*`).
+//!
 //! Also: loading N = 1, 10, 100 distinct plugin files (discover, check, load,
 //! in a fresh host process each time), isolated start (spawn + handshake +
 //! first call), discovery over 10,000 unrelated files and 10 plugins, and
 //! memory (RSS added per in-process plugin, RSS of a plugin process).
 //!
 //! The binary also plays helper roles when run with `RIVET_BENCH_ROLE`:
-//! `peer` (the echo end of the socketpair), `load` (a fresh host that loads
+//! `peer` (the echo end of the socketpair), `pipe-peer` (the echo end of the
+//! pipes), `load` (a fresh host that loads
 //! the plugins of one directory and prints how long it took) and `memory`
 //! (a fresh host that prints the RSS its plugins add).
 
@@ -53,6 +72,7 @@ use rivet_loader::{
     plugin_file_name,
 };
 use rivet_tests::{release_dir, release_fixtures_dir, target_dir};
+use rivet_tests_bench::{Bench, BenchHandle, invert};
 
 /// Selects a helper role (see the module docs).
 const ROLE_VAR: &str = "RIVET_BENCH_ROLE";
@@ -65,10 +85,13 @@ const PAYLOADS: [(&str, usize); 2] = [("8B", 8), ("64KiB", 64 << 10)];
 const LOAD_COUNTS: [usize; 3] = [1, 10, 100];
 /// How many plugins the memory figure averages over.
 const MEMORY_PLUGINS: usize = 20;
+/// The image of the framework's `apply` rows: 256x256 grey pixels, 64 KiB.
+const IMAGE: (u32, u32) = (256, 256);
 
 fn main() {
     match env::var(ROLE_VAR).as_deref() {
         Ok("peer") => return peer(),
+        Ok("pipe-peer") => return pipe_peer(),
         Ok("load") => return load_role(),
         Ok("memory") => return memory_role(),
         _ => {}
@@ -80,6 +103,7 @@ fn main() {
         .output_directory(&criterion_dir())
         .configure_from_args();
     calls(&mut criterion, &plugins);
+    framework_calls(&mut criterion, &plugins);
     isolated_start(&mut criterion, &plugins);
     loads(&mut criterion, &plugins);
     discovery(&mut criterion, &plugins);
@@ -100,6 +124,9 @@ struct Plugins {
     noop: PathBuf,
     echo: PathBuf,
     server: PathBuf,
+    /// The framework's `Bench` plugin and plugin server.
+    framework: PathBuf,
+    framework_server: PathBuf,
 }
 
 impl Plugins {
@@ -109,8 +136,17 @@ impl Plugins {
             noop: fixtures.join(lib_name("fixture_bench_noop")),
             echo: fixtures.join(lib_name("fixture_bench_echo")),
             server: release_dir().join(format!("rivet-plugin-server{}", env::consts::EXE_SUFFIX)),
+            framework: fixtures.join(lib_name("fixture_framework_bench")),
+            framework_server: release_dir()
+                .join(format!("rivet-server{}", env::consts::EXE_SUFFIX)),
         };
-        for path in [&plugins.noop, &plugins.echo, &plugins.server] {
+        for path in [
+            &plugins.noop,
+            &plugins.echo,
+            &plugins.server,
+            &plugins.framework,
+            &plugins.framework_server,
+        ] {
             assert!(path.is_file(), "{} was not built", path.display());
         }
         plugins
@@ -141,6 +177,17 @@ impl Plugins {
             .prepare("{}", Path::new("."))
             .expect("bench-echo prepares");
         (plugin, instance)
+    }
+
+    /// The framework's `Bench` plugin, through its generated handle.
+    fn bench(&self, mode: rivet::Mode) -> BenchHandle {
+        rivet::Loader::new(
+            rivet::Config::app("rivet-bench")
+                .search_path(Vec::<PathBuf>::new())
+                .server(&self.framework_server),
+        )
+        .load_file::<dyn Bench>(&self.framework, mode, &serde_json::Value::Null)
+        .expect("the framework bench plugin loads")
     }
 }
 
@@ -182,6 +229,18 @@ impl Native for NativeImpl {
     }
 }
 
+/// Row (a) of the framework: `Bench` as a plain trait object, doing the
+/// plugin's work.
+struct NativeBench;
+
+impl Bench for NativeBench {
+    fn noop(&self) {}
+
+    fn apply(&self, pixels: &mut [u8], width: u32, height: u32) -> Result<(), rivet::Error> {
+        invert(pixels, width, height)
+    }
+}
+
 // ---------------------------------------------------------- (d) socketpair
 
 /// Row (d): a child process (this binary, role `peer`) that echoes every
@@ -211,15 +270,17 @@ impl Peer {
     /// Sends `bytes` and reads as many back.
     fn ping(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("the peer reads");
-        let mut got = 0;
-        while got < bytes.len() {
-            let n = self
-                .stream
-                .read(&mut self.buffer[got..bytes.len()])
-                .expect("the peer answers");
-            assert!(n > 0, "the peer hung up");
-            got += n;
-        }
+        read_back(&mut self.stream, &mut self.buffer[..bytes.len()]);
+    }
+}
+
+/// Fills `buffer` from `from`.
+fn read_back(from: &mut impl Read, buffer: &mut [u8]) {
+    let mut got = 0;
+    while got < buffer.len() {
+        let n = from.read(&mut buffer[got..]).expect("the peer answers");
+        assert!(n > 0, "the peer hung up");
+        got += n;
     }
 }
 
@@ -241,6 +302,66 @@ fn peer() {
             Ok(n) => n,
         };
         if stream.write_all(&buffer[..n]).is_err() {
+            return;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- (e) pipe
+
+/// Row (e): a child process (this binary, role `pipe-peer`) that echoes
+/// every byte it reads on its stdin (a pipe) to its stdout (another pipe),
+/// as a framework plugin server talks to its host.
+struct PipePeer {
+    child: Child,
+    input: Option<std::process::ChildStdin>,
+    output: std::process::ChildStdout,
+    buffer: Vec<u8>,
+}
+
+impl PipePeer {
+    fn start() -> PipePeer {
+        let mut child = Command::new(env::current_exe().expect("the bench binary"))
+            .env(ROLE_VAR, "pipe-peer")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the pipe peer starts");
+        PipePeer {
+            input: child.stdin.take(),
+            output: child.stdout.take().expect("stdout is piped"),
+            child,
+            buffer: vec![0; 64 << 10],
+        }
+    }
+
+    /// Sends `bytes` and reads as many back.
+    fn ping(&mut self, bytes: &[u8]) {
+        let input = self.input.as_mut().expect("open until drop");
+        input.write_all(bytes).expect("the peer reads");
+        read_back(&mut self.output, &mut self.buffer[..bytes.len()]);
+    }
+}
+
+impl Drop for PipePeer {
+    fn drop(&mut self) {
+        drop(self.input.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// Role `pipe-peer`: echo what arrives on stdin to stdout, unbuffered,
+/// until stdin closes.
+fn pipe_peer() {
+    let mut input = fs::File::from(io::stdin().as_fd().try_clone_to_owned().expect("stdin"));
+    let mut output = fs::File::from(io::stdout().as_fd().try_clone_to_owned().expect("stdout"));
+    let mut buffer = vec![0u8; 128 << 10];
+    loop {
+        let n = match input.read(&mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if output.write_all(&buffer[..n]).is_err() {
             return;
         }
     }
@@ -357,6 +478,99 @@ fn calls(c: &mut Criterion, plugins: &Plugins) {
         b.iter(|| peer.ping(black_box(bytes)))
     });
     group.finish();
+}
+
+// ------------------------------------------------------ the framework calls
+
+/// The framework rows: a `#[rivet::interface]` trait's generated handle
+/// against a native `&dyn` call of the same trait, and against the socket
+/// and pipe floors (see the module docs).
+fn framework_calls(c: &mut Criterion, plugins: &Plugins) {
+    let native: &dyn Bench = &NativeBench;
+    let (width, height) = IMAGE;
+    let mut pixels: Vec<u8> = (0..width * height).map(|i| (i * 7 % 256) as u8).collect();
+    let original = pixels.clone();
+    let mut expected = pixels.clone();
+    native.apply(&mut expected, width, height).unwrap();
+    let applies = |handle: &BenchHandle| {
+        let mut image = original.clone();
+        handle.apply(&mut image, width, height).unwrap();
+        assert_eq!(image, expected, "{:?} apply inverts", handle.mode());
+    };
+
+    let mut group = c.benchmark_group("framework");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+
+    // (a) and (b): one thread.
+    let in_process = plugins.bench(rivet::Mode::InProcess);
+    applies(&in_process);
+    group.bench_function(BenchmarkId::new("a_native", "noop"), |b| {
+        b.iter(|| black_box(native).noop())
+    });
+    group.bench_function(BenchmarkId::new("b_in_process", "noop"), |b| {
+        b.iter(|| black_box(&in_process).noop())
+    });
+    group.bench_function(BenchmarkId::new("a_native", "64KiB"), |b| {
+        b.iter(|| black_box(native).apply(black_box(&mut pixels), width, height))
+    });
+    group.bench_function(BenchmarkId::new("b_in_process", "64KiB"), |b| {
+        b.iter(|| black_box(&in_process).apply(black_box(&mut pixels), width, height))
+    });
+    drop(in_process);
+
+    // (c), (d) and (e): every process on one CPU, as the `call` rows.
+    {
+        let _pinned = PinnedToOneCpu::new();
+        let isolated = plugins.bench(rivet::Mode::Process);
+        applies(&isolated);
+        let mut peer = Peer::start();
+        let mut pipe = PipePeer::start();
+        framework_ipc_rows(&mut group, &isolated, &mut pixels, &mut peer, &mut pipe);
+    }
+    group.finish();
+
+    // The same unpinned: each message may also wake the other CPU.
+    let mut group = c.benchmark_group("framework_spread");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    let isolated = plugins.bench(rivet::Mode::Process);
+    let mut peer = Peer::start();
+    let mut pipe = PipePeer::start();
+    framework_ipc_rows(&mut group, &isolated, &mut pixels, &mut peer, &mut pipe);
+    group.finish();
+}
+
+/// Rows (c), (d) and (e) of the framework, no-op and 64 KiB.
+fn framework_ipc_rows(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    isolated: &BenchHandle,
+    pixels: &mut [u8],
+    peer: &mut Peer,
+    pipe: &mut PipePeer,
+) {
+    let (width, height) = IMAGE;
+    let image_bytes = vec![b'x'; pixels.len()];
+    group.bench_function(BenchmarkId::new("c_isolated", "noop"), |b| {
+        b.iter(|| isolated.noop())
+    });
+    group.bench_function(BenchmarkId::new("d_socketpair", "noop"), |b| {
+        b.iter(|| peer.ping(black_box(b"x")))
+    });
+    group.bench_function(BenchmarkId::new("e_pipe", "noop"), |b| {
+        b.iter(|| pipe.ping(black_box(b"x")))
+    });
+    group.bench_function(BenchmarkId::new("c_isolated", "64KiB"), |b| {
+        b.iter(|| isolated.apply(black_box(&mut *pixels), width, height))
+    });
+    group.bench_function(BenchmarkId::new("d_socketpair", "64KiB"), |b| {
+        b.iter(|| peer.ping(black_box(&image_bytes)))
+    });
+    group.bench_function(BenchmarkId::new("e_pipe", "64KiB"), |b| {
+        b.iter(|| pipe.ping(black_box(&image_bytes)))
+    });
 }
 
 // ----------------------------------------------------------- isolated start
@@ -700,6 +914,8 @@ fn summary(started: SystemTime, memory: &Memory) {
         ratio_text(ratio(c_spread, d_spread))
     );
 
+    let framework = framework_summary(started);
+
     let load: Vec<Option<f64>> = LOAD_COUNTS
         .iter()
         .map(|n| median(started, &format!("load/in_process/{n}")))
@@ -762,11 +978,99 @@ fn summary(started: SystemTime, memory: &Memory) {
             "isolated process RSS ≤ 4 MB",
             Some(memory.isolated_noop as f64 * 1024.0 <= 4e6),
         ),
+        (
+            "framework in-process ≤ 1.5× native, no-op",
+            framework.in_process[0].map(|r| r <= 1.5),
+        ),
+        (
+            "framework in-process ≤ 1.5× native, 64 KiB",
+            framework.in_process[1].map(|r| r <= 1.5),
+        ),
+        (
+            "framework isolated ≤ 1.5× socketpair, no-op",
+            framework.isolated[0].map(|r| r <= 1.5),
+        ),
+        (
+            "framework isolated ≤ 1.5× socketpair, 64 KiB",
+            framework.isolated[1].map(|r| r <= 1.5),
+        ),
     ];
     println!();
     println!("| target                                          | result      |");
     println!("| ----------------------------------------------- | ----------- |");
     for (what, met) in targets {
         println!("| {what:<47} | {:<11} |", verdict(met));
+    }
+}
+
+/// The framework's ratios that have targets: b/a and c/d (pinned), for the
+/// no-op and 64 KiB columns.
+struct FrameworkRatios {
+    in_process: [Option<f64>; 2],
+    isolated: [Option<f64>; 2],
+}
+
+/// Prints the framework's tables (pinned, then unpinned) and returns the
+/// ratios the targets are about.
+fn framework_summary(started: SystemTime) -> FrameworkRatios {
+    let columns = ["noop", "64KiB"];
+    let row = |group: &str, name: &str| -> [Option<f64>; 2] {
+        columns.map(|column| median(started, &format!("{group}/{name}/{column}")))
+    };
+    let (a, b) = (
+        row("framework", "a_native"),
+        row("framework", "b_in_process"),
+    );
+    let table =
+        |title: &str, rows: &[(&str, [Option<f64>; 2])], ratios: &[(&str, usize, usize)]| {
+            println!();
+            println!("| {title:<43} | no-op       | 64 KiB      |");
+            println!("| ------------------------------------------- | ----------- | ----------- |");
+            for (name, values) in rows {
+                println!(
+                    "| {name:<43} | {:<11} | {:<11} |",
+                    time(values[0]),
+                    time(values[1])
+                );
+            }
+            for &(name, top, bottom) in ratios {
+                let r = [0, 1].map(|i| ratio_text(ratio(rows[top].1[i], rows[bottom].1[i])));
+                println!("| {name:<43} | {:<11} | {:<11} |", r[0], r[1]);
+            }
+        };
+    let pinned = [
+        ("(a) native `&dyn Bench`", a),
+        ("(b) framework in-process", b),
+        ("(c) framework isolated", row("framework", "c_isolated")),
+        ("(d) socketpair ping-pong", row("framework", "d_socketpair")),
+        ("(e) pipe ping-pong", row("framework", "e_pipe")),
+    ];
+    table(
+        "framework call (median per call)",
+        &pinned,
+        &[("b/a", 1, 0), ("c/d", 2, 3), ("c/e", 2, 4)],
+    );
+    println!("(c), (d) and (e): every process pinned to one CPU.");
+    let spread = [
+        (
+            "(c) framework isolated",
+            row("framework_spread", "c_isolated"),
+        ),
+        (
+            "(d) socketpair ping-pong",
+            row("framework_spread", "d_socketpair"),
+        ),
+        ("(e) pipe ping-pong", row("framework_spread", "e_pipe")),
+    ];
+    table(
+        "framework, unpinned (free to use both CPUs)",
+        &spread,
+        &[("c/d", 0, 1), ("c/e", 0, 2)],
+    );
+    let c_pinned = pinned[2].1;
+    let d_pinned = pinned[3].1;
+    FrameworkRatios {
+        in_process: [0, 1].map(|i| ratio(b[i], a[i])),
+        isolated: [0, 1].map(|i| ratio(c_pinned[i], d_pinned[i])),
     }
 }

@@ -118,18 +118,26 @@ pub fn fixtures_dir() -> &'static Path {
     once(&BUILT, || Ok(build_fixtures(&[])?.join("debug")))
 }
 
-/// `target/release`, after building the release `rivet-plugin-server` once
-/// per process (the benchmarks run release builds only).
+/// `target/release`, after building the release plugin servers
+/// (`rivet-plugin-server`, and the framework's `rivet-server`) once per
+/// process (the benchmarks run release builds only).
 pub fn release_dir() -> &'static Path {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     once(&BUILT, || {
-        cargo_build(&["--release", "-p", "rivet-plugin-server"])?;
+        cargo_build(&[
+            "--release",
+            "-p",
+            "rivet-plugin-server",
+            "-p",
+            "rivet-server",
+        ])?;
         Ok(target_dir().join("release"))
     })
 }
 
 /// `target/fixtures/release`, after building the benchmark plugins of the
-/// fixture workspace (`bench-noop`, `bench-echo`) in release once per process.
+/// fixture workspace (`bench-noop`, `bench-echo`, and the framework's
+/// `framework-bench`) in release once per process.
 pub fn release_fixtures_dir() -> &'static Path {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     once(&BUILT, || {
@@ -139,6 +147,8 @@ pub fn release_fixtures_dir() -> &'static Path {
             "fixture-bench-noop",
             "-p",
             "fixture-bench-echo",
+            "-p",
+            "fixture-framework-bench",
         ])?;
         Ok(target.join("release"))
     })
