@@ -35,10 +35,11 @@ pub enum Request {
         /// The method's index, in declaration order.
         method: u32,
         /// The arguments, as the generated client encoded them.
+        #[serde(with = "serde_bytes")]
         args: Vec<u8>,
     },
     /// The host's answer to a [`Response::Callback`].
-    Answer(Reply),
+    Answer(#[serde(with = "reply_bytes")] Reply),
 }
 
 /// A message from the server.
@@ -47,7 +48,7 @@ pub enum Response {
     /// The answer to [`Request::Start`].
     Hello(Hello),
     /// The answer to a [`Request::Call`].
-    Reply(Reply),
+    Reply(#[serde(with = "reply_bytes")] Reply),
     /// The plugin calls host method number `method` (in the host trait's
     /// declaration order) with postcard arguments; the host answers with
     /// [`Request::Answer`].
@@ -55,6 +56,7 @@ pub enum Response {
         /// The host method's index.
         method: u32,
         /// The arguments, as the plugin's generated code encoded them.
+        #[serde(with = "serde_bytes")]
         args: Vec<u8>,
     },
 }
@@ -84,3 +86,44 @@ pub enum Hello {
 /// The answer to a [`Request::Call`] or a [`Response::Callback`]: the
 /// postcard reply, or an error.
 pub type Reply = Result<Vec<u8>, (ErrorKind, String)>;
+
+/// [`Reply`] on the wire, its bytes as one byte string (serde would write a
+/// `Vec<u8>` element by element).
+mod reply_bytes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Reply;
+    use crate::ErrorKind;
+
+    #[derive(Serialize)]
+    enum Out<'a> {
+        Ok(#[serde(with = "serde_bytes")] &'a [u8]),
+        Err(&'a (ErrorKind, String)),
+    }
+
+    #[derive(Deserialize)]
+    enum In {
+        Ok(#[serde(with = "serde_bytes")] Vec<u8>),
+        Err((ErrorKind, String)),
+    }
+
+    pub(super) fn serialize<S: Serializer>(
+        reply: &Reply,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match reply {
+            Ok(bytes) => Out::Ok(bytes),
+            Err(error) => Out::Err(error),
+        }
+        .serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Reply, D::Error> {
+        Ok(match In::deserialize(deserializer)? {
+            In::Ok(bytes) => Ok(bytes),
+            In::Err(error) => Err(error),
+        })
+    }
+}

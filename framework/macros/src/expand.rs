@@ -369,7 +369,7 @@ fn dispatch_arm(trait_ident: &syn::Ident, index: usize, method: &Method) -> Toke
             _ => quote!(#ident),
         }
     });
-    let owned = method.args.iter().map(|arg| arg.kind.owned_type());
+    let owned = method.args.iter().map(|arg| arg.kind.decoded_type());
     let passed = method
         .args
         .iter()
@@ -424,7 +424,7 @@ fn handle_method(
         .iter()
         .map(|ident| format_ident!("{}_reply", ident))
         .collect();
-    let byte_vecs = back.iter().map(|_| quote!(::std::vec::Vec<u8>));
+    let byte_vecs = back.iter().map(|_| quote!(::rivet::__private::ByteBuf));
     // A method added in a later minor version is missing from the vtables
     // of older plugins (its accessor returns `None`) and from the methods
     // their servers announce.
@@ -487,7 +487,7 @@ fn handle_method(
                     let __reply = __client.call(#index, #name, __args)?;
                     let (__value, #(#replies,)*): (#ret, #(#byte_vecs,)*) =
                         ::rivet::__private::decode(&__reply)?;
-                    #(::rivet::__private::write_back(#back, #replies)?;)*
+                    #(::rivet::__private::write_back(#back, #replies.into_vec())?;)*
                     ::core::result::Result::Ok(__value)
                 }
             }

@@ -170,9 +170,8 @@ impl Kind {
     pub(crate) fn owned_type(&self) -> TokenStream {
         match self {
             Kind::Str => quote!(::std::string::String),
-            Kind::Bytes | Kind::BytesMut => quote!(::std::vec::Vec<u8>),
+            Kind::Bytes | Kind::BytesMut | Kind::VecU8 => quote!(::std::vec::Vec<u8>),
             Kind::String => quote!(::std::string::String),
-            Kind::VecU8 => quote!(::std::vec::Vec<u8>),
             Kind::Option(inner) => {
                 let inner = inner.owned_type();
                 quote!(::core::option::Option<#inner>)
@@ -181,12 +180,27 @@ impl Kind {
         }
     }
 
+    /// The type the plugin's dispatch decodes an argument into: a byte
+    /// argument as one byte string (see [`Kind::encode_and_pass`]).
+    pub(crate) fn decoded_type(&self) -> TokenStream {
+        match self {
+            Kind::Bytes | Kind::BytesMut | Kind::VecU8 => quote!(::rivet::__private::ByteBuf),
+            _ => self.owned_type(),
+        }
+    }
+
     /// How an argument is encoded by the host (a reference to it) and
     /// passed by the plugin's dispatch (from its owned, decoded value).
+    ///
+    /// Byte arguments cross as one byte string each (`serde_bytes`), not as
+    /// a sequence of `u8`: one copy instead of a call per byte.
     pub(crate) fn encode_and_pass(&self, name: &syn::Ident) -> (TokenStream, TokenStream) {
+        let bytes = |value| quote!(::rivet::__private::Bytes::new(#value));
         match self {
-            Kind::Str | Kind::Bytes => (quote!(#name), quote!(&#name)),
-            Kind::BytesMut => (quote!(&*#name), quote!(&mut #name)),
+            Kind::Str => (quote!(#name), quote!(&#name)),
+            Kind::Bytes => (bytes(quote!(#name)), quote!(#name.as_slice())),
+            Kind::BytesMut => (bytes(quote!(&*#name)), quote!(#name.as_mut_slice())),
+            Kind::VecU8 => (bytes(quote!(#name.as_slice())), quote!(#name.into_vec())),
             _ => (quote!(&#name), quote!(#name)),
         }
     }

@@ -64,4 +64,5 @@ pub mod __private {
         ROption, RResult, RSlice, RSliceMut, RStr, RString, RVec,
     };
     pub use rivet_abi::{Instance, PluginModRef, RError, TypeLayout, VTablePtr};
+    pub use serde_bytes::{ByteBuf, Bytes};
 }
