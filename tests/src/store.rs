@@ -192,6 +192,12 @@ pub fn repack(path: &Path, files: &[(String, Vec<u8>)]) {
         flate2::Compression::default(),
     );
     let mut builder = tar::Builder::new(encoder);
+    append_files(&mut builder, files);
+    builder.into_inner().unwrap().finish().unwrap();
+}
+
+/// Appends `files` (name, bytes) to `builder` as plain 0644 files.
+pub fn append_files<W: std::io::Write>(builder: &mut tar::Builder<W>, files: &[(String, Vec<u8>)]) {
     for (name, bytes) in files {
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
@@ -200,7 +206,6 @@ pub fn repack(path: &Path, files: &[(String, Vec<u8>)]) {
             .append_data(&mut header, name, bytes.as_slice())
             .unwrap();
     }
-    builder.into_inner().unwrap().finish().unwrap();
 }
 
 /// Rewrites the `SHA256SUMS` of package entries `files` (the second entry,

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use rivet_loader::integrity::sidecar_path;
 use rivet_tests::cli::{Bounded, describe, run_bounded, text};
 use rivet_tests::rivet;
-use rivet_tests::store::{Env, SOURCE, entries, installed_name, pack, repack, resum};
+use rivet_tests::store::{Env, SOURCE, append_files, entries, installed_name, pack, repack, resum};
 
 /// Long enough for any one `rivet` run here on a loaded 2-core machine.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -219,14 +219,7 @@ fn package_with_zeros(path: &Path, small: &[(String, Vec<u8>)], big: &str, len: 
         flate2::Compression::fast(),
     );
     let mut builder = tar::Builder::new(encoder);
-    for (name, bytes) in small {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        builder
-            .append_data(&mut header, name, bytes.as_slice())
-            .unwrap();
-    }
+    append_files(&mut builder, small);
     // The big file's header, then its data in large writes (the tar
     // crate would copy it 8 KiB at a time).
     let mut header = tar::Header::new_gnu();
