@@ -247,7 +247,7 @@ pub fn verify_file(
     };
     let source = open_regular(path).map_err(|error| InstallError::NotAPlugin {
         path: path.to_owned(),
-        source: Box::new(error),
+        source: Box::new(error.into()),
     })?;
     let (file, digest) = staging.write(source, 0o755).map_err(io(path))?;
     let staged = verify(loader, staging, path, &file, digest, kind, &name)?;

@@ -20,12 +20,14 @@ use std::path::{Path, PathBuf};
 use rivet_interface::PluginKind;
 use semver::{Version, VersionReq};
 
+use crate::UnreadableDir;
 use crate::cache::{ChecksumState, Entry, MetadataCache, Stamp};
-use crate::discovery::{self, Shadowed, UnreadableDir};
+use crate::discovery::{self, Shadowed};
 use crate::installed::{self, InstalledName, InstalledPlugin, host_interface_major};
 use crate::integrity::{self, Verified};
 use crate::vetting::{ScanRequest, Verdict};
 use crate::{LoadError, Loader, Mode, Plugin, PluginMetadata, PluginSource, same_name};
+use rivet_host::IntegrityError;
 
 /// An installed plugin file and its state, as [`Loader::installed`] lists it.
 #[derive(Debug, Clone)]
@@ -329,7 +331,7 @@ impl Loader {
             .install_dir
             .as_deref()
             .filter(|root| path.starts_with(root));
-        integrity::check_permissions(path, file, root)
+        Ok(integrity::check_permissions(path, file, root)?)
     }
 
     /// Opens a plugin file and checks it before this process loads it:
@@ -445,8 +447,8 @@ pub(crate) fn installed_name(path: &Path) -> Option<InstalledName> {
 pub(crate) fn checksum_state(path: &Path) -> ChecksumState {
     match integrity::verified_digest(path) {
         Ok(_) => ChecksumState::Ok,
-        Err(LoadError::ChecksumMismatch { .. }) => ChecksumState::Mismatch,
-        Err(LoadError::MissingChecksum { .. }) => ChecksumState::Missing,
+        Err(IntegrityError::ChecksumMismatch { .. }) => ChecksumState::Mismatch,
+        Err(IntegrityError::MissingChecksum { .. }) => ChecksumState::Missing,
         Err(error) => ChecksumState::Unreadable(error.to_string()),
     }
 }

@@ -1,24 +1,17 @@
 //! Finding plugin files on a search path, without loading them.
 
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use rivet_host::discovery::UnreadableDir;
 
 use rivet_interface::PluginKind;
 
-use crate::file_name::{parse_plugin_file_name, same_name};
+use crate::file_name::parse_plugin_file_name;
+use crate::same_name;
 use crate::{PluginSource, SearchPath};
 
-/// A file whose name makes it a candidate plugin.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PluginFile {
-    /// The kind its name announces.
-    pub kind: PluginKind,
-    /// The name its name announces.
-    pub name: String,
-    /// Where it is.
-    pub path: PathBuf,
-}
+/// A file whose name makes it a candidate plugin of one of the four kinds.
+pub type PluginFile = rivet_host::discovery::PluginFile<PluginKind>;
 
 /// A plugin hidden by a file of the same `(kind, name)` earlier on the path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,15 +24,6 @@ pub struct Shadowed {
     pub hidden: PluginSource,
     /// The file used instead.
     pub by: PathBuf,
-}
-
-/// A directory on the search path that exists but cannot be read.
-#[derive(Debug)]
-pub struct UnreadableDir {
-    /// The directory.
-    pub dir: PathBuf,
-    /// Why it cannot be read.
-    pub error: io::Error,
 }
 
 /// What a scan of the search path found.
@@ -62,60 +46,32 @@ impl Scan {
     }
 }
 
-/// Scans every directory of `path` for plugin files. Names that do not
-/// follow the plugin pattern are ignored silently; nothing is loaded.
+/// Scans every directory of `path` for plugin files of the four kinds (see
+/// [`rivet_host::discovery::scan`]); nothing is loaded.
 pub fn scan(path: &SearchPath) -> Scan {
-    let mut scan = Scan::default();
-    for dir in path.dirs() {
-        match plugin_files_in(dir) {
-            Ok(files) => {
-                for file in files {
-                    match scan.find(file.kind, &file.name) {
-                        Some(first) => {
-                            let by = first.path.clone();
-                            scan.shadowed.push(Shadowed {
-                                kind: file.kind,
-                                name: file.name,
-                                hidden: PluginSource::File(file.path),
-                                by,
-                            });
-                        }
-                        None => scan.files.push(file),
-                    }
-                }
-            }
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-            Err(error) => scan.unreadable.push(UnreadableDir {
-                dir: dir.clone(),
-                error,
-            }),
-        }
+    let scan = rivet_host::discovery::scan(path, parse_plugin_file_name);
+    Scan {
+        files: scan.files,
+        shadowed: scan
+            .hidden
+            .into_iter()
+            .map(|hidden| Shadowed {
+                kind: hidden.file.kind,
+                name: hidden.file.name,
+                hidden: PluginSource::File(hidden.file.path),
+                by: hidden.by,
+            })
+            .collect(),
+        unreadable: scan.unreadable,
     }
-    scan
-}
-
-/// The plugin files directly in `dir`, sorted by file name.
-fn plugin_files_in(dir: &Path) -> io::Result<Vec<PluginFile>> {
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let Some((kind, name)) = entry.file_name().to_str().and_then(parse_plugin_file_name) else {
-            continue;
-        };
-        let path = entry.path();
-        // Follows symlinks: a link to a plugin file is a plugin file.
-        if path.is_file() {
-            files.push(PluginFile { kind, name, path });
-        }
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::plugin_file_name;
+    use std::fs;
+    use std::path::Path;
 
     #[test]
     fn first_file_wins_and_later_ones_are_shadowed() {

@@ -154,73 +154,10 @@ pub enum LoadError {
         /// not load the plugin).
         message: String,
     },
-    /// The plugin file could not be read.
-    #[error("{path}: cannot read the plugin file: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The plugin file changed since it was installed.
-    #[error(
-        "{path}: the file changed since it was installed (SHA-256 {found}, but {sidecar} records {expected}); it was not loaded. Reinstall it with `rivet plugins install PACKAGE_OR_FILE` (or remove it with `rivet plugins remove`)"
-    )]
-    ChecksumMismatch {
-        /// The plugin file.
-        path: PathBuf,
-        /// Its checksum sidecar.
-        sidecar: PathBuf,
-        /// The digest the sidecar records.
-        expected: String,
-        /// The digest of the file.
-        found: String,
-    },
-    /// A plugin file or checksum sidecar is a FIFO, socket, device or
-    /// directory, which reading could block on or never finish.
-    #[error(
-        "{path}: this is {what}, not a regular file, so it was not read; remove it, then reinstall the plugin with `rivet plugins install PACKAGE_OR_FILE` (or put the built plugin library there)"
-    )]
-    NotAFile {
-        /// The file.
-        path: PathBuf,
-        /// What it is instead (`a FIFO (named pipe)`, ...).
-        what: &'static str,
-    },
-    /// A checksum sidecar is larger than any `sha256sum` output of a few lines.
-    #[error(
-        "{sidecar}: larger than {limit} bytes, so not the checksum file of {path}; neither was loaded. Remove it and reinstall the plugin with `rivet plugins install PACKAGE_OR_FILE`"
-    )]
-    SidecarTooLarge {
-        /// The plugin file.
-        path: PathBuf,
-        /// Its sidecar.
-        sidecar: PathBuf,
-        /// The largest sidecar read, in bytes.
-        limit: u64,
-    },
-    /// An installed (versioned) plugin file has no checksum sidecar.
-    #[error(
-        "{path}: installed plugin without its checksum file {sidecar}; it was not loaded. Install plugins with `rivet plugins install`, which writes it"
-    )]
-    MissingChecksum {
-        /// The plugin file.
-        path: PathBuf,
-        /// The sidecar that is missing.
-        sidecar: PathBuf,
-    },
-    /// The plugin file or a directory holding it can be changed by others.
-    #[error(
-        "{path}: refusing to load a plugin from here: {problem}; fix it with {fix}, or allow it explicitly (`rivet --allow-insecure-plugins`, `Loader::allow_insecure_permissions(true)`)"
-    )]
-    InsecurePermissions {
-        /// The file or directory.
-        path: PathBuf,
-        /// Which permission is wrong.
-        problem: String,
-        /// The command that fixes it.
-        fix: String,
-    },
+    /// The plugin file (or its checksum sidecar) failed a check made
+    /// before loading: its type, its permissions or its checksum.
+    #[error(transparent)]
+    Integrity(#[from] rivet_host::IntegrityError),
     /// An installed plugin's file name disagrees with what the plugin reports.
     #[error(
         "{path}: the file name says {field} {file_says}, but the plugin reports {plugin_says}; the file is ignored. Reinstall it with `rivet plugins install`"

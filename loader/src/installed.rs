@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 use rivet_interface::PluginKind;
 use semver::{Version, VersionReq};
 
-use crate::file_name::{parse_plugin_file_name, same_name};
+use crate::file_name::parse_plugin_file_name;
+use crate::same_name;
 
 /// How deep below the install root plugin files are looked for (a source
 /// such as `example.org/acme/tools` is three levels).

@@ -4,31 +4,18 @@
 //! `RootModule::load_from_*` (which caches one library per type) is not used:
 //! each file is opened with `lib_header_from_path` and checked on its own.
 //!
-//! Libraries are never unloaded: code and statics of a plugin may be
-//! referenced by values the host still holds, and abi_stable itself never
-//! unloads. A library loaded once is remembered by the identity of its file
-//! (device and inode on Unix, canonical path elsewhere) and not opened or
-//! initialised again. Not the path: a plugin reinstalled at the same path
-//! (written to a temp file and renamed over the old one) is a new inode,
-//! hence a new library, while the dynamic linker itself would hand back the
-//! old mapping for the same inode anyway. The inode of a mapped library
-//! cannot be reused while the process lives, since libraries stay mapped.
-//!
-//! A file is loaded through `/proc/self/fd/N` of the descriptor that was
-//! checked (see [`crate::integrity`]). glibc's `dlopen` recognises an already-loaded
-//! library by the name it was opened with before it looks at inodes, so
-//! such a descriptor is kept open for the life of the process: its number,
-//! and so the name, is never reused for another file.
+//! Libraries are opened once per file and never unloaded, through the
+//! descriptor that was checked (see [`rivet_host::OpenedLibraries`]).
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::path::Path;
+use std::sync::Arc;
 
-use rivet_interface::abi_stable::library::{LibraryError, lib_header_from_path};
+use rivet_interface::abi_stable::library::{LibHeader, LibraryError, lib_header_from_path};
 use rivet_interface::{HostServicesBox, INTERFACE_VERSION, PluginModRef};
 
 use crate::integrity::Verified;
 use crate::{LoadError, PluginMetadata};
+use rivet_host::OpenedLibraries;
 
 /// A checked, initialised plugin library.
 #[derive(Clone)]
@@ -51,22 +38,8 @@ impl Library {
     }
 }
 
-/// Which file a library was loaded from (see the module documentation).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum FileId {
-    #[cfg(unix)]
-    Inode(u64, u64),
-    #[cfg_attr(unix, allow(dead_code))]
-    Path(PathBuf),
-}
-
-/// Libraries opened so far, each behind its own lock: two threads opening the
-/// same file wait for one another (a library is initialised once), while
-/// different files are opened in parallel.
-static OPENED: LazyLock<Mutex<HashMap<FileId, Slot>>> = LazyLock::new(Default::default);
-
-/// One file's library, once it has been opened.
-type Slot = Arc<Mutex<Option<Library>>>;
+/// Libraries opened so far.
+static OPENED: OpenedLibraries<Library> = OpenedLibraries::new();
 
 /// Opens, checks and (the first time) initialises the plugin library at
 /// `path`, loaded from `verified`, the file that was opened and checked
@@ -79,38 +52,34 @@ pub(crate) fn open(
     label: &str,
     services: impl FnOnce(&PluginMetadata) -> HostServicesBox,
 ) -> Result<(Library, PluginMetadata), LoadError> {
-    let io_error = |source| LoadError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    // Not the path: by now it may name another file than the one open.
-    let metadata = verified.file.metadata().map_err(io_error)?;
-    let id = file_id(path, &metadata).map_err(io_error)?;
-    let slot = OPENED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry(id)
-        .or_default()
-        .clone();
-    let mut opened = slot.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(library) = opened.as_ref() {
-        return Ok((library.clone(), library.metadata()));
-    }
+    let library = OPENED.open(
+        path,
+        verified,
+        |load_path| {
+            lib_header_from_path(load_path).map_err(|error| match error {
+                LibraryError::GetSymbolError { .. } => LoadError::NoRootModule {
+                    path: path.to_owned(),
+                },
+                other => LoadError::NotALibrary {
+                    path: path.to_owned(),
+                    reason: one_line(&other.to_string()),
+                },
+            })
+        },
+        |header| finish(path, header, label, services),
+    )?;
+    let metadata = library.metadata();
+    Ok((library, metadata))
+}
 
-    let header = lib_header_from_path(&verified.load_path(path));
-    if header.is_ok() {
-        // Keep the descriptor (and so the name dlopen saw) for good.
-        std::mem::forget(verified.file);
-    }
-    let header = header.map_err(|error| match error {
-        LibraryError::GetSymbolError { .. } => LoadError::NoRootModule {
-            path: path.to_owned(),
-        },
-        other => LoadError::NotALibrary {
-            path: path.to_owned(),
-            reason: one_line(&other.to_string()),
-        },
-    })?;
+/// Checks the library whose header the dynamic linker mapped and runs its
+/// `init` with the services `services` builds.
+fn finish(
+    path: &Path,
+    header: &'static LibHeader,
+    label: &str,
+    services: impl FnOnce(&PluginMetadata) -> HostServicesBox,
+) -> Result<Library, LoadError> {
     let found_version = header.version_strings().version.as_str().to_owned();
     check_interface_version(path, &found_version)?;
     let module = header
@@ -146,19 +115,7 @@ pub(crate) fn open(
             message: error.message.into(),
         });
     }
-    *opened = Some(library.clone());
-    Ok((library, metadata))
-}
-
-#[cfg(unix)]
-fn file_id(_path: &Path, metadata: &std::fs::Metadata) -> std::io::Result<FileId> {
-    use std::os::unix::fs::MetadataExt;
-    Ok(FileId::Inode(metadata.dev(), metadata.ino()))
-}
-
-#[cfg(not(unix))]
-fn file_id(path: &Path, _metadata: &std::fs::Metadata) -> std::io::Result<FileId> {
-    Ok(FileId::Path(path.canonicalize()?))
+    Ok(library)
 }
 
 /// The host accepts plugins built against the same major interface version.

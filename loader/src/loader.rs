@@ -9,8 +9,9 @@ use std::time::Duration;
 use rivet_interface::PluginKind;
 
 use crate::Mode;
+use crate::UnreadableDir;
 use crate::builtin::BuiltinPlugin;
-use crate::discovery::{self, PluginFile, Scan, Shadowed, UnreadableDir};
+use crate::discovery::{self, PluginFile, Scan, Shadowed};
 use crate::isolated::ProcessOptions;
 use crate::parallel::in_parallel;
 use crate::services::{ConsoleUi, HostUi, Locate, Services};
@@ -61,14 +62,18 @@ impl Default for Loader {
 }
 
 impl Loader {
-    /// A loader with the default search path (see [`SearchPath::from_env`])
+    /// A loader with the default search path of application `rivet` (see
+    /// [`rivet_host::Config`]: the executable's directory, the current
+    /// directory, `$RIVET_HOME/plugins`, then `$RIVET_PLUGIN_PATH`; the
+    /// home directory is `~/.rivet.d` unless `RIVET_HOME` names another)
     /// that shows plugin output on the terminal ([`ConsoleUi`]).
     /// Installed plugins are looked for in `$RIVET_HOME/plugins` and
     /// listings are cached in `$RIVET_HOME/cache`.
     pub fn new() -> Self {
-        let mut loader = Loader::with_search_path(SearchPath::from_env());
-        if let Some(home) = crate::rivet_home() {
-            loader.trust.install_dir = Some(home.join("plugins"));
+        let config = rivet_host::Config::app("rivet");
+        let mut loader = Loader::with_search_path(config.dirs());
+        loader.trust.install_dir = config.install_dir();
+        if let Some(home) = config.home_dir() {
             loader.trust.cache_file = Some(home.join("cache").join("plugins.cache"));
         }
         loader

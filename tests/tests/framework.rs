@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use imagine_interface::ImageFilter;
-use rivet::{Config, Error, LoadError, Loader, Mode};
+use rivet::{Config, Error, IntegrityError, LoadError, Loader, Mode};
 use rivet_tests::{fixture, plugins_dir};
 use rivet_tests_probe::{Probe, Sample};
 use serde_json::json;
@@ -182,7 +182,9 @@ fn missing_plugins_and_bad_configurations_say_what_to_do() {
         .unwrap();
     let text = error.to_string();
     assert!(
-        text.contains("libplugin_image_filter_no-such-filter")
+        // Library names cannot hold `-` (Cargo writes `_`): the file name
+        // spells it `_`, as the `rivet` CLI's do.
+        text.contains("libplugin_image_filter_no_such_filter")
             && text.contains("IMAGINE_PLUGIN_PATH"),
         "{text}"
     );
@@ -198,6 +200,17 @@ fn missing_plugins_and_bad_configurations_say_what_to_do() {
     }
     let error = loader()
         .load_file::<dyn ImageFilter>(Path::new("/dev/null"), Mode::InProcess, &json!(null))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(error, LoadError::Integrity(IntegrityError::NotAFile { .. })),
+        "{error:?}"
+    );
+    let junk = tempfile::tempdir().unwrap();
+    let junk = junk.path().join("libplugin_image_filter_junk.so");
+    std::fs::write(&junk, "not a library").unwrap();
+    let error = loader()
+        .load_file::<dyn ImageFilter>(&junk, Mode::InProcess, &json!(null))
         .err()
         .unwrap();
     assert!(matches!(error, LoadError::NotAPlugin { .. }), "{error:?}");

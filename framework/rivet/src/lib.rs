@@ -22,7 +22,6 @@
 extern crate self as rivet;
 
 mod boundary;
-mod config;
 mod error;
 mod export;
 mod host;
@@ -35,13 +34,13 @@ mod plugin;
 mod process;
 mod server;
 
-pub use config::{Config, Mode};
 pub use error::Error;
 pub use host::{HostExports, HostInterface};
 pub use interface::Interface;
 pub use load_error::LoadError;
 pub use loader::Loader;
 pub use plugin::Plugin;
+pub use rivet_host::{Config, IntegrityError, Mode, SearchPath, discovery};
 pub use rivet_macros::{host, interface};
 
 /// What the generated code, [`export!`] and the plugin server use; not an API.

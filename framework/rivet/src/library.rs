@@ -1,8 +1,8 @@
 //! Opening a framework plugin library and checking what it implements.
 //!
-//! Libraries are opened with abi_stable's `lib_header_from_path` (which
-//! checks the root module's layout) and never unloaded: values the host
-//! holds may point into them.
+//! Libraries are opened once per file, through the descriptor whose checks
+//! passed, and never unloaded: values the host holds may point into them
+//! (see [`rivet_host::OpenedLibraries`]).
 
 use std::path::Path;
 
@@ -10,26 +10,59 @@ use rivet_abi::abi_stable::StableAbi;
 use rivet_abi::abi_stable::abi_stability::abi_checking::{
     AbiInstabilityErrors, check_layout_compatibility,
 };
-use rivet_abi::abi_stable::library::{LibraryError, lib_header_from_path};
+use rivet_abi::abi_stable::library::{LibHeader, LibraryError, lib_header_from_path};
 use rivet_abi::abi_stable::type_layout::TLData;
 use rivet_abi::{FRAMEWORK_ABI, LogSink, PluginModRef, TypeLayout};
+use rivet_host::OpenedLibraries;
+use rivet_host::integrity::Verified;
 
 use crate::{HostInterface, Interface, LoadError};
 
-/// Opens the library at `path`, checks its root module and framework ABI,
-/// and runs its `init` with `log` (again if it was opened before: `init` is
+/// Libraries opened so far.
+static OPENED: OpenedLibraries<PluginModRef> = OpenedLibraries::new();
+
+/// Opens the library at `path` through `verified` (the descriptor its
+/// checks were made on), checks its root module and framework ABI, and
+/// runs its `init` with `log` (again if it was opened before: `init` is
 /// idempotent).
-pub(crate) fn open(path: &Path, log: LogSink) -> Result<PluginModRef, LoadError> {
+pub(crate) fn open(
+    path: &Path,
+    verified: Verified,
+    log: LogSink,
+) -> Result<PluginModRef, LoadError> {
     let not_a_plugin = |reason: String| LoadError::NotAPlugin {
         path: path.to_owned(),
         reason: one_line(&reason),
     };
-    let header = lib_header_from_path(path).map_err(|error| match error {
-        LibraryError::GetSymbolError { .. } => {
-            not_a_plugin("it exports no root module (export one with `rivet::export!`)".to_owned())
-        }
-        other => not_a_plugin(other.to_string()),
-    })?;
+    let module = OPENED.open(
+        path,
+        verified,
+        |load_path| {
+            lib_header_from_path(load_path).map_err(|error| match error {
+                LibraryError::GetSymbolError { .. } => not_a_plugin(
+                    "it exports no root module (export one with `rivet::export!`)".to_owned(),
+                ),
+                other => not_a_plugin(other.to_string()),
+            })
+        },
+        |header| root_module(path, header),
+    )?;
+    if let Err(error) = module.init()(log).into_result() {
+        return Err(LoadError::Init {
+            path: path.to_owned(),
+            message: error.message.into(),
+        });
+    }
+    Ok(module)
+}
+
+/// The root module of the library whose header the dynamic linker mapped,
+/// once its layout and framework ABI are checked.
+fn root_module(path: &Path, header: &'static LibHeader) -> Result<PluginModRef, LoadError> {
+    let not_a_plugin = |reason: String| LoadError::NotAPlugin {
+        path: path.to_owned(),
+        reason: one_line(&reason),
+    };
     let module = header
         .init_root_module::<PluginModRef>()
         .map_err(|error| match error {
@@ -44,12 +77,6 @@ pub(crate) fn open(path: &Path, log: LogSink) -> Result<PluginModRef, LoadError>
             path: path.to_owned(),
             found: module.framework_abi(),
             expected: FRAMEWORK_ABI,
-        });
-    }
-    if let Err(error) = module.init()(log).into_result() {
-        return Err(LoadError::Init {
-            path: path.to_owned(),
-            message: error.message.into(),
         });
     }
     Ok(module)

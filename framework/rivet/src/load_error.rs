@@ -25,6 +25,10 @@ pub enum LoadError {
         /// The environment variable extending the search path.
         var: String,
     },
+    /// The plugin file (or its checksum sidecar) failed a check made
+    /// before loading: its type, its permissions or its checksum.
+    #[error(transparent)]
+    Integrity(#[from] rivet_host::IntegrityError),
     /// A plugin name that is not a plain file name part.
     #[error("`{0}` is not a plugin name: use letters, digits, `-` and `_`")]
     InvalidName(String),

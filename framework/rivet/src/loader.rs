@@ -6,6 +6,10 @@ use std::sync::Arc;
 use rivet_abi::HostRef;
 use rivet_abi::abi_stable::std_types::RStr;
 
+use rivet_host::discovery::{self, Scan};
+use rivet_host::integrity::{self, Verified};
+use rivet_host::{SearchPath, is_valid_name};
+
 use crate::host::GivenHost;
 use crate::plugin::{Backend, InProcess};
 use crate::{
@@ -13,15 +17,48 @@ use crate::{
 };
 
 /// Loads plugins for a host, in-process or isolated.
+///
+/// Every plugin file is opened once and judged on that descriptor before it
+/// is loaded (see [`rivet_host::integrity`]): it must be a regular file,
+/// match its `_SHA256SUM` sidecar when it has one, and (on Unix) neither it
+/// nor the directory holding it may be writable by other users unless
+/// [`Loader::allow_insecure_permissions`] says so. In-process, the library
+/// is then loaded through that open descriptor (`/proc/self/fd/N` on
+/// Linux), so the bytes checked are the bytes mapped.
 #[derive(Debug, Clone)]
 pub struct Loader {
     config: Config,
+    dirs: SearchPath,
+    kinds: Vec<&'static str>,
+    allow_insecure: bool,
 }
 
 impl Loader {
     /// A loader with this configuration.
     pub fn new(config: Config) -> Loader {
-        Loader { config }
+        Loader {
+            dirs: config.dirs(),
+            config,
+            kinds: Vec::new(),
+            allow_insecure: false,
+        }
+    }
+
+    /// Registers interface `I` as a kind of plugin this host uses:
+    /// [`discover`](Self::discover) lists its plugins.
+    pub fn register<I: Interface + ?Sized>(mut self) -> Loader {
+        if !self.kinds.contains(&I::NAME) {
+            self.kinds.push(I::NAME);
+        }
+        self
+    }
+
+    /// Loads plugin files that other users could change (group- or
+    /// world-writable, or owned by someone else), which are refused by
+    /// default.
+    pub fn allow_insecure_permissions(mut self, allow: bool) -> Loader {
+        self.allow_insecure = allow;
+        self
     }
 
     /// Its configuration.
@@ -29,27 +66,34 @@ impl Loader {
         &self.config
     }
 
+    /// The plugin files of the registered interfaces on the search path,
+    /// loading none of them: the file used for each interface and name, the
+    /// files it hides (later on the path), and the directories that could
+    /// not be read.
+    pub fn discover(&self) -> Scan<&'static str> {
+        let names = self.config.file_names();
+        discovery::scan(&self.dirs, |file| names.parse(file, &self.kinds))
+    }
+
     /// The file of plugin `name` of interface `I`: the first directory of
-    /// the search path holding `libplugin_<INTERFACE>_<NAME>.so`.
+    /// the search path holding `libplugin_<INTERFACE>_<NAME>.so` (whatever
+    /// it is: a FIFO or a directory of that name is found, and refused by
+    /// name when loaded).
     pub fn locate<I: Interface + ?Sized>(&self, name: &str) -> Result<PathBuf, LoadError> {
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if !is_valid_name(name) {
             return Err(LoadError::InvalidName(name.to_owned()));
         }
-        let file = self.config.file_name(I::NAME, name);
-        self.config
+        let file = self.config.file_names().file_name(I::NAME, name);
+        self.dirs
             .dirs()
             .iter()
             .map(|dir| dir.join(&file))
-            .find(|path| path.is_file())
+            .find(|path| path.metadata().is_ok())
             .ok_or_else(|| LoadError::NotFound {
                 interface: I::NAME.to_owned(),
                 name: name.to_owned(),
                 file,
-                searched: self.config.dirs().to_vec(),
+                searched: self.dirs.dirs().to_vec(),
                 var: self.config.path_var(),
             })
     }
@@ -132,12 +176,27 @@ impl Loader {
         config: &serde_json::Value,
         host: Option<GivenHost>,
     ) -> Result<I::Handle, LoadError> {
+        let verified = self.check_file(path)?;
         let config = config.to_string();
         let plugin = match mode {
-            Mode::InProcess => load_in_process::<I>(path, &config, host)?,
-            Mode::Process => self.load_isolated::<I>(path, &config, host)?,
+            Mode::InProcess => load_in_process::<I>(path, verified, &config, host)?,
+            // `Mode::Process`, and any mode added later runs isolated.
+            _ => self.load_isolated::<I>(path, &config, host)?,
         };
         Ok(I::wrap(plugin))
+    }
+
+    /// Opens the plugin file at `path` once and checks it on that
+    /// descriptor: its type, its checksum sidecar if it has one, and its
+    /// permissions (see [`Loader`]).
+    fn check_file(&self, path: &Path) -> Result<Verified, LoadError> {
+        let verified = integrity::open_verified(path, false)?;
+        if !self.allow_insecure {
+            let root = self.config.install_dir();
+            let root = root.as_deref().filter(|root| path.starts_with(root));
+            integrity::check_permissions(path, &verified.file, root)?;
+        }
+        Ok(verified)
     }
 
     fn load_isolated<I: Interface + ?Sized>(
@@ -173,10 +232,11 @@ impl Loader {
 
 fn load_in_process<I: Interface + ?Sized>(
     path: &Path,
+    verified: Verified,
     config: &str,
     mut host: Option<GivenHost>,
 ) -> Result<Plugin<I>, LoadError> {
-    let module = library::open(path, log_bridge::host_sink())?;
+    let module = library::open(path, verified, log_bridge::host_sink())?;
     let id = module.interface();
     library::check_interface::<I>(
         path,

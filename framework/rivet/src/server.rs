@@ -17,6 +17,8 @@ use rivet_abi::frame::{FrameError, read_frame, write_frame};
 use rivet_abi::wire::{Hello, PROTOCOL_VERSION, Reply, Request, Response};
 use rivet_abi::{ErrorKind, HostRef, Instance, PluginModRef, RError};
 
+use rivet_host::integrity;
+
 use crate::process::{COOKIE, COOKIE_VAR, LOG_VAR};
 use crate::{library, log_bridge};
 
@@ -217,8 +219,12 @@ fn start(
     config: &str,
     host: HostRef,
 ) -> Result<(PluginModRef, Instance), String> {
-    let module =
-        library::open(path, log_bridge::stderr_sink(level)).map_err(|error| error.to_string())?;
+    // The host checked the file before starting this server; the checksum
+    // is checked again on the descriptor loaded here, so what runs is what
+    // the sidecar lists even if the file was swapped in between.
+    let verified = integrity::open_verified(path, false).map_err(|error| error.to_string())?;
+    let module = library::open(path, verified, log_bridge::stderr_sink(level))
+        .map_err(|error| error.to_string())?;
     let instance = module.create()(RStr::from_str(config), host)
         .into_result()
         .map_err(|error| error.message.to_string())?;

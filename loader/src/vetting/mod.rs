@@ -62,6 +62,7 @@ use crate::integrity::sidecar_path;
 use crate::isolated::lock;
 use crate::parallel::in_parallel;
 use crate::{LoadError, Loader, PluginMetadata};
+use rivet_host::IntegrityError;
 
 use platform::{scan, scan_open_file};
 
@@ -154,7 +155,7 @@ impl Loader {
         if self.trust.vetting == Vetting::Off {
             return Ok(());
         }
-        let stamp = Stamp::of_metadata(&file.metadata().map_err(|source| LoadError::Io {
+        let stamp = Stamp::of_metadata(&file.metadata().map_err(|source| IntegrityError::Io {
             path: path.to_owned(),
             source,
         })?);

@@ -4,10 +4,14 @@
 //! ```text
 //! imagine INPUT.ppm OUTPUT.ppm FILTER...
 //! FILTER: [process:]NAME[=JSON]   e.g. sepia, process:invert={"strength":0.5}
+//! imagine --list
 //! ```
 //!
-//! Filters are `libplugin_image_filter_NAME.so` files on
-//! `IMAGINE_PLUGIN_PATH`, then beside this executable.
+//! Filters are `libplugin_image_filter_NAME.so` files on imagine's search
+//! path (`rivet::Config::app("imagine")`): beside this executable, in the
+//! current directory, in `$IMAGINE_HOME/plugins` (`~/.imagine.d/plugins`),
+//! then in the directories of `IMAGINE_PLUGIN_PATH`. `--list` shows which
+//! file each filter is loaded from and which files that hides.
 
 mod ppm;
 
@@ -20,7 +24,7 @@ use rivet::{Config, Loader, Mode};
 /// What failed, for the one line printed before exiting.
 #[derive(Debug, thiserror::Error)]
 enum Failure {
-    #[error("usage: imagine INPUT.ppm OUTPUT.ppm [process:]NAME[=JSON]...")]
+    #[error("usage: imagine INPUT.ppm OUTPUT.ppm [process:]NAME[=JSON]...  or  imagine --list")]
     Usage,
     #[error("filter `{0}`: the configuration after `=` is not JSON: {1}")]
     Config(String, #[source] serde_json::Error),
@@ -45,6 +49,10 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Vec<String>) -> Result<(), Failure> {
+    if args == ["--list"] {
+        list(&Loader::new(Config::app("imagine")).register::<dyn ImageFilter>());
+        return Ok(());
+    }
     let [input, output, filters @ ..] = args.as_slice() else {
         return Err(Failure::Usage);
     };
@@ -77,4 +85,24 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
         plugin.apply(&mut image.pixels, image.width, image.height)?;
     }
     std::fs::write(&output, image.to_bytes()).map_err(|e| Failure::Io(output, e))
+}
+
+/// Prints the filters found, the files they hide and the directories that
+/// could not be read.
+fn list(loader: &Loader) {
+    let scan = loader.discover();
+    for file in &scan.files {
+        println!("{}\t{}", file.name, file.path.display());
+    }
+    for hidden in &scan.hidden {
+        println!(
+            "{}\t{}\thidden by {}",
+            hidden.file.name,
+            hidden.file.path.display(),
+            hidden.by.display()
+        );
+    }
+    for dir in &scan.unreadable {
+        eprintln!("imagine: cannot read {}: {}", dir.dir.display(), dir.error);
+    }
 }

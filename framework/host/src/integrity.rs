@@ -34,7 +34,7 @@
 //! by a user other than the current one or root: someone else could replace
 //! the code this process runs. A directory with the sticky bit set (such as
 //! `/tmp`) owned by root or by the current user is accepted. A host may
-//! switch the check off with `Loader::allow_insecure_permissions`. The check
+//! switch the check off (its loader's `allow_insecure_permissions`). The check
 //! is Unix only; on Windows ACLs are not inspected.
 
 use std::fs::{self, File};
@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::LoadError;
+use crate::IntegrityError;
 
 /// What a checksum sidecar's name adds to its plugin file's name.
 pub const SIDECAR_SUFFIX: &str = "_SHA256SUM";
@@ -96,12 +96,12 @@ pub fn sidecar_text(file_name: &str, digests: &[&str]) -> String {
 /// Opens `path` for reading without blocking (opening a FIFO would wait
 /// for a writer) and checks on the open descriptor that it is a regular
 /// file. Errors name `path`.
-pub fn open_regular(path: &Path) -> Result<File, LoadError> {
+pub fn open_regular(path: &Path) -> Result<File, IntegrityError> {
     let mut options = fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let not_a_file = |file_type: fs::FileType| LoadError::NotAFile {
+    let not_a_file = |file_type: fs::FileType| IntegrityError::NotAFile {
         path: path.to_owned(),
         what: describe_type(file_type),
     };
@@ -109,13 +109,13 @@ pub fn open_regular(path: &Path) -> Result<File, LoadError> {
         // Sockets cannot be opened at all: say what the file is.
         match fs::metadata(path) {
             Ok(metadata) if !metadata.is_file() => not_a_file(metadata.file_type()),
-            _ => LoadError::Io {
+            _ => IntegrityError::Io {
                 path: path.to_owned(),
                 source,
             },
         }
     })?;
-    let metadata = file.metadata().map_err(|source| LoadError::Io {
+    let metadata = file.metadata().map_err(|source| IntegrityError::Io {
         path: path.to_owned(),
         source,
     })?;
@@ -153,11 +153,11 @@ fn describe_type(file_type: fs::FileType) -> &'static str {
 /// The digests the sidecar of plugin file `path` lists (the first word of
 /// each line, lowercased); `None` when there is no sidecar. A sidecar that
 /// is not a regular file or is larger than [`MAX_SIDECAR`] is an error.
-pub fn read_sidecar(path: &Path) -> Result<Option<Vec<String>>, LoadError> {
+pub fn read_sidecar(path: &Path) -> Result<Option<Vec<String>>, IntegrityError> {
     let sidecar = sidecar_path(path);
     let file = match open_regular(&sidecar) {
         Ok(file) => file,
-        Err(LoadError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+        Err(IntegrityError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
             return Ok(None);
         }
         Err(error) => return Err(error),
@@ -165,12 +165,12 @@ pub fn read_sidecar(path: &Path) -> Result<Option<Vec<String>>, LoadError> {
     let mut bytes = Vec::new();
     file.take(MAX_SIDECAR + 1)
         .read_to_end(&mut bytes)
-        .map_err(|source| LoadError::Io {
+        .map_err(|source| IntegrityError::Io {
             path: sidecar.clone(),
             source,
         })?;
     if bytes.len() as u64 > MAX_SIDECAR {
-        return Err(LoadError::SidecarTooLarge {
+        return Err(IntegrityError::SidecarTooLarge {
             path: path.to_owned(),
             sidecar,
             limit: MAX_SIDECAR,
@@ -187,15 +187,15 @@ pub fn read_sidecar(path: &Path) -> Result<Option<Vec<String>>, LoadError> {
 
 /// A plugin file opened once and checked against its sidecar.
 #[derive(Debug)]
-pub(crate) struct Verified {
+pub struct Verified {
     /// The open file whose bytes were hashed.
-    pub(crate) file: File,
+    pub file: File,
 }
 
 impl Verified {
     /// The path to hand to `dlopen` so that it maps exactly the hashed file:
     /// `/proc/self/fd/N` on Linux, else `fallback` (the file's own path).
-    pub(crate) fn load_path(&self, fallback: &Path) -> PathBuf {
+    pub fn load_path(&self, fallback: &Path) -> PathBuf {
         #[cfg(target_os = "linux")]
         {
             use std::os::fd::AsRawFd;
@@ -212,10 +212,10 @@ impl Verified {
 /// Opens the regular file `path` and, when it has a sidecar, checks it
 /// against it (see the module documentation). A file without a sidecar is
 /// an error only when one is `required` (installed, versioned files).
-pub(crate) fn open_verified(path: &Path, required: bool) -> Result<Verified, LoadError> {
+pub fn open_verified(path: &Path, required: bool) -> Result<Verified, IntegrityError> {
     let (file, digest) = checked(path)?;
     if required && digest.is_none() {
-        return Err(LoadError::MissingChecksum {
+        return Err(IntegrityError::MissingChecksum {
             path: path.to_owned(),
             sidecar: sidecar_path(path),
         });
@@ -225,17 +225,19 @@ pub(crate) fn open_verified(path: &Path, required: bool) -> Result<Verified, Loa
 
 /// The SHA-256 of the installed plugin file `path`, once checked against
 /// its sidecar as a loader checks it (see the module documentation).
-pub fn verified_digest(path: &Path) -> Result<String, LoadError> {
-    checked(path)?.1.ok_or_else(|| LoadError::MissingChecksum {
-        path: path.to_owned(),
-        sidecar: sidecar_path(path),
-    })
+pub fn verified_digest(path: &Path) -> Result<String, IntegrityError> {
+    checked(path)?
+        .1
+        .ok_or_else(|| IntegrityError::MissingChecksum {
+            path: path.to_owned(),
+            sidecar: sidecar_path(path),
+        })
 }
 
 /// The open file `path`, and its digest once checked against its sidecar
 /// (`None` when there is no sidecar).
-fn checked(path: &Path) -> Result<(File, Option<String>), LoadError> {
-    let io_error = |source| LoadError::Io {
+fn checked(path: &Path) -> Result<(File, Option<String>), IntegrityError> {
+    let io_error = |source| IntegrityError::Io {
         path: path.to_owned(),
         source,
     };
@@ -252,7 +254,7 @@ fn checked(path: &Path) -> Result<(File, Option<String>), LoadError> {
         }
         attempt += 1;
         if attempt > RETRIES || !replaced(path, &file) {
-            return Err(LoadError::ChecksumMismatch {
+            return Err(IntegrityError::ChecksumMismatch {
                 path: path.to_owned(),
                 sidecar: sidecar_path(path),
                 expected: expected.join(" or "),
@@ -285,16 +287,16 @@ fn replaced(path: &Path, file: &File) -> bool {
 /// path, every directory up to `root` cannot be changed by other users (see
 /// the module documentation). The file is judged by its open descriptor, so
 /// what was checked is what is loaded.
-pub(crate) fn check_permissions(
+pub fn check_permissions(
     path: &Path,
     file: &File,
     root: Option<&Path>,
-) -> Result<(), LoadError> {
+) -> Result<(), IntegrityError> {
     #[cfg(unix)]
     {
         let io_error = |path: &Path| {
             let path = path.to_owned();
-            move |source| LoadError::Io { path, source }
+            move |source| IntegrityError::Io { path, source }
         };
         check_one(path, &file.metadata().map_err(io_error(path))?, false)?;
         let mut dir = match path.parent() {
@@ -319,13 +321,13 @@ pub(crate) fn check_permissions(
 }
 
 #[cfg(unix)]
-fn check_one(path: &Path, metadata: &fs::Metadata, is_dir: bool) -> Result<(), LoadError> {
+fn check_one(path: &Path, metadata: &fs::Metadata, is_dir: bool) -> Result<(), IntegrityError> {
     use std::os::unix::fs::MetadataExt;
 
     // SAFETY: `geteuid` has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     let what = if is_dir { "directory" } else { "plugin file" };
-    let insecure = |problem: String, fix: String| LoadError::InsecurePermissions {
+    let insecure = |problem: String, fix: String| IntegrityError::InsecurePermissions {
         path: path.to_owned(),
         problem,
         fix,
@@ -381,7 +383,7 @@ mod tests {
         assert!(open_verified(&file, false).is_ok());
         assert!(matches!(
             open_verified(&file, true),
-            Err(LoadError::MissingChecksum { .. })
+            Err(IntegrityError::MissingChecksum { .. })
         ));
         fs::write(
             sidecar_path(&file),
@@ -392,7 +394,7 @@ mod tests {
         fs::write(&file, b"abd").unwrap();
         let error = open_verified(&file, true).unwrap_err();
         assert!(
-            matches!(error, LoadError::ChecksumMismatch { .. }),
+            matches!(error, IntegrityError::ChecksumMismatch { .. }),
             "{error}"
         );
     }
@@ -423,7 +425,7 @@ mod tests {
         fs::write(sidecar_path(&file), vec![b'a'; MAX_SIDECAR as usize + 1]).unwrap();
         let error = open_verified(&file, false).unwrap_err();
         assert!(
-            matches!(error, LoadError::SidecarTooLarge { .. })
+            matches!(error, IntegrityError::SidecarTooLarge { .. })
                 && error
                     .to_string()
                     .starts_with(&sidecar_path(&file).display().to_string()),

@@ -1,0 +1,241 @@
+//! A host's configuration: its name, where it looks for plugins, how their
+//! files are named, and how it runs isolated ones.
+
+use std::env;
+use std::path::{Path, PathBuf};
+
+use crate::{FileNames, SearchPath};
+
+/// A host's configuration. The application's name drives the rest; for
+/// `Config::app("imagine")` the defaults are:
+///
+/// | what | default |
+/// | --- | --- |
+/// | home directory | `$IMAGINE_HOME`, else `~/.imagine.d` (`%APPDATA%\imagine.d` on Windows) |
+/// | search path, in order | the running executable's directory; the current directory; `HOME/plugins`; the directories in `$IMAGINE_PLUGIN_PATH` (the platform's path-list syntax) |
+/// | file names | `libplugin_<KIND>_<NAME>.so` (the platform's library prefix and suffix; `plugin` is [`Config::prefix`]) |
+/// | plugin server | `rivet-server` in the running executable's directory, or its parent (test binaries run from `deps/`) |
+///
+/// The first file found for a kind and name wins; later ones are hidden
+/// (and reported as such by listings). The environment is read once, by
+/// [`Config::app`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    app: String,
+    home: Option<PathBuf>,
+    exe_dir: Option<PathBuf>,
+    cwd: Option<PathBuf>,
+    path_env: Vec<PathBuf>,
+    search_path: Option<SearchPath>,
+    names: FileNames,
+    server: Option<PathBuf>,
+}
+
+impl Config {
+    /// The defaults for application `app`, from the environment (see [`Config`]).
+    pub fn app(app: &str) -> Config {
+        let mut config = Config {
+            app: app.to_owned(),
+            home: None,
+            exe_dir: exe_dir(),
+            cwd: env::current_dir().ok(),
+            path_env: Vec::new(),
+            search_path: None,
+            names: FileNames::default(),
+            server: None,
+        };
+        if let Some(paths) = env::var_os(config.path_var()) {
+            // `a::b` or a trailing `:` gives empty entries; they mean nothing.
+            config.path_env = env::split_paths(&paths)
+                .filter(|dir| !dir.as_os_str().is_empty())
+                .collect();
+        }
+        config.home = env::var_os(config.home_var())
+            .filter(|home| !home.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| default_home(app));
+        config
+    }
+
+    /// The application's name.
+    pub fn app_name(&self) -> &str {
+        &self.app
+    }
+
+    /// Searches exactly these directories, in order, instead of the default
+    /// search path.
+    pub fn search_path<P: Into<PathBuf>>(mut self, dirs: impl IntoIterator<Item = P>) -> Config {
+        self.search_path = Some(dirs.into_iter().collect());
+        self
+    }
+
+    /// Uses `home` as the home directory (its `plugins` directory is on the
+    /// default search path); `None`: no home directory.
+    pub fn home(mut self, home: Option<PathBuf>) -> Config {
+        self.home = home;
+        self
+    }
+
+    /// Uses this file name prefix instead of `plugin`.
+    pub fn prefix(mut self, prefix: &str) -> Config {
+        self.names = FileNames::new(prefix);
+        self
+    }
+
+    /// Runs isolated plugins with this plugin server executable.
+    pub fn server(mut self, path: impl Into<PathBuf>) -> Config {
+        self.server = Some(path.into());
+        self
+    }
+
+    /// The environment variable extending the search path: `<APP>_PLUGIN_PATH`.
+    pub fn path_var(&self) -> String {
+        format!("{}_PLUGIN_PATH", self.var_prefix())
+    }
+
+    /// The environment variable naming the home directory: `<APP>_HOME`.
+    pub fn home_var(&self) -> String {
+        format!("{}_HOME", self.var_prefix())
+    }
+
+    /// The home directory, if there is one.
+    pub fn home_dir(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+
+    /// Where installed plugins live: `HOME/plugins`.
+    pub fn install_dir(&self) -> Option<PathBuf> {
+        self.home_dir().map(|home| home.join("plugins"))
+    }
+
+    /// The directories searched, in order (see [`Config`]).
+    pub fn dirs(&self) -> SearchPath {
+        if let Some(path) = &self.search_path {
+            return path.clone();
+        }
+        let mut path = SearchPath::new();
+        for dir in [self.exe_dir.clone(), self.cwd.clone(), self.install_dir()]
+            .into_iter()
+            .flatten()
+            .chain(self.path_env.iter().cloned())
+        {
+            path.push(dir);
+        }
+        path
+    }
+
+    /// How plugin files are named.
+    pub fn file_names(&self) -> &FileNames {
+        &self.names
+    }
+
+    /// The plugin server executable (see [`Config`]).
+    pub fn server_path(&self) -> PathBuf {
+        if let Some(server) = &self.server {
+            return server.clone();
+        }
+        let file = format!("rivet-server{}", env::consts::EXE_SUFFIX);
+        let dir = exe_dir().unwrap_or_default();
+        match dir.parent() {
+            Some(parent) if !dir.join(&file).is_file() && parent.join(&file).is_file() => {
+                parent.join(file)
+            }
+            _ => dir.join(file),
+        }
+    }
+
+    /// The application's name as an environment variable prefix: `my-app`
+    /// is `MY_APP`.
+    fn var_prefix(&self) -> String {
+        self.app
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    }
+}
+
+fn exe_dir() -> Option<PathBuf> {
+    env::current_exe().ok()?.parent().map(PathBuf::from)
+}
+
+/// `~/.<app>.d`, or `%APPDATA%\<app>.d` on Windows.
+fn default_home(app: &str) -> Option<PathBuf> {
+    let dir = format!("{}{app}.d", if cfg!(windows) { "" } else { "." });
+    if cfg!(windows) {
+        env::var_os("APPDATA").map(|appdata| PathBuf::from(appdata).join(dir))
+    } else {
+        env::home_dir().map(|home| home.join(dir))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
+
+    fn config() -> Config {
+        Config {
+            app: "my-app".to_owned(),
+            home: Some("/home/u/.my-app.d".into()),
+            exe_dir: Some("/opt/my-app/bin".into()),
+            cwd: Some("/work".into()),
+            path_env: vec!["/a".into(), "/work".into(), "/b".into()],
+            search_path: None,
+            names: FileNames::default(),
+            server: None,
+        }
+    }
+
+    #[test]
+    fn the_app_name_drives_the_variables_and_the_home() {
+        let config = config();
+        assert_eq!(config.path_var(), "MY_APP_PLUGIN_PATH");
+        assert_eq!(config.home_var(), "MY_APP_HOME");
+        if !cfg!(windows) {
+            let home = default_home("my-app").unwrap();
+            assert!(home.ends_with(".my-app.d"), "{}", home.display());
+        }
+    }
+
+    #[test]
+    fn default_order_is_exe_cwd_home_then_the_path_variable_each_dir_once() {
+        let expected: Vec<PathBuf> = [
+            "/opt/my-app/bin",
+            "/work",
+            "/home/u/.my-app.d/plugins",
+            "/a",
+            "/b",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        assert_eq!(config().dirs().dirs(), expected);
+        let without_home = config().home(None);
+        assert!(
+            !without_home
+                .dirs()
+                .dirs()
+                .iter()
+                .any(|d| d.ends_with("plugins"))
+        );
+    }
+
+    #[test]
+    fn an_explicit_search_path_replaces_the_default() {
+        let config = config().search_path(["/p"]);
+        assert_eq!(config.dirs().dirs(), [PathBuf::from("/p")]);
+        assert_eq!(
+            config
+                .prefix("my_app")
+                .file_names()
+                .file_name("filter", "sepia"),
+            format!("{DLL_PREFIX}my_app_filter_sepia{DLL_SUFFIX}")
+        );
+    }
+}

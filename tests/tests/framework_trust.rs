@@ -1,0 +1,206 @@
+//! The framework's loader finds and trusts plugin files as the `rivet` CLI
+//! does, for any interface: the search path the application's name drives
+//! (`<APP>_HOME`, `<APP>_PLUGIN_PATH`), discovery with hidden files, and
+//! every file opened once and judged on that descriptor (its type, its
+//! checksum sidecar, its permissions), in both modes.
+
+use std::env::consts::EXE_SUFFIX;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use imagine_interface::ImageFilter;
+use rivet::{Config, IntegrityError, LoadError, Loader, Mode};
+use rivet_tests::{fixture, plugins_dir};
+use serde_json::json;
+
+const MODES: [Mode; 2] = [Mode::InProcess, Mode::Process];
+
+fn sepia() -> PathBuf {
+    plugins_dir().join(
+        Config::app("imagine")
+            .file_names()
+            .file_name("image_filter", "sepia"),
+    )
+}
+
+/// A loader searching only `dir`, with the `rivet-server` of `target/debug`.
+fn loader_in(dir: &Path) -> Loader {
+    Loader::new(
+        Config::app("imagine")
+            .search_path([dir])
+            .server(plugins_dir().join(format!("rivet-server{EXE_SUFFIX}"))),
+    )
+}
+
+/// A private directory (mode 0700) holding a copy of sepia named `name`.
+fn dir_with_sepia(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(
+        Config::app("imagine")
+            .file_names()
+            .file_name("image_filter", name),
+    );
+    fs::copy(sepia(), &file).unwrap();
+    (dir, file)
+}
+
+fn load(loader: &Loader, name: &str, mode: Mode) -> Result<(), LoadError> {
+    loader
+        .load_with::<dyn ImageFilter>(name, mode, &json!(null))
+        .map(drop)
+}
+
+#[test]
+fn a_fifo_or_a_directory_named_like_a_plugin_is_refused_by_name_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = Config::app("imagine");
+    let fifo = dir
+        .path()
+        .join(names.file_names().file_name("image_filter", "fifo"));
+    let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    let subdir = dir
+        .path()
+        .join(names.file_names().file_name("image_filter", "subdir"));
+    fs::create_dir(&subdir).unwrap();
+    let loader = loader_in(dir.path());
+    for mode in MODES {
+        let error = load(&loader, "fifo", mode).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            matches!(error, LoadError::Integrity(IntegrityError::NotAFile { .. }))
+                && text.starts_with(&fifo.display().to_string())
+                && text.contains("FIFO"),
+            "{mode:?}: {text}"
+        );
+        let text = load(&loader, "subdir", mode).unwrap_err().to_string();
+        assert!(
+            text.starts_with(&subdir.display().to_string()) && text.contains("a directory"),
+            "{mode:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn a_file_that_does_not_match_its_checksum_sidecar_is_refused_in_both_modes() {
+    let (dir, file) = dir_with_sepia("summed");
+    let mut sidecar = file.clone().into_os_string();
+    sidecar.push("_SHA256SUM");
+    let digest = rivet_loader::integrity::sha256_hex(fs::File::open(&file).unwrap()).unwrap();
+    let loader = loader_in(dir.path());
+
+    fs::write(&sidecar, format!("{}  x\n", "0".repeat(64))).unwrap();
+    for mode in MODES {
+        let error = load(&loader, "summed", mode).unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                LoadError::Integrity(IntegrityError::ChecksumMismatch { found, .. }) if *found == digest
+            ),
+            "{mode:?}: {error}"
+        );
+    }
+    fs::write(&sidecar, format!("{digest}  x\n")).unwrap();
+    for mode in MODES {
+        load(&loader, "summed", mode).unwrap();
+    }
+}
+
+#[test]
+fn a_plugin_others_can_replace_is_refused_unless_allowed() {
+    let (dir, file) = dir_with_sepia("shared");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o775)).unwrap();
+    for mode in MODES {
+        let text = load(&loader_in(dir.path()), "shared", mode)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.starts_with(&dir.path().display().to_string())
+                && text.contains("writable by its group")
+                && text.contains("chmod go-w"),
+            "{mode:?}: {text}"
+        );
+        let allowed = loader_in(dir.path()).allow_insecure_permissions(true);
+        load(&allowed, "shared", mode).unwrap();
+    }
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o666)).unwrap();
+    let text = load(&loader_in(dir.path()), "shared", Mode::InProcess)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.starts_with(&file.display().to_string()) && text.contains("world-writable"),
+        "{text}"
+    );
+}
+
+#[test]
+fn discovery_lists_the_registered_interfaces_plugins_and_what_they_hide() {
+    let (first, sepia_first) = dir_with_sepia("sepia");
+    let (second, sepia_second) = dir_with_sepia("sepia");
+    let other = second.path().join("libplugin_probe_x.so");
+    fs::copy(fixture("framework_probe"), &other).unwrap();
+    fs::write(second.path().join("notes.txt"), "not a plugin").unwrap();
+
+    let loader = Loader::new(Config::app("imagine").search_path([first.path(), second.path()]));
+    assert!(
+        loader.discover().files.is_empty(),
+        "no interface registered"
+    );
+    let scan = loader.register::<dyn ImageFilter>().discover();
+    let found: Vec<_> = scan
+        .files
+        .iter()
+        .map(|f| (f.kind, f.name.as_str(), f.path.clone()))
+        .collect();
+    assert_eq!(found, [("image_filter", "sepia", sepia_first.clone())]);
+    assert_eq!(scan.hidden.len(), 1);
+    assert_eq!(
+        (&scan.hidden[0].file.path, &scan.hidden[0].by),
+        (&sepia_second, &sepia_first)
+    );
+}
+
+/// The application's name drives the environment: `imagine --list` (a copy
+/// of the example host, alone in a directory) finds filters in
+/// `$IMAGINE_HOME/plugins` before those in `$IMAGINE_PLUGIN_PATH`, and
+/// lists the one hidden.
+#[test]
+fn the_apps_home_and_path_variables_are_searched_in_order() {
+    let bin = tempfile::tempdir().unwrap();
+    let imagine = bin.path().join(format!("imagine{EXE_SUFFIX}"));
+    fs::copy(plugins_dir().join(format!("imagine{EXE_SUFFIX}")), &imagine).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    fs::create_dir(home.path().join("plugins")).unwrap();
+    let (path_dir, in_path) = dir_with_sepia("sepia");
+    let in_home = home
+        .path()
+        .join("plugins")
+        .join(in_path.file_name().unwrap());
+    fs::copy(&in_path, &in_home).unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+
+    let output = Command::new(&imagine)
+        .arg("--list")
+        .current_dir(cwd.path())
+        .env("IMAGINE_HOME", home.path())
+        .env("IMAGINE_PLUGIN_PATH", path_dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            format!("sepia\t{}", in_home.display()),
+            format!(
+                "sepia\t{}\thidden by {}",
+                in_path.display(),
+                in_home.display()
+            ),
+        ],
+        "{stdout}"
+    );
+}
