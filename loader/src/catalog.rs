@@ -25,7 +25,7 @@ use crate::cache::{ChecksumState, Entry, MetadataCache, Stamp};
 use crate::discovery::{self, Shadowed};
 use crate::installed::{self, InstalledName, InstalledPlugin, host_interface_major};
 use crate::integrity::{self, Verified};
-use crate::vetting::{ScanRequest, Verdict};
+use crate::vetting::{ScanRequest, Verdict, Wanted};
 use crate::{LoadError, Loader, Mode, Plugin, PluginMetadata, PluginSource, same_name};
 use rivet_host::IntegrityError;
 
@@ -218,8 +218,10 @@ impl Loader {
         let mut requests = requests_for(&best);
         requests.extend(scan.files.iter().map(|file| ScanRequest {
             path: file.path.clone(),
-            kind: file.kind,
-            name: file.name.clone(),
+            plugin: Wanted {
+                kind: file.kind,
+                name: file.name.clone(),
+            },
         }));
         self.entries(&mut cache, &requests);
         let mut catalog = Catalog {
@@ -413,8 +415,10 @@ impl Loader {
     ) -> Entry {
         let request = ScanRequest {
             path: path.to_owned(),
-            kind,
-            name: name.to_owned(),
+            plugin: Wanted {
+                kind,
+                name: name.to_owned(),
+            },
         };
         self.entries(cache, std::slice::from_ref(&request))
             .remove(0)
@@ -430,8 +434,10 @@ fn requests_for(plugins: &[&InstalledPlugin]) -> Vec<ScanRequest> {
         .iter()
         .map(|plugin| ScanRequest {
             path: plugin.path.clone(),
-            kind: plugin.id.kind,
-            name: plugin.id.name.clone(),
+            plugin: Wanted {
+                kind: plugin.id.kind,
+                name: plugin.id.name.clone(),
+            },
         })
         .collect()
 }

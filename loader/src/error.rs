@@ -156,7 +156,7 @@ pub enum LoadError {
     },
     /// The plugin file (or its checksum sidecar) failed a check made
     /// before loading: its type, its permissions or its checksum.
-    #[error(transparent)]
+    #[error("{0}{hint}", hint = integrity_hint(.0))]
     Integrity(#[from] rivet_host::IntegrityError),
     /// An installed plugin's file name disagrees with what the plugin reports.
     #[error(
@@ -348,5 +348,19 @@ impl CallError {
             rivet_interface::ErrorKind::Failed => CallError::Failed { plugin, message },
             rivet_interface::ErrorKind::Panicked => CallError::Panicked { plugin, message },
         }
+    }
+}
+
+/// What the `rivet` CLI's user does about a file that failed a check.
+fn integrity_hint(error: &rivet_host::IntegrityError) -> &'static str {
+    use rivet_host::IntegrityError::*;
+    match error {
+        ChecksumMismatch { .. } | MissingChecksum { .. } | SidecarTooLarge { .. } => {
+            " with `rivet plugins install PACKAGE_OR_FILE` (or remove it with `rivet plugins remove`)"
+        }
+        InsecurePermissions { .. } => {
+            " (`rivet --allow-insecure-plugins`, `Loader::allow_insecure_permissions(true)`)"
+        }
+        _ => "",
     }
 }

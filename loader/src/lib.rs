@@ -33,7 +33,6 @@ pub mod installed;
 mod isolated;
 mod library;
 mod loader;
-mod parallel;
 mod plugin;
 mod services;
 mod vetting;

@@ -13,11 +13,11 @@ use crate::UnreadableDir;
 use crate::builtin::BuiltinPlugin;
 use crate::discovery::{self, PluginFile, Scan, Shadowed};
 use crate::isolated::ProcessOptions;
-use crate::parallel::in_parallel;
 use crate::services::{ConsoleUi, HostUi, Locate, Services};
-use crate::vetting::{ScanRequest, Vetting};
+use crate::vetting::{ScanRequest, Vetting, Wanted};
 use crate::{LoadError, Plugin, PluginSource, SearchPath, plugin_file_name, same_name};
 use crate::{installed, library};
+use rivet_host::parallel::in_parallel;
 
 /// Finds, checks and loads plugins.
 ///
@@ -290,8 +290,10 @@ impl Loader {
                 .iter()
                 .map(|file| ScanRequest {
                     path: file.path.clone(),
-                    kind: file.kind,
-                    name: file.name.clone(),
+                    plugin: Wanted {
+                        kind: file.kind,
+                        name: file.name.clone(),
+                    },
                 })
                 .collect::<Vec<_>>(),
         );

@@ -507,3 +507,29 @@ pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
         value.trim().strip_suffix("kB")?.trim().parse().ok()
     })
 }
+
+/// Compiles (with `cc`, or `$CC`) a shared library at `dir/file_name`
+/// whose ELF constructor runs the C statements `body`: a hostile plugin
+/// file.
+pub fn build_c_library(dir: &Path, file_name: &str, body: &str) -> PathBuf {
+    let source = dir.join(format!("{file_name}.c"));
+    fs::write(
+        &source,
+        format!(
+            "#include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\n\
+             __attribute__((constructor)) static void hostile(void) {{ {body} }}\n"
+        ),
+    )
+    .unwrap();
+    let library = dir.join(file_name);
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
+    let status = Command::new(&cc)
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&library)
+        .arg(&source)
+        .status()
+        .unwrap_or_else(|e| panic!("these tests build C libraries with `{cc}`: {e}"));
+    assert!(status.success(), "{cc} failed on {}", source.display());
+    fs::remove_file(source).unwrap();
+    library
+}

@@ -2,7 +2,8 @@
 //! does, for any interface: the search path the application's name drives
 //! (`<APP>_HOME`, `<APP>_PLUGIN_PATH`), discovery with hidden files, and
 //! every file opened once and judged on that descriptor (its type, its
-//! checksum sidecar, its permissions), in both modes.
+//! checksum sidecar, its permissions), in both modes, and vetted in a
+//! scanner process before it is loaded in-process.
 
 use std::env::consts::EXE_SUFFIX;
 use std::fs;
@@ -11,8 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use imagine_interface::ImageFilter;
-use rivet::{Config, IntegrityError, LoadError, Loader, Mode};
-use rivet_tests::{fixture, plugins_dir};
+use std::time::Duration;
+
+use rivet::{Config, IntegrityError, LoadError, Loader, Mode, Vetting};
+use rivet_tests::{build_c_library, fixture, plugins_dir};
 use serde_json::json;
 
 const MODES: [Mode; 2] = [Mode::InProcess, Mode::Process];
@@ -202,5 +205,77 @@ fn the_apps_home_and_path_variables_are_searched_in_order() {
             ),
         ],
         "{stdout}"
+    );
+}
+
+/// Libraries named like filters whose ELF constructors crash, exit or hang
+/// are loaded first by a scanner (`rivet-server` in scan mode) and
+/// quarantined, each with what happened; the host process lives on, the
+/// verdict is kept for the next load, and a real filter beside them loads.
+#[test]
+fn a_library_whose_constructor_crashes_exits_or_hangs_is_quarantined_and_the_host_lives() {
+    let (dir, _) = dir_with_sepia("sepia");
+    let names = Config::app("imagine");
+    let hostile = [
+        ("segv", "*(volatile int *)0 = 1;", "SIGSEGV"),
+        ("exits", "exit(0);", "exited with status 0"),
+        ("sleeps", "sleep(60);", "did not finish within 2 s"),
+    ];
+    for (name, body, _) in hostile {
+        build_c_library(
+            dir.path(),
+            &names.file_names().file_name("image_filter", name),
+            body,
+        );
+    }
+    let loader = Loader::new(
+        Config::app("imagine")
+            .search_path([dir.path()])
+            .server(plugins_dir().join(format!("rivet-server{EXE_SUFFIX}")))
+            .vetting(Vetting::Scan {
+                timeout: Duration::from_secs(2),
+            }),
+    );
+    for (name, _, what) in hostile {
+        let file = dir
+            .path()
+            .join(names.file_names().file_name("image_filter", name));
+        for attempt in ["scanned", "remembered"] {
+            let error = load(&loader, name, Mode::InProcess).unwrap_err();
+            let text = error.to_string();
+            assert!(
+                matches!(error, LoadError::Quarantined { ref path, .. } if *path == file)
+                    && text.starts_with(&file.display().to_string())
+                    && text.contains("quarantined")
+                    && text.contains(what),
+                "{name}, {attempt}: {text}"
+            );
+        }
+    }
+    let (mut pixels, width, height) = (vec![200u8; 12], 2, 2);
+    let sepia = loader
+        .load_with::<dyn ImageFilter>("sepia", Mode::InProcess, &json!(null))
+        .unwrap();
+    sepia.apply(&mut pixels, width, height).unwrap();
+    assert_ne!(pixels, vec![200u8; 12]);
+}
+
+/// Without a scanner to load it first, a file is not loaded in-process:
+/// the error names the file and the scanner.
+#[test]
+fn a_file_that_cannot_be_vetted_is_not_loaded() {
+    let (dir, file) = dir_with_sepia("unvetted");
+    let loader = Loader::new(
+        Config::app("imagine")
+            .search_path([dir.path()])
+            .server("/nonexistent/rivet-server"),
+    );
+    let error = load(&loader, "unvetted", Mode::InProcess).unwrap_err();
+    let text = error.to_string();
+    assert!(
+        matches!(error, LoadError::NotVetted { .. })
+            && text.starts_with(&file.display().to_string())
+            && text.contains("/nonexistent/rivet-server"),
+        "{text}"
     );
 }

@@ -5,14 +5,14 @@
 //! build, and `rivet` itself never dies or exits 0 because of them.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use rivet_loader::integrity::{sha256_hex, sidecar_path};
 use rivet_loader::{PluginKind, plugin_file_name};
 use rivet_tests::cli::{describe, example_site, text};
-use rivet_tests::{plugin_server, rivet, rivet_bin};
+use rivet_tests::{build_c_library, plugin_server, rivet, rivet_bin};
 
 /// The hostile constructors: plugin name, C body of the constructor, what
 /// the listing (and an in-process build) must say about the file, and what
@@ -53,38 +53,13 @@ const SCAN_TIMEOUT: &str = "2";
 fn hostile_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (name, body, ..) in HOSTILE {
-        build_library(
+        build_c_library(
             dir.path(),
             &plugin_file_name(PluginKind::Builder, name),
             body,
         );
     }
     dir
-}
-
-/// Compiles a shared library at `dir/file_name` whose constructor runs
-/// `body`.
-fn build_library(dir: &Path, file_name: &str, body: &str) -> PathBuf {
-    let source = dir.join(format!("{file_name}.c"));
-    fs::write(
-        &source,
-        format!(
-            "#include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\n\
-             __attribute__((constructor)) static void hostile(void) {{ {body} }}\n"
-        ),
-    )
-    .unwrap();
-    let library = dir.join(file_name);
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
-    let status = Command::new(&cc)
-        .args(["-shared", "-fPIC", "-o"])
-        .arg(&library)
-        .arg(&source)
-        .status()
-        .unwrap_or_else(|e| panic!("these tests build C libraries with `{cc}`: {e}"));
-    assert!(status.success(), "{cc} failed on {}", source.display());
-    fs::remove_file(source).unwrap();
-    library
 }
 
 /// `rivet ARGS` in `cwd` with `home` as RIVET_HOME, the hostile directory
@@ -179,7 +154,7 @@ fn a_warm_listing_starts_no_scanner() {
     let sleeps = hostile
         .path()
         .join(plugin_file_name(PluginKind::Builder, "sleeps"));
-    build_library(
+    build_c_library(
         hostile.path(),
         sleeps.file_name().unwrap().to_str().unwrap(),
         "sleep(61);",
@@ -258,7 +233,7 @@ fn installed_and_remove_never_load_a_plugin_in_rivet() {
         std::env::consts::OS,
         std::env::consts::ARCH
     );
-    let installed = build_library(&source_dir, &file_name, "*(volatile int *)0 = 1;");
+    let installed = build_c_library(&source_dir, &file_name, "*(volatile int *)0 = 1;");
     let digest = sha256_hex(fs::File::open(&installed).unwrap()).unwrap();
     fs::write(sidecar_path(&installed), format!("{digest}  {file_name}\n")).unwrap();
     let empty = tempfile::tempdir().unwrap();

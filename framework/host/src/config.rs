@@ -4,7 +4,7 @@
 use std::env;
 use std::path::{Path, PathBuf};
 
-use crate::{FileNames, SearchPath};
+use crate::{FileNames, SearchPath, Vetting};
 
 /// A host's configuration. The application's name drives the rest; for
 /// `Config::app("imagine")` the defaults are:
@@ -15,6 +15,7 @@ use crate::{FileNames, SearchPath};
 /// | search path, in order | the running executable's directory; the current directory; `HOME/plugins`; the directories in `$IMAGINE_PLUGIN_PATH` (the platform's path-list syntax) |
 /// | file names | `libplugin_<KIND>_<NAME>.so` (the platform's library prefix and suffix; `plugin` is [`Config::prefix`]) |
 /// | plugin server | `rivet-server` in the running executable's directory, or its parent (test binaries run from `deps/`) |
+/// | vetting | [`Vetting::Scan`] with a 10 s limit per file on Unix (the plugin server in scan mode loads each new file before the host does), [`Vetting::Off`] elsewhere |
 ///
 /// The first file found for a kind and name wins; later ones are hidden
 /// (and reported as such by listings). The environment is read once, by
@@ -29,6 +30,7 @@ pub struct Config {
     search_path: Option<SearchPath>,
     names: FileNames,
     server: Option<PathBuf>,
+    vetting: Vetting,
 }
 
 impl Config {
@@ -43,6 +45,7 @@ impl Config {
             search_path: None,
             names: FileNames::default(),
             server: None,
+            vetting: Vetting::default(),
         };
         if let Some(paths) = env::var_os(config.path_var()) {
             // `a::b` or a trailing `:` gives empty entries; they mean nothing.
@@ -86,6 +89,19 @@ impl Config {
     pub fn server(mut self, path: impl Into<PathBuf>) -> Config {
         self.server = Some(path.into());
         self
+    }
+
+    /// Vets plugin files this way before loading them in-process (see
+    /// [`vetting`](crate::vetting)); on platforms without a scanner
+    /// vetting stays off whatever is asked.
+    pub fn vetting(mut self, vetting: Vetting) -> Config {
+        self.vetting = vetting.available();
+        self
+    }
+
+    /// How plugin files are vetted before they are loaded in-process.
+    pub fn vetting_mode(&self) -> Vetting {
+        self.vetting
     }
 
     /// The environment variable extending the search path: `<APP>_PLUGIN_PATH`.
@@ -189,6 +205,7 @@ mod tests {
             search_path: None,
             names: FileNames::default(),
             server: None,
+            vetting: Vetting::default(),
         }
     }
 

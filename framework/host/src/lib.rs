@@ -10,6 +10,9 @@
 //!   name used and the others hidden.
 //! - [`integrity`]: every plugin file opened once and judged on that
 //!   descriptor: its type, its permissions and its checksum sidecar.
+//! - [`vetting`]: each new file loaded first by a scanner process, so a
+//!   library whose constructor crashes, exits or hangs is quarantined
+//!   instead of taking the host down.
 //! - [`OpenedLibraries`]: each library loaded once per file, through the
 //!   descriptor that was checked.
 //!
@@ -23,7 +26,12 @@ pub mod integrity;
 mod mode;
 mod names;
 mod opened;
+pub mod parallel;
+#[cfg(unix)]
+pub mod process;
 mod search_path;
+mod stamp;
+pub mod vetting;
 
 pub use config::Config;
 pub use error::IntegrityError;
@@ -31,3 +39,5 @@ pub use mode::Mode;
 pub use names::{FileNames, is_valid_name, same_name};
 pub use opened::OpenedLibraries;
 pub use search_path::SearchPath;
+pub use stamp::Stamp;
+pub use vetting::Vetting;

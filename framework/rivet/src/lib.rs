@@ -33,6 +33,7 @@ mod log_bridge;
 mod plugin;
 mod process;
 mod server;
+mod vetting;
 
 pub use error::Error;
 pub use host::{HostExports, HostInterface};
@@ -40,7 +41,7 @@ pub use interface::Interface;
 pub use load_error::LoadError;
 pub use loader::Loader;
 pub use plugin::Plugin;
-pub use rivet_host::{Config, IntegrityError, Mode, SearchPath, discovery};
+pub use rivet_host::{Config, IntegrityError, Mode, SearchPath, Vetting, discovery};
 pub use rivet_macros::{host, interface};
 
 /// What the generated code, [`export!`] and the plugin server use; not an API.

@@ -29,6 +29,25 @@ pub enum LoadError {
     /// before loading: its type, its permissions or its checksum.
     #[error(transparent)]
     Integrity(#[from] rivet_host::IntegrityError),
+    /// Loading the file crashed, ended or hung the scanner process that
+    /// loads every new file first (see `rivet_host::vetting`): it is kept
+    /// out of the host until it changes.
+    #[error("{message}")]
+    Quarantined {
+        /// The file.
+        path: PathBuf,
+        /// What happened, naming the file, and what to do.
+        message: String,
+    },
+    /// The file could not be vetted (no scanner could be started, or the
+    /// scanner refused it before opening it), so it was not loaded.
+    #[error("{message}")]
+    NotVetted {
+        /// The file.
+        path: PathBuf,
+        /// Why, naming the file.
+        message: String,
+    },
     /// A plugin name that is not a plain file name part.
     #[error("`{0}` is not a plugin name: use letters, digits, `-` and `_`")]
     InvalidName(String),

@@ -13,7 +13,7 @@ use rivet_host::{SearchPath, is_valid_name};
 use crate::host::GivenHost;
 use crate::plugin::{Backend, InProcess};
 use crate::{
-    Config, HostExports, Interface, LoadError, Mode, Plugin, library, log_bridge, process,
+    Config, HostExports, Interface, LoadError, Mode, Plugin, library, log_bridge, process, vetting,
 };
 
 /// Loads plugins for a host, in-process or isolated.
@@ -179,7 +179,10 @@ impl Loader {
         let verified = self.check_file(path)?;
         let config = config.to_string();
         let plugin = match mode {
-            Mode::InProcess => load_in_process::<I>(path, verified, &config, host)?,
+            Mode::InProcess => {
+                vetting::vet(&self.config, path, &verified, I::NAME)?;
+                load_in_process::<I>(path, verified, &config, host)?
+            }
             // `Mode::Process`, and any mode added later runs isolated.
             _ => self.load_isolated::<I>(path, &config, host)?,
         };

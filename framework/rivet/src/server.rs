@@ -3,9 +3,7 @@
 //! It knows no interface: the library's root module is the same for all.
 
 use std::env;
-use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::os::fd::FromRawFd;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -18,12 +16,16 @@ use rivet_abi::wire::{Hello, PROTOCOL_VERSION, Reply, Request, Response};
 use rivet_abi::{ErrorKind, HostRef, Instance, PluginModRef, RError};
 
 use rivet_host::integrity;
+use rivet_host::process::private_stdout;
 
 use crate::process::{COOKIE, COOKIE_VAR, LOG_VAR};
-use crate::{library, log_bridge};
+use crate::{library, log_bridge, vetting};
 
 /// The `main` of `rivet-server`.
 pub fn serve_process() -> ExitCode {
+    if rivet_host::vetting::scan_requested() {
+        return vetting::serve();
+    }
     if env::var(COOKIE_VAR).as_deref() != Ok(COOKIE) {
         eprintln!(
             "rivet-server runs a Rivet plugin in its own process for a host application; it is not meant to be executed directly"
@@ -34,7 +36,7 @@ pub fn serve_process() -> ExitCode {
         eprintln!("rivet-server: no plugin library given");
         return ExitCode::from(2);
     };
-    let output = match protocol_output() {
+    let output = match private_stdout() {
         Ok(output) => output,
         Err(error) => {
             eprintln!("rivet-server: cannot set up its output: {error}");
@@ -56,20 +58,6 @@ pub fn serve_process() -> ExitCode {
             eprintln!("rivet-server: {error}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// The protocol's output: a duplicate of stdout, with stdout itself then
-/// pointed at stderr, so that a plugin printing cannot corrupt frames.
-fn protocol_output() -> io::Result<File> {
-    // SAFETY: `dup` and `dup2` on the standard descriptors, which this
-    // process owns; the duplicate is owned by the returned `File` alone.
-    unsafe {
-        let protocol = libc::dup(1);
-        if protocol < 0 || libc::dup2(2, 1) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(File::from_raw_fd(protocol))
     }
 }
 

@@ -1,128 +1,46 @@
-//! Vetting: every plugin file is loaded first by a child process, the
-//! scanner, before any host process maps it (the GStreamer model).
+//! Vetting the four kinds' plugin files (see [`rivet_host::vetting`]):
+//! `rivet-plugin-server` in scan mode loads each new file with every check
+//! of an in-process load (permissions, checksum, interface version, ABI
+//! layout, kind and name) before this process does.
 //!
-//! Loading a shared library runs its code: ELF constructors before the
-//! plugin's own `init`, and a constructor can crash, exit or hang the process
-//! that loads it before Rivet can check anything. So, unless the host turns
-//! vetting off ([`Loader::set_vetting`]), no plugin file is `dlopen`ed in the
-//! host process before a scanner process — `rivet-plugin-server` in scan
-//! mode — has loaded it with every check of an in-process load (permissions,
-//! checksum, interface version, ABI layout, kind and name) and run its
-//! `init`. A file that crashes, exits, hangs (longer than the scan timeout)
-//! or garbles the scanner is **quarantined**: listed as broken with what
-//! happened, and never loaded in-process until it changes.
-//!
-//! Verdicts are remembered per file identity (size, modification time,
-//! inode and status-change time, and the same for its checksum sidecar): in
-//! this process, and in the metadata cache ([`crate::cache`]) when the loader
-//! has one, so a warm listing or load spawns nothing. New files are scanned
-//! in batches: one scanner per core, each taking file after file; a scanner
-//! that dies is replaced and the batch goes on with the next file, so a cold
-//! listing of a thousand files starts a couple of processes, not a thousand.
-//!
-//! An in-process load vets the very file it opened: on Linux its scanner
-//! gets the open descriptor (as fd 3) rather than the path, so a file
-//! replaced meanwhile cannot pass for the one loaded. A scanner that refuses
-//! a file before opening it (permissions, checksum) says nothing about what
-//! its code does, so that too keeps the file out of the host; being a matter
-//! of the loader's settings, such a refusal is reported but not kept. A
-//! scanner is replaced after 100 files, since the libraries it loaded stay
-//! mapped.
-//!
-//! A scanner ends when its stdin closes, and on Linux when the thread that
-//! started it ends (`PR_SET_PDEATHSIG`), so a host killed mid-scan leaves
-//! none behind.
-//!
-//! The scanner is Unix-only, as isolated mode is. This module is its
-//! facade: the verdicts and their cache are the same everywhere; `unix`
-//! holds the scanner, and elsewhere `unsupported` has none, so vetting is
-//! always [`Vetting::Off`] there and files are loaded in the host directly.
+//! Verdicts are remembered per file identity (its [`Stamp`], and the
+//! same for its checksum sidecar): in this process, and in the metadata
+//! cache ([`crate::cache`]) when the loader has one, so a warm listing or
+//! load spawns nothing. A refusal before the scanner opened the file (a
+//! matter of the loader's settings) is reported but not kept.
 
-#[cfg(unix)]
-pub(crate) mod unix;
-#[cfg(unix)]
-use unix as platform;
-
-#[cfg(not(unix))]
-mod unsupported;
-#[cfg(not(unix))]
-use unsupported as platform;
+pub(crate) mod scanner;
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
-use std::time::Duration;
 
+use rivet_host::vetting::{cannot_vet, scan, scan_open_file};
 use rivet_interface::PluginKind;
 
 use crate::cache::{Entry, MetadataCache, Stamp};
 use crate::catalog::{check_installed_name, checksum_state, installed_name};
 use crate::integrity::sidecar_path;
 use crate::isolated::lock;
-use crate::parallel::in_parallel;
 use crate::{LoadError, Loader, PluginMetadata};
 use rivet_host::IntegrityError;
+use rivet_host::parallel::in_parallel;
 
-use platform::{scan, scan_open_file};
+pub use rivet_host::vetting::{DEFAULT_SCAN_TIMEOUT, Vetting};
 
-/// The default time a scanner may take to load one file.
-pub const DEFAULT_SCAN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How a loader vets plugin files before loading them in-process (see the
-/// module documentation).
-///
-/// The scanner exists on Unix only. On other platforms vetting is always
-/// [`Off`](Vetting::Off), which is also the default there:
-/// [`Loader::set_vetting`] with [`Scan`](Vetting::Scan) leaves it off, and
-/// plugin files are loaded in the host directly, so a library whose
-/// constructor crashes takes the host down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Vetting {
-    /// Load each new file in a scanner process first (the default on Unix),
-    /// giving it at most this long.
-    Scan {
-        /// How long loading one file may take in the scanner before it is
-        /// killed and the file quarantined (default [`DEFAULT_SCAN_TIMEOUT`]).
-        timeout: Duration,
-    },
-    /// Load files in the host directly: for plugins the host trusts, or a
-    /// host without `rivet-plugin-server`.
-    Off,
-}
-
-impl Default for Vetting {
-    /// [`Vetting::Scan`] with [`DEFAULT_SCAN_TIMEOUT`] on Unix,
-    /// [`Vetting::Off`] elsewhere.
-    fn default() -> Self {
-        platform::available(Vetting::Scan {
-            timeout: DEFAULT_SCAN_TIMEOUT,
-        })
-    }
-}
-
-/// One file to scan: its path and the plugin its name (or the template)
-/// says it holds.
+/// The plugin a scanned file must hold.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct ScanRequest {
-    pub(crate) path: PathBuf,
+pub(crate) struct Wanted {
     pub(crate) kind: PluginKind,
     pub(crate) name: String,
 }
 
+/// One file to scan, and the plugin it must hold.
+pub(crate) type ScanRequest = rivet_host::vetting::ScanRequest<Wanted>;
+
 /// What scanning one file showed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Verdict {
-    /// The scanner loaded it and came back: with its metadata, or with the
-    /// load error's message. Loading it in-process is safe either way (it
-    /// fails the same way there, cleanly).
-    Loaded(Result<PluginMetadata, String>),
-    /// It must not be loaded in this process: loading it crashed, ended,
-    /// hung or garbled the scanner. The message names the file, says what
-    /// happened and what to do.
-    Quarantined(String),
-}
+pub(crate) type Verdict = rivet_host::vetting::Verdict<PluginMetadata>;
 
 /// Entries already known to this process, by file (their stamps say for
 /// which version of it).
@@ -134,7 +52,7 @@ impl Loader {
     /// scanner (on platforms other than Unix) vetting stays
     /// [`Off`](Vetting::Off), whatever is asked.
     pub fn set_vetting(&mut self, vetting: Vetting) {
-        self.trust.vetting = platform::available(vetting);
+        self.trust.vetting = vetting.available();
     }
 
     /// How plugin files are vetted.
@@ -162,8 +80,10 @@ impl Loader {
         let sidecar = Stamp::of(&sidecar_path(path));
         let request = ScanRequest {
             path: path.to_owned(),
-            kind,
-            name: name.to_owned(),
+            plugin: Wanted {
+                kind,
+                name: name.to_owned(),
+            },
         };
         let not_vetted = |message| LoadError::NotVetted {
             path: path.to_owned(),
@@ -201,7 +121,7 @@ impl Loader {
     fn scan_open_file(&self, file: &File, request: &ScanRequest) -> Result<Verdict, String> {
         let settings = self
             .scan_settings()
-            .map_err(|error| cannot_vet(request, &error.to_string()))?;
+            .map_err(|error| cannot_vet(&request.path, &error.to_string()))?;
         match scan_open_file(settings.as_ref().expect("vetting is on"), file, request) {
             // The scanner saw the file under another name: check what its
             // installed name says here.
@@ -277,14 +197,14 @@ impl Loader {
             Ok(Some(settings)) => scan(&settings, &to_vet),
             Ok(None) => in_parallel(&to_vet, |request| {
                 Ok(Verdict::Loaded(
-                    self.load_file(&request.path, request.kind, &request.name)
+                    self.load_file(&request.path, request.plugin.kind, &request.plugin.name)
                         .map(|plugin| plugin.metadata().clone())
                         .map_err(|error| error.to_string()),
                 ))
             }),
             Err(error) => to_vet
                 .iter()
-                .map(|request| Err(cannot_vet(request, &error.to_string())))
+                .map(|request| Err(cannot_vet(&request.path, &error.to_string())))
                 .collect(),
         };
         for ((i, file, sidecar), verdict) in pending.into_iter().zip(verdicts) {
@@ -308,12 +228,4 @@ fn known(path: &Path) -> Option<Entry> {
 /// Remembers `entry` for `path`, for this process.
 fn remember(path: &Path, entry: &Entry) {
     lock(&KNOWN).insert(path.to_owned(), entry.clone());
-}
-
-/// Why `request`'s file is not loaded when no scanner could look at it.
-pub(crate) fn cannot_vet(request: &ScanRequest, why: &str) -> String {
-    format!(
-        "{}: not loaded, as it cannot be vetted: {why}",
-        request.path.display()
-    )
 }

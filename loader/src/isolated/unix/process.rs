@@ -10,15 +10,16 @@ use std::collections::{HashSet, VecDeque};
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use rivet_interface::{Artifact, PluginKind};
+
+use rivet_host::process::describe_status;
 
 use super::ServerEnv;
 use crate::isolated::protocol::{
@@ -489,7 +490,7 @@ impl Server {
             let mut pause = Duration::from_micros(50);
             while Instant::now() < deadline {
                 match child.try_wait() {
-                    Ok(Some(status)) => return describe(status),
+                    Ok(Some(status)) => return describe_status(status),
                     Ok(None) => thread::sleep(pause),
                     Err(_) => break,
                 }
@@ -498,7 +499,7 @@ impl Server {
         }
         let _ = child.kill();
         match child.wait() {
-            Ok(status) => describe(status),
+            Ok(status) => describe_status(status),
             Err(error) => format!("could not be waited for: {error}"),
         }
     }
@@ -713,30 +714,6 @@ fn private_dir() -> Result<PathBuf, String> {
     ))
 }
 
-/// How a process ended, for people: `exited with status 3`, `killed by
-/// signal 11 (SIGSEGV)`.
-pub(crate) fn describe(status: ExitStatus) -> String {
-    if let Some(code) = status.code() {
-        return format!("exited with status {code}");
-    }
-    match status.signal() {
-        Some(signal) => {
-            let name = match signal {
-                libc::SIGSEGV => " (SIGSEGV)",
-                libc::SIGABRT => " (SIGABRT)",
-                libc::SIGKILL => " (SIGKILL)",
-                libc::SIGBUS => " (SIGBUS)",
-                libc::SIGILL => " (SIGILL)",
-                libc::SIGFPE => " (SIGFPE)",
-                libc::SIGTERM => " (SIGTERM)",
-                _ => "",
-            };
-            format!("killed by signal {signal}{name}")
-        }
-        None => "ended".to_owned(),
-    }
-}
-
 fn level_from_number(level: u8) -> Option<log::Level> {
     [
         log::Level::Error,
@@ -752,18 +729,6 @@ fn level_from_number(level: u8) -> Option<log::Level> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exit_statuses_read_well() {
-        assert_eq!(
-            describe(ExitStatus::from_raw(3 << 8)),
-            "exited with status 3"
-        );
-        assert_eq!(
-            describe(ExitStatus::from_raw(libc::SIGSEGV)),
-            "killed by signal 11 (SIGSEGV)"
-        );
-    }
 
     #[test]
     fn output_lines_are_read_lossily_to_the_end() {

@@ -14,7 +14,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read, Write};
-use std::os::fd::FromRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -25,6 +24,8 @@ use std::thread;
 use rivet_interface::ErrorKind;
 
 use super::ServerEnv;
+use rivet_host::process::private_stdout;
+
 use crate::isolated::lock;
 use crate::isolated::protocol::{
     Call, FrameError, MAX_FRAME, Output, PROTOCOL_VERSION, Request, Response, UiLevel, WireError,
@@ -42,8 +43,8 @@ Put plugin files (libplugin_TYPE_NAME.so) on the plugin search path and run
 
 /// Runs the plugin server; the whole `main` of `rivet-plugin-server`.
 pub fn serve_plugin_process() -> ExitCode {
-    if let Some(scan) = crate::vetting::unix::child::ScanEnv::from_env() {
-        return crate::vetting::unix::child::serve(scan);
+    if rivet_host::vetting::scan_requested() {
+        return crate::vetting::scanner::serve();
     }
     let Some(server_env) = ServerEnv::from_env() else {
         eprintln!("{NOT_FOR_PEOPLE}");
@@ -151,25 +152,6 @@ fn serve(spec: ServerEnv) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Keeps the real stdout for the handshake line only: the plugin's own
-/// writes to stdout go to stderr (the host logs both), so nothing a plugin
-/// prints can be mistaken for the handshake.
-pub(crate) fn private_stdout() -> Result<fs::File, String> {
-    // SAFETY: `dup` and `dup2` are called on the process's standard
-    // descriptors, which are open; the duplicate is owned by the returned
-    // `File` and by nothing else.
-    unsafe {
-        let fd = libc::dup(1);
-        if fd < 0 || libc::dup2(2, 1) < 0 {
-            return Err(format!(
-                "cannot set up stdout: {}",
-                io::Error::last_os_error()
-            ));
-        }
-        Ok(fs::File::from_raw_fd(fd))
-    }
 }
 
 fn announce(mut out: fs::File, line: &str) -> Result<(), String> {

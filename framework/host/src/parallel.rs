@@ -6,14 +6,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// `work` applied to every item, on as many threads as the machine has cores
 /// (loading a plugin is mostly abi_stable's layout check, which is CPU
 /// bound); the results come back in the items' order.
-pub(crate) fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
     in_parallel_with(items, || (), |(), item| work(item))
 }
 
 /// [`in_parallel`], where each thread first makes its own state with
 /// `start` (a child process, say) and hands it to `work` for each item it
 /// takes; the states are dropped when the items run out.
-pub(crate) fn in_parallel_with<T: Sync, S, R: Send>(
+pub fn in_parallel_with<T: Sync, S, R: Send>(
     items: &[T],
     start: impl Fn() -> S + Sync,
     work: impl Fn(&mut S, &T) -> R + Sync,

@@ -6,12 +6,14 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::Duration;
 
-use super::ScanSettings;
-use super::child::{SCAN_PROTOCOL, ScanEnv, ScanReply};
-use crate::isolated::protocol::{read_frame, write_frame};
-use crate::isolated::unix::process::describe as describe_status;
+use rivet_abi::frame::{read_frame, write_frame};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::child::{SCAN_PROTOCOL, ScanReply, select_scan_mode};
 use crate::parallel::in_parallel_with;
-use crate::vetting::{ScanRequest, Verdict, cannot_vet};
+use crate::process::describe_status;
+use crate::vetting::{Refusal, ScanRequest, ScanSettings, Verdict, cannot_vet};
 
 /// How many files one scanner loads before it is replaced, which bounds its
 /// memory (1,000 small plugins in one scanner took 290 MB).
@@ -21,14 +23,14 @@ const FILES_PER_SCANNER: usize = 100;
 /// file and replaced when a file kills it. The verdicts come in the
 /// requests' order; `Err` says why a file could not be vetted at all (no
 /// scanner could be started), which says nothing about the file.
-pub(crate) fn scan(
+pub fn scan<P: Serialize + Sync, M: DeserializeOwned + Send + 'static>(
     settings: &ScanSettings,
-    requests: &[ScanRequest],
-) -> Vec<Result<Verdict, String>> {
+    requests: &[ScanRequest<P>],
+) -> Vec<Result<Verdict<M>, String>> {
     in_parallel_with(
         requests,
         || None,
-        |scanner: &mut Option<Scanner>, request| vet(settings, scanner, request),
+        |scanner: &mut Option<Scanner<M>>, request| vet(settings, scanner, request),
     )
 }
 
@@ -37,16 +39,16 @@ pub(crate) fn scan(
 /// `/proc/self/fd/3` (Linux). `request` names the file for messages and
 /// says which plugin it must hold.
 #[cfg(target_os = "linux")]
-pub(crate) fn scan_open_file(
+pub(super) fn scan_open_file<P: Serialize + Clone, M: DeserializeOwned + Send + 'static>(
     settings: &ScanSettings,
     file: &std::fs::File,
-    request: &ScanRequest,
-) -> Result<Verdict, String> {
+    request: &ScanRequest<P>,
+) -> Result<Verdict<M>, String> {
     let mut scanner =
-        Scanner::start(settings, Some(file)).map_err(|why| cannot_vet(request, &why))?;
+        Scanner::start(settings, Some(file)).map_err(|why| cannot_vet(&request.path, &why))?;
     let inherited = ScanRequest {
         path: INHERITED_FILE.into(),
-        ..request.clone()
+        plugin: request.plugin.clone(),
     };
     // The scanner's messages name the file as it saw it.
     let named = |message: String| message.replace(INHERITED_FILE, &request.path.to_string_lossy());
@@ -63,9 +65,9 @@ pub(crate) fn scan_open_file(
 const INHERITED_FILE: &str = "/proc/self/fd/3";
 
 /// The verdict for a file that killed, hung or garbled a scanner.
-fn quarantined(request: &ScanRequest, what: &str) -> Verdict {
+fn quarantined<P, M>(request: &ScanRequest<P>, what: &str) -> Verdict<M> {
     Verdict::Quarantined(format!(
-        "{}: quarantined: {what}; Rivet will not load it until the file changes: fix or \
+        "{}: quarantined: {what}; it will not be loaded until the file changes: fix or \
          rebuild the plugin, or remove the file",
         request.path.display()
     ))
@@ -75,11 +77,11 @@ fn quarantined(request: &ScanRequest, what: &str) -> Verdict {
 /// file that kills a scanner which had loaded other files before is tried
 /// once more in a fresh one, so a plugin that crashes its process some time
 /// after loading does not get the next file quarantined.
-fn vet(
+fn vet<P: Serialize, M: DeserializeOwned + Send + 'static>(
     settings: &ScanSettings,
-    scanner: &mut Option<Scanner>,
-    request: &ScanRequest,
-) -> Result<Verdict, String> {
+    scanner: &mut Option<Scanner<M>>,
+    request: &ScanRequest<P>,
+) -> Result<Verdict<M>, String> {
     if scanner
         .as_ref()
         .is_some_and(|s| s.loaded >= FILES_PER_SCANNER)
@@ -90,8 +92,9 @@ fn vet(
     for attempt in 0..2 {
         let current = match scanner {
             Some(current) => current,
-            None => scanner
-                .insert(Scanner::start(settings, None).map_err(|why| cannot_vet(request, &why))?),
+            None => scanner.insert(
+                Scanner::start(settings, None).map_err(|why| cannot_vet(&request.path, &why))?,
+            ),
         };
         let fresh = current.loaded == 0;
         match current.vet(request, settings.timeout) {
@@ -110,9 +113,9 @@ fn vet(
 }
 
 /// What loading one file in a scanner came to.
-enum Outcome {
+enum Outcome<M> {
     /// The scanner loaded it, or tried to and reported the error.
-    Vetted(Verdict),
+    Vetted(Verdict<M>),
     /// The scanner refused it before opening it (permissions, checksum):
     /// that says nothing about what its code does, nor is it kept, as it
     /// depends on the loader's settings. The message names the file.
@@ -122,34 +125,31 @@ enum Outcome {
 }
 
 /// What a reader thread passes on from a scanner's channel.
-type Reply = Result<Option<ScanReply>, String>;
+type Reply<M> = Result<Option<ScanReply<M>>, String>;
 
 /// One scanner process.
-struct Scanner {
+struct Scanner<M> {
     child: Child,
     stdin: ChildStdin,
-    replies: Receiver<Reply>,
+    replies: Receiver<Reply<M>>,
     /// How many files it has loaded so far.
     loaded: usize,
 }
 
-impl Scanner {
+impl<M: DeserializeOwned + Send + 'static> Scanner<M> {
     /// Starts a scanner and waits for its `Ready`; `file`, when given,
     /// becomes the scanner's fd 3.
-    fn start(settings: &ScanSettings, file: Option<&std::fs::File>) -> Result<Scanner, String> {
+    fn start(settings: &ScanSettings, file: Option<&std::fs::File>) -> Result<Scanner<M>, String> {
         let cannot = |why: String| {
             format!(
                 "cannot vet plugin files: the scanner `{}` {why}; check that \
-                 rivet-plugin-server is the one built with this host",
+                 it is the plugin server built with this host",
                 settings.server.display()
             )
         };
         let mut command = Command::new(&settings.server);
-        ScanEnv {
-            allow_insecure: settings.allow_insecure,
-            install_dir: settings.install_dir.clone(),
-        }
-        .apply(&mut command);
+        select_scan_mode(&mut command);
+        command.envs(settings.env.iter().map(|(name, value)| (name, value)));
         #[cfg(target_os = "linux")]
         if let Some(file) = file {
             use std::os::fd::AsRawFd;
@@ -190,7 +190,7 @@ impl Scanner {
         thread::spawn(move || {
             let mut stdout = stdout;
             loop {
-                let reply = read_frame::<ScanReply>(&mut stdout).map_err(|e| e.to_string());
+                let reply = read_frame::<ScanReply<M>>(&mut stdout).map_err(|e| e.to_string());
                 let last = !matches!(reply, Ok(Some(_)));
                 if sender.send(reply).is_err() || last {
                     return;
@@ -209,15 +209,22 @@ impl Scanner {
             }))) => Ok(scanner),
             other => {
                 drop(scanner);
+                let answer = match other {
+                    Ok(Ok(Some(ScanReply::Ready { protocol }))) => format!("protocol {protocol}"),
+                    Ok(Ok(Some(_))) => "a reply before `Ready`".to_owned(),
+                    Ok(Ok(None)) | Err(RecvTimeoutError::Disconnected) => "it ended".to_owned(),
+                    Ok(Err(garbage)) => garbage,
+                    Err(RecvTimeoutError::Timeout) => "no answer in time".to_owned(),
+                };
                 Err(cannot(format!(
-                    "did not answer as a scanner of protocol {SCAN_PROTOCOL} ({other:?})"
+                    "did not answer as a scanner of protocol {SCAN_PROTOCOL} ({answer})"
                 )))
             }
         }
     }
 
     /// Has the scanner load `request`.
-    fn vet(&mut self, request: &ScanRequest, timeout: Duration) -> Outcome {
+    fn vet<P: Serialize>(&mut self, request: &ScanRequest<P>, timeout: Duration) -> Outcome<M> {
         let sent = write_frame(&mut self.stdin, request)
             .map_err(|e| e.to_string())
             .and_then(|()| self.stdin.flush().map_err(|e| e.to_string()));
@@ -231,14 +238,14 @@ impl Scanner {
             Ok(Ok(Some(ScanReply::Loaded(metadata)))) => {
                 Outcome::Vetted(Verdict::Loaded(Ok(metadata)))
             }
-            Ok(Ok(Some(ScanReply::Refused {
+            Ok(Ok(Some(ScanReply::Refused(Refusal {
                 message,
                 opened: true,
-            }))) => Outcome::Vetted(Verdict::Loaded(Err(message))),
-            Ok(Ok(Some(ScanReply::Refused {
+            })))) => Outcome::Vetted(Verdict::Loaded(Err(message))),
+            Ok(Ok(Some(ScanReply::Refused(Refusal {
                 message,
                 opened: false,
-            }))) => Outcome::Unchecked(message),
+            })))) => Outcome::Unchecked(message),
             Ok(Ok(Some(ScanReply::Ready { .. }))) => Outcome::Died(
                 "loading it garbled the scanner's replies (a second `Ready`)".to_owned(),
             ),
@@ -262,7 +269,7 @@ impl Scanner {
     }
 }
 
-impl Drop for Scanner {
+impl<M> Drop for Scanner<M> {
     /// Ends the scanner at once (between files it only waits for the next
     /// request) and reaps it.
     fn drop(&mut self) {

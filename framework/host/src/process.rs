@@ -1,0 +1,68 @@
+//! Helpers for the host's child processes (Unix): how one ended, and the
+//! private channel of a child whose stdout plugins may write to.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::FromRawFd;
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+
+/// How a child process ended, for messages: `exited with status 3`,
+/// `killed by signal 11 (SIGSEGV)`.
+pub fn describe_status(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exited with status {code}");
+    }
+    match status.signal() {
+        Some(signal) => {
+            let name = match signal {
+                libc::SIGSEGV => " (SIGSEGV)",
+                libc::SIGABRT => " (SIGABRT)",
+                libc::SIGKILL => " (SIGKILL)",
+                libc::SIGBUS => " (SIGBUS)",
+                libc::SIGILL => " (SIGILL)",
+                libc::SIGFPE => " (SIGFPE)",
+                libc::SIGTERM => " (SIGTERM)",
+                _ => "",
+            };
+            format!("killed by signal {signal}{name}")
+        }
+        None => "ended".to_owned(),
+    }
+}
+
+/// Keeps the real stdout for the host's protocol only, returning it: from
+/// now on this process's fd 1 (where a plugin's `println!` goes) is its
+/// stderr, so nothing a plugin prints can be mistaken for a message.
+pub fn private_stdout() -> Result<File, String> {
+    // SAFETY: `dup` and `dup2` are called on the process's standard
+    // descriptors, which are open; the duplicate is owned by the returned
+    // `File` and by nothing else.
+    unsafe {
+        let fd = libc::dup(1);
+        if fd < 0 || libc::dup2(2, 1) < 0 {
+            return Err(format!(
+                "cannot set up stdout: {}",
+                io::Error::last_os_error()
+            ));
+        }
+        Ok(File::from_raw_fd(fd))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_say_how_the_process_ended() {
+        assert_eq!(
+            describe_status(ExitStatus::from_raw(3 << 8)),
+            "exited with status 3"
+        );
+        assert_eq!(
+            describe_status(ExitStatus::from_raw(libc::SIGSEGV)),
+            "killed by signal 11 (SIGSEGV)"
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! Vetting framework plugin files before they are loaded in-process (see
+//! [`rivet_host::vetting`]): `rivet-server` in scan mode loads each new
+//! file, checks its root module, framework ABI and interface name, and
+//! runs its `init`; a file that crashes, exits or hangs it is quarantined.
+//! Verdicts are remembered in this process per file version ([`Stamp`] of
+//! the file and of its checksum sidecar), so a file is scanned once.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{LazyLock, Mutex, PoisonError};
+
+use rivet_host::integrity::{self, Verified};
+use rivet_host::vetting::{
+    Refusal, ScanRequest, ScanSettings, Verdict, scan_open_file, serve_scans,
+};
+use rivet_host::{Config, Stamp, Vetting};
+use serde::{Deserialize, Serialize};
+
+use crate::{LoadError, library, log_bridge};
+
+/// The interface a scanned file must implement.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Wanted {
+    interface: String,
+}
+
+/// What a scanned plugin reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Identity {
+    interface: String,
+    name: String,
+    version: String,
+}
+
+/// A verdict and the versions of the file and its sidecar it is for.
+type Known = (Stamp, Option<Stamp>, Verdict<Identity>);
+
+/// Verdicts of this process, by file.
+static KNOWN: LazyLock<Mutex<HashMap<PathBuf, Known>>> = LazyLock::new(Default::default);
+
+/// Refuses to load the checked file `verified` (named `path`) as a plugin
+/// of `interface` in this process unless a scanner loaded that same file
+/// without harm (when `config` vets files), scanning it if this version of
+/// it has no verdict yet.
+pub(crate) fn vet(
+    config: &Config,
+    path: &Path,
+    verified: &Verified,
+    interface: &str,
+) -> Result<(), LoadError> {
+    let Vetting::Scan { timeout } = config.vetting_mode() else {
+        return Ok(());
+    };
+    let metadata = verified
+        .file
+        .metadata()
+        .map_err(|source| rivet_host::IntegrityError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    let stamps = (
+        Stamp::of_metadata(&metadata),
+        Stamp::of(&integrity::sidecar_path(path)),
+    );
+    let known = KNOWN
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(path)
+        .filter(|(file, sidecar, _)| (*file, *sidecar) == stamps)
+        .map(|(.., verdict)| verdict.clone());
+    let verdict = match known {
+        Some(verdict) => verdict,
+        None => {
+            let settings = ScanSettings {
+                server: config.server_path(),
+                timeout,
+                env: Vec::new(),
+            };
+            let request = ScanRequest {
+                path: path.to_owned(),
+                plugin: Wanted {
+                    interface: interface.to_owned(),
+                },
+            };
+            let verdict =
+                scan_open_file(&settings, &verified.file, &request).map_err(|message| {
+                    LoadError::NotVetted {
+                        path: path.to_owned(),
+                        message,
+                    }
+                })?;
+            KNOWN
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(path.to_owned(), (stamps.0, stamps.1, verdict.clone()));
+            verdict
+        }
+    };
+    match verdict {
+        // A file that loaded in the scanner, or failed cleanly there, is
+        // loaded here (and fails the same way, with the host's error).
+        Verdict::Loaded(Ok(plugin)) => {
+            log::debug!(
+                "{}: vetted: plugin `{}` {} of interface `{}`",
+                path.display(),
+                plugin.name,
+                plugin.version,
+                plugin.interface
+            );
+            Ok(())
+        }
+        Verdict::Loaded(Err(_)) => Ok(()),
+        Verdict::Quarantined(message) => Err(LoadError::Quarantined {
+            path: path.to_owned(),
+            message,
+        }),
+    }
+}
+
+/// Runs `rivet-server` as a scanner until its stdin ends.
+pub(crate) fn serve() -> ExitCode {
+    serve_scans(
+        |request: &ScanRequest<Wanted>| -> Result<Identity, Refusal> {
+            let refused = |error: LoadError, opened: bool| Refusal {
+                message: error.to_string(),
+                opened,
+            };
+            // The host checked the permissions; the checksum is checked again
+            // on the descriptor loaded here.
+            let verified = integrity::open_verified(&request.path, false)
+                .map_err(|e| refused(e.into(), false))?;
+            let module = library::open(
+                &request.path,
+                verified,
+                log_bridge::stderr_sink(log::LevelFilter::Warn),
+            )
+            .map_err(|error| refused(error, true))?;
+            let id = module.interface();
+            if id.name.as_str() != request.plugin.interface {
+                return Err(Refusal {
+                    message: format!(
+                        "{} is a plugin for interface `{}`, not `{}`",
+                        request.path.display(),
+                        id.name,
+                        request.plugin.interface
+                    ),
+                    opened: true,
+                });
+            }
+            let info = module.plugin();
+            Ok(Identity {
+                interface: id.name.to_string(),
+                name: info.name.to_string(),
+                version: info.version.to_string(),
+            })
+        },
+    )
+}
