@@ -450,14 +450,15 @@ pub fn unpack(
             path: path.to_owned(),
             reason,
         })?;
-    let host_major = rivet_interface::INTERFACE_VERSION
-        .split('.')
-        .next()
-        .unwrap_or("");
-    let expected = format!("{} with interface {host_major}.x", platform());
+    let host = rivet_interface::INTERFACE_VERSION;
+    let host_series = host
+        .parse::<rivet_host::InterfaceVersion>()
+        .map_or_else(|_| host.to_owned(), |version| version.series());
+    let expected = format!("{} with interface {host_series}", platform());
     for plugin in &manifest.plugins {
-        let major = plugin.interface_version.split('.').next().unwrap_or("");
-        if manifest.platform != platform() || major != host_major {
+        if manifest.platform != platform()
+            || !rivet_host::compatible(&plugin.interface_version, host)
+        {
             return Err(PackageError::WrongPlatform {
                 path: path.to_owned(),
                 found: format!(

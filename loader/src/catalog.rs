@@ -487,9 +487,9 @@ pub(crate) fn check_installed_name(
     }
     let major = reported
         .interface_version
-        .split('.')
-        .next()
-        .and_then(|m| m.parse::<u64>().ok());
+        .parse::<rivet_host::InterfaceVersion>()
+        .map(|version| version.major())
+        .ok();
     if major != Some(id.interface_major) {
         return mismatch(
             "interface version",

@@ -19,6 +19,7 @@ use std::env::consts::{ARCH, DLL_PREFIX, DLL_SUFFIX, OS};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use rivet_host::InterfaceVersion;
 use rivet_interface::PluginKind;
 use semver::{Version, VersionReq};
 
@@ -106,10 +107,8 @@ impl InstalledName {
 /// The major version of the host's rivet-interface.
 pub(crate) fn host_interface_major() -> u64 {
     rivet_interface::INTERFACE_VERSION
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0)
+        .parse::<InterfaceVersion>()
+        .map_or(0, |version| version.major())
 }
 
 /// One installed plugin file.

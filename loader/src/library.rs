@@ -120,14 +120,16 @@ fn finish(
 
 /// The host accepts plugins built against the same major interface version.
 fn check_interface_version(path: &Path, found: &str) -> Result<(), LoadError> {
-    let major = |version: &str| version.split('.').next().map(str::to_owned);
-    if major(found) == major(INTERFACE_VERSION) {
+    if rivet_host::compatible(found, INTERFACE_VERSION) {
         return Ok(());
     }
+    let host: rivet_host::InterfaceVersion = INTERFACE_VERSION
+        .parse()
+        .expect("the interface's version is semver");
     Err(LoadError::IncompatibleInterface {
         path: path.to_owned(),
         found: found.to_owned(),
-        accepted: format!("{}.x", major(INTERFACE_VERSION).unwrap_or_default()),
+        accepted: host.series(),
         host: INTERFACE_VERSION.to_owned(),
     })
 }

@@ -31,6 +31,7 @@ pub mod parallel;
 pub mod process;
 mod search_path;
 mod stamp;
+mod version;
 pub mod vetting;
 
 pub use config::Config;
@@ -40,4 +41,5 @@ pub use names::{FileNames, is_valid_name, same_name};
 pub use opened::OpenedLibraries;
 pub use search_path::SearchPath;
 pub use stamp::Stamp;
+pub use version::{InterfaceVersion, compatible};
 pub use vetting::Vetting;

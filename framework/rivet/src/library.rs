@@ -13,8 +13,8 @@ use rivet_abi::abi_stable::abi_stability::abi_checking::{
 use rivet_abi::abi_stable::library::{LibHeader, LibraryError, lib_header_from_path};
 use rivet_abi::abi_stable::type_layout::TLData;
 use rivet_abi::{FRAMEWORK_ABI, LogSink, PluginModRef, TypeLayout};
-use rivet_host::OpenedLibraries;
 use rivet_host::integrity::Verified;
+use rivet_host::{OpenedLibraries, compatible};
 
 use crate::{HostInterface, Interface, LoadError};
 
@@ -228,31 +228,13 @@ fn check_signature(plugin: &str, host: &str) -> Result<(), String> {
     }
 }
 
-/// Interface versions are compatible when their major versions are equal
-/// (and, for 0.x, their minor versions), whichever minor version is newer:
-/// a minor version only adds methods at the end (`#[rivet(since = ...)]`),
-/// which the vtable check and the generated handle deal with.
-fn compatible(found: &str, expected: &str) -> bool {
-    let key = |version: &str| {
-        let mut parts = version.split('.');
-        let major = parts.next().unwrap_or_default().to_owned();
-        let minor = parts.next().unwrap_or_default().to_owned();
-        if major == "0" {
-            (major, minor)
-        } else {
-            (major, String::new())
-        }
-    };
-    key(found) == key(expected)
-}
-
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{check_signature, compatible};
+    use super::check_signature;
 
     #[test]
     fn signatures_may_differ_by_methods_added_later() {
@@ -273,13 +255,5 @@ mod tests {
                 .unwrap_err()
                 .contains("`fn a(&self) -> u64;`")
         );
-    }
-
-    #[test]
-    fn same_major_versions_are_compatible() {
-        assert!(compatible("1.0.0", "1.4.2"));
-        assert!(!compatible("2.0.0", "1.0.0"));
-        assert!(compatible("0.3.1", "0.3.0"));
-        assert!(!compatible("0.3.0", "0.4.0"));
     }
 }
