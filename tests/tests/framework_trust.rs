@@ -37,14 +37,10 @@ fn loader_in(dir: &Path) -> Loader {
     )
 }
 
-/// A private directory (mode 0700) holding a copy of sepia named `name`.
-fn dir_with_sepia(name: &str) -> (tempfile::TempDir, PathBuf) {
+/// A private directory (mode 0700) holding a copy of sepia's file.
+fn dir_with_sepia() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join(
-        Config::app("imagine")
-            .file_names()
-            .file_name("image_filter", name),
-    );
+    let file = dir.path().join(sepia().file_name().unwrap());
     fs::copy(sepia(), &file).unwrap();
     (dir, file)
 }
@@ -88,7 +84,7 @@ fn a_fifo_or_a_directory_named_like_a_plugin_is_refused_by_name_without_blocking
 
 #[test]
 fn a_file_that_does_not_match_its_checksum_sidecar_is_refused_in_both_modes() {
-    let (dir, file) = dir_with_sepia("summed");
+    let (dir, file) = dir_with_sepia();
     let mut sidecar = file.clone().into_os_string();
     sidecar.push("_SHA256SUM");
     let digest = rivet_loader::integrity::sha256_hex(fs::File::open(&file).unwrap()).unwrap();
@@ -96,7 +92,7 @@ fn a_file_that_does_not_match_its_checksum_sidecar_is_refused_in_both_modes() {
 
     fs::write(&sidecar, format!("{}  x\n", "0".repeat(64))).unwrap();
     for mode in MODES {
-        let error = load(&loader, "summed", mode).unwrap_err();
+        let error = load(&loader, "sepia", mode).unwrap_err();
         assert!(
             matches!(
                 &error,
@@ -107,16 +103,16 @@ fn a_file_that_does_not_match_its_checksum_sidecar_is_refused_in_both_modes() {
     }
     fs::write(&sidecar, format!("{digest}  x\n")).unwrap();
     for mode in MODES {
-        load(&loader, "summed", mode).unwrap();
+        load(&loader, "sepia", mode).unwrap();
     }
 }
 
 #[test]
 fn a_plugin_others_can_replace_is_refused_unless_allowed() {
-    let (dir, file) = dir_with_sepia("shared");
+    let (dir, file) = dir_with_sepia();
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o775)).unwrap();
     for mode in MODES {
-        let text = load(&loader_in(dir.path()), "shared", mode)
+        let text = load(&loader_in(dir.path()), "sepia", mode)
             .unwrap_err()
             .to_string();
         assert!(
@@ -126,11 +122,11 @@ fn a_plugin_others_can_replace_is_refused_unless_allowed() {
             "{mode:?}: {text}"
         );
         let allowed = loader_in(dir.path()).allow_insecure_permissions(true);
-        load(&allowed, "shared", mode).unwrap();
+        load(&allowed, "sepia", mode).unwrap();
     }
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
     fs::set_permissions(&file, fs::Permissions::from_mode(0o666)).unwrap();
-    let text = load(&loader_in(dir.path()), "shared", Mode::InProcess)
+    let text = load(&loader_in(dir.path()), "sepia", Mode::InProcess)
         .unwrap_err()
         .to_string();
     assert!(
@@ -141,8 +137,8 @@ fn a_plugin_others_can_replace_is_refused_unless_allowed() {
 
 #[test]
 fn discovery_lists_the_registered_interfaces_plugins_and_what_they_hide() {
-    let (first, sepia_first) = dir_with_sepia("sepia");
-    let (second, sepia_second) = dir_with_sepia("sepia");
+    let (first, sepia_first) = dir_with_sepia();
+    let (second, sepia_second) = dir_with_sepia();
     let other = second.path().join("libplugin_probe_x.so");
     fs::copy(fixture("framework_probe"), &other).unwrap();
     fs::write(second.path().join("notes.txt"), "not a plugin").unwrap();
@@ -169,7 +165,7 @@ fn discovery_lists_the_registered_interfaces_plugins_and_what_they_hide() {
 /// The application's name drives the environment: `imagine --list` (a copy
 /// of the example host, alone in a directory) finds filters in
 /// `$IMAGINE_HOME/plugins` before those in `$IMAGINE_PLUGIN_PATH`, and
-/// lists the one hidden.
+/// lists the file and the built-in `sepia` it hides.
 #[test]
 fn the_apps_home_and_path_variables_are_searched_in_order() {
     let bin = tempfile::tempdir().unwrap();
@@ -177,7 +173,7 @@ fn the_apps_home_and_path_variables_are_searched_in_order() {
     fs::copy(plugins_dir().join(format!("imagine{EXE_SUFFIX}")), &imagine).unwrap();
     let home = tempfile::tempdir().unwrap();
     fs::create_dir(home.path().join("plugins")).unwrap();
-    let (path_dir, in_path) = dir_with_sepia("sepia");
+    let (path_dir, in_path) = dir_with_sepia();
     let in_home = home
         .path()
         .join("plugins")
@@ -203,6 +199,10 @@ fn the_apps_home_and_path_variables_are_searched_in_order() {
                 in_path.display(),
                 in_home.display()
             ),
+            format!(
+                "sepia\tbuilt in, version 0.1.0\thidden by {}",
+                in_home.display()
+            ),
         ],
         "{stdout}"
     );
@@ -214,7 +214,7 @@ fn the_apps_home_and_path_variables_are_searched_in_order() {
 /// verdict is kept for the next load, and a real filter beside them loads.
 #[test]
 fn a_library_whose_constructor_crashes_exits_or_hangs_is_quarantined_and_the_host_lives() {
-    let (dir, _) = dir_with_sepia("sepia");
+    let (dir, _) = dir_with_sepia();
     let names = Config::app("imagine");
     let hostile = [
         ("segv", "*(volatile int *)0 = 1;", "SIGSEGV"),
@@ -264,13 +264,13 @@ fn a_library_whose_constructor_crashes_exits_or_hangs_is_quarantined_and_the_hos
 /// the error names the file and the scanner.
 #[test]
 fn a_file_that_cannot_be_vetted_is_not_loaded() {
-    let (dir, file) = dir_with_sepia("unvetted");
+    let (dir, file) = dir_with_sepia();
     let loader = Loader::new(
         Config::app("imagine")
             .search_path([dir.path()])
             .server("/nonexistent/rivet-server"),
     );
-    let error = load(&loader, "unvetted", Mode::InProcess).unwrap_err();
+    let error = load(&loader, "sepia", Mode::InProcess).unwrap_err();
     let text = error.to_string();
     assert!(
         matches!(error, LoadError::NotVetted { .. })

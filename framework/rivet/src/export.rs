@@ -34,6 +34,13 @@ use rivet_abi::panic::install_panic_hook;
 /// is the crate's name without `plugin_<interface>_`
 /// (`plugin-image-filter-sepia` exports `sepia`), its version and
 /// description the crate's.
+///
+/// Invoke it once, at the crate's root. It defines the library's root
+/// module under a symbol named after the crate (`rivet_root_` and the
+/// crate's name), which the loader finds from the file's name
+/// (`lib<crate>.so`, as Cargo names it: rename the crate, not the file),
+/// and `RIVET_BUILTIN`, the same plugin for a host that compiles the crate
+/// in (see [`Builtin`](crate::Builtin)).
 #[macro_export]
 macro_rules! export {
     ($interface:path => $plugin:ty) => {
@@ -67,18 +74,28 @@ macro_rules! export {
         $crate::export!(@root $interface, $plugin);
     };
     (@root $interface:path, $plugin:ty) => {
+        /// This crate's plugin, for a host that compiles it in (see
+        /// `rivet::Builtin`).
+        pub static RIVET_BUILTIN: $crate::Builtin = $crate::Builtin::new(|| {
+            static MODULE: ::std::sync::OnceLock<$crate::__private::PluginModRef> =
+                ::std::sync::OnceLock::new();
+            *MODULE.get_or_init(|| {
+                $crate::__private::root_module::<dyn $interface, $plugin>(
+                    env!("CARGO_CRATE_NAME"),
+                    env!("CARGO_PKG_VERSION"),
+                    env!("CARGO_PKG_DESCRIPTION"),
+                )
+            })
+        });
 
+        // The library's root module, named after the crate (the loader
+        // looks for `rivet_root_` and the file's stem): unique, so that
+        // several plugin crates link into one host as built-ins.
         #[doc(hidden)]
-        #[unsafe(export_name = "_1as_0lib_1header_0root_bmodule_bloader")]
+        #[unsafe(export_name = concat!("rivet_root_", env!("CARGO_CRATE_NAME")))]
         pub static RIVET_PLUGIN_ROOT_MODULE: $crate::__private::LibHeader = {
             extern "C" fn root_module_loader() -> $crate::__private::RootModuleResult {
-                $crate::__private::__call_root_module_loader(|| {
-                    $crate::__private::root_module::<dyn $interface, $plugin>(
-                        env!("CARGO_CRATE_NAME"),
-                        env!("CARGO_PKG_VERSION"),
-                        env!("CARGO_PKG_DESCRIPTION"),
-                    )
-                })
+                $crate::__private::__call_root_module_loader(|| RIVET_BUILTIN.module())
             }
             // SAFETY: `root_module_loader` returns the `PluginModRef` built
             // by `root_module`, erased by abi_stable's own loader wrapper,
@@ -224,14 +241,6 @@ extern "C" fn drop_instance<T>(instance: Instance) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_symbol_is_abi_stables() {
-        assert_eq!(
-            "_1as_0lib_1header_0root_bmodule_bloader",
-            rivet_abi::abi_stable::library::ROOT_MODULE_LOADER_NAME
-        );
-    }
 
     #[test]
     fn plugin_names_come_from_crate_names() {

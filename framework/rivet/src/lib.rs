@@ -22,6 +22,7 @@
 extern crate self as rivet;
 
 mod boundary;
+mod builtin;
 mod error;
 mod export;
 mod host;
@@ -35,11 +36,12 @@ mod process;
 mod server;
 mod vetting;
 
+pub use builtin::Builtin;
 pub use error::Error;
 pub use host::{HostExports, HostInterface};
 pub use interface::Interface;
 pub use load_error::LoadError;
-pub use loader::Loader;
+pub use loader::{Loader, Source};
 pub use plugin::Plugin;
 pub use rivet_host::{Config, IntegrityError, Mode, SearchPath, Vetting, discovery};
 pub use rivet_macros::{host, interface};

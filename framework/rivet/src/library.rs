@@ -10,7 +10,7 @@ use rivet_abi::abi_stable::StableAbi;
 use rivet_abi::abi_stable::abi_stability::abi_checking::{
     AbiInstabilityErrors, check_layout_compatibility,
 };
-use rivet_abi::abi_stable::library::{LibHeader, LibraryError, lib_header_from_path};
+use rivet_abi::abi_stable::library::{AbiHeaderRef, LibHeader, LibraryError, RawLibrary};
 use rivet_abi::abi_stable::type_layout::TLData;
 use rivet_abi::{FRAMEWORK_ABI, LogSink, PluginModRef, TypeLayout};
 use rivet_host::integrity::Verified;
@@ -38,22 +38,57 @@ pub(crate) fn open(
         path,
         verified,
         |load_path| {
-            lib_header_from_path(load_path).map_err(|error| match error {
-                LibraryError::GetSymbolError { .. } => not_a_plugin(
-                    "it exports no root module (export one with `rivet::export!`)".to_owned(),
-                ),
-                other => not_a_plugin(other.to_string()),
-            })
+            let library = RawLibrary::load_at(load_path)
+                .map_err(|error| not_a_plugin(error.to_string()))?;
+            let symbol = root_symbol(path);
+            // SAFETY: `rivet_root_<crate>` is the `LibHeader` static that
+            // `export!` defines, whose first field is abi_stable's
+            // `AbiHeader` (what `AbiHeaderRef` points at); `upgrade` checks
+            // that header before anything else of it is read.
+            let header = unsafe { library.get::<AbiHeaderRef>(symbol.as_bytes()) }
+                .map(|header| *header)
+                .map_err(|_| {
+                    not_a_plugin(format!(
+                        "it exports no root module `{}` (a plugin's file is named after its crate, `lib<crate>.so`, and exports it with `rivet::export!`; rename the crate, not the file)",
+                        symbol.trim_end_matches('\0')
+                    ))
+                })?;
+            let header = header
+                .upgrade()
+                .map_err(|error| not_a_plugin(error.to_string()))?;
+            // Never unloaded: the host may hold values pointing into it.
+            std::mem::forget(library);
+            Ok(header)
         },
         |header| root_module(path, header),
     )?;
-    if let Err(error) = module.init()(log).into_result() {
-        return Err(LoadError::Init {
+    init(path, module, log)?;
+    Ok(module)
+}
+
+/// Runs `module`'s `init` with `log` (idempotent: again for a library
+/// opened before, or a built-in plugin loaded again).
+pub(crate) fn init(path: &Path, module: PluginModRef, log: LogSink) -> Result<(), LoadError> {
+    module.init()(log)
+        .into_result()
+        .map_err(|error| LoadError::Init {
             path: path.to_owned(),
             message: error.message.into(),
-        });
-    }
-    Ok(module)
+        })
+}
+
+/// The symbol of the root module of the plugin file `path`, NUL-terminated:
+/// `rivet_root_` and the file's stem (`libplugin_x_y.so` → `plugin_x_y`),
+/// the crate name `export!` used.
+fn root_symbol(path: &Path) -> String {
+    use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
+    let file = path
+        .file_name()
+        .map(|name| name.to_string_lossy())
+        .unwrap_or_default();
+    let file = file.strip_prefix(DLL_PREFIX).unwrap_or(&file);
+    let stem = file.strip_suffix(DLL_SUFFIX).unwrap_or(file);
+    format!("rivet_root_{stem}\0")
 }
 
 /// The root module of the library whose header the dynamic linker mapped,

@@ -48,6 +48,18 @@ pub enum LoadError {
         /// Why, naming the file.
         message: String,
     },
+    /// A built-in plugin was asked to run isolated, which needs its file.
+    #[error(
+        "plugin `{name}` of interface `{interface}` is built into this host, which runs it in-process only; to run it isolated, put its plugin file on the search path (or in a directory of {var})"
+    )]
+    BuiltinIsolated {
+        /// The interface's name.
+        interface: String,
+        /// The plugin's name.
+        name: String,
+        /// The environment variable extending the search path.
+        var: String,
+    },
     /// A plugin name that is not a plain file name part.
     #[error("`{0}` is not a plugin name: use letters, digits, `-` and `_`")]
     InvalidName(String),

@@ -6,14 +6,16 @@ use std::sync::Arc;
 use rivet_abi::HostRef;
 use rivet_abi::abi_stable::std_types::RStr;
 
+use rivet_abi::PluginModRef;
 use rivet_host::discovery::{self, Scan};
 use rivet_host::integrity::{self, Verified};
-use rivet_host::{SearchPath, is_valid_name};
+use rivet_host::{SearchPath, is_valid_name, same_name};
 
 use crate::host::GivenHost;
 use crate::plugin::{Backend, InProcess};
 use crate::{
-    Config, HostExports, Interface, LoadError, Mode, Plugin, library, log_bridge, process, vetting,
+    Builtin, Config, HostExports, Interface, LoadError, Mode, Plugin, library, log_bridge, process,
+    vetting,
 };
 
 /// Loads plugins for a host, in-process or isolated.
@@ -30,7 +32,17 @@ pub struct Loader {
     config: Config,
     dirs: SearchPath,
     kinds: Vec<&'static str>,
+    builtins: Vec<&'static Builtin>,
     allow_insecure: bool,
+}
+
+/// Where a plugin comes from: what [`Loader::resolve`] finds for a name.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A plugin file on the search path.
+    File(PathBuf),
+    /// A plugin compiled into the host (see [`Builtin`]).
+    Builtin(&'static Builtin),
 }
 
 impl Loader {
@@ -40,6 +52,7 @@ impl Loader {
             dirs: config.dirs(),
             config,
             kinds: Vec::new(),
+            builtins: Vec::new(),
             allow_insecure: false,
         }
     }
@@ -51,6 +64,29 @@ impl Loader {
             self.kinds.push(I::NAME);
         }
         self
+    }
+
+    /// Registers a plugin compiled into the host (`RIVET_BUILTIN` of its
+    /// crate, see [`Builtin`]): loaded when no file of its interface and
+    /// name is on the search path (a file shadows it, as Packer's do).
+    pub fn builtin(mut self, builtin: &'static Builtin) -> Loader {
+        self.builtins.push(builtin);
+        self
+    }
+
+    /// The registered built-in plugins, each with the file that shadows it,
+    /// if any.
+    pub fn builtins(&self) -> Vec<(&'static Builtin, Option<PathBuf>)> {
+        self.builtins
+            .iter()
+            .map(|builtin| {
+                let file = self
+                    .find_file(builtin.interface(), builtin.name())
+                    .ok()
+                    .map(|(path, _)| path);
+                (*builtin, file)
+            })
+            .collect()
     }
 
     /// Loads plugin files that other users could change (group- or
@@ -83,19 +119,50 @@ impl Loader {
         if !is_valid_name(name) {
             return Err(LoadError::InvalidName(name.to_owned()));
         }
-        let file = self.config.file_names().file_name(I::NAME, name);
-        self.dirs
-            .dirs()
-            .iter()
-            .map(|dir| dir.join(&file))
-            .find(|path| path.metadata().is_ok())
-            .ok_or_else(|| LoadError::NotFound {
+        self.find_file(I::NAME, name)
+            .map(|(path, _)| path)
+            .map_err(|file| LoadError::NotFound {
                 interface: I::NAME.to_owned(),
                 name: name.to_owned(),
                 file,
                 searched: self.dirs.dirs().to_vec(),
                 var: self.config.path_var(),
             })
+    }
+
+    /// Where plugin `name` of interface `I` comes from: the first file of
+    /// the search path named for it (see [`locate`](Self::locate)), else a
+    /// registered built-in of that interface and name. This is the one
+    /// resolution [`load`](Self::load) and its variants use.
+    pub fn resolve<I: Interface + ?Sized>(&self, name: &str) -> Result<Source, LoadError> {
+        match self.locate::<I>(name) {
+            Ok(path) => Ok(Source::File(path)),
+            Err(LoadError::NotFound { .. }) if self.builtin_for(I::NAME, name).is_some() => Ok(
+                Source::Builtin(self.builtin_for(I::NAME, name).expect("found")),
+            ),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The first path of the search path holding the file of plugin `name`
+    /// of kind `kind` (with that file name), or the file name looked for.
+    fn find_file(&self, kind: &str, name: &str) -> Result<(PathBuf, String), String> {
+        let file = self.config.file_names().file_name(kind, name);
+        self.dirs
+            .dirs()
+            .iter()
+            .map(|dir| dir.join(&file))
+            .find(|path| path.metadata().is_ok())
+            .map(|path| (path, file.clone()))
+            .ok_or(file)
+    }
+
+    /// The registered built-in plugin `name` of interface `interface`.
+    fn builtin_for(&self, interface: &str, name: &str) -> Option<&'static Builtin> {
+        self.builtins
+            .iter()
+            .find(|builtin| builtin.interface() == interface && same_name(builtin.name(), name))
+            .copied()
     }
 
     /// Loads plugin `name` of interface `I` in-process, without configuration.
@@ -111,8 +178,10 @@ impl Loader {
         mode: Mode,
         config: &serde_json::Value,
     ) -> Result<I::Handle, LoadError> {
-        let path = self.locate::<I>(name)?;
-        self.load_file::<I>(&path, mode, config)
+        match self.resolve::<I>(name)? {
+            Source::File(path) => self.load_file::<I>(&path, mode, config),
+            Source::Builtin(builtin) => self.load_builtin::<I>(builtin, mode, config, None),
+        }
     }
 
     /// Loads plugin `name` of interface `I` in `mode`, creating it from
@@ -137,8 +206,13 @@ impl Loader {
         I::Host: HostExports<T>,
         T: Send + Sync + 'static,
     {
-        let path = self.locate::<I>(name)?;
-        self.load_file_with_host::<I, T>(&path, mode, config, host)
+        match self.resolve::<I>(name)? {
+            Source::File(path) => self.load_file_with_host::<I, T>(&path, mode, config, host),
+            Source::Builtin(builtin) => {
+                let host = GivenHost::new::<I::Host, T>(host, mode == Mode::InProcess);
+                self.load_builtin::<I>(builtin, mode, config, Some(host))
+            }
+        }
     }
 
     /// Loads the plugin library at `path` as a plugin of interface `I`.
@@ -186,6 +260,29 @@ impl Loader {
             // `Mode::Process`, and any mode added later runs isolated.
             _ => self.load_isolated::<I>(path, &config, host)?,
         };
+        Ok(I::wrap(plugin))
+    }
+
+    /// Loads the built-in plugin `builtin` (in-process: it is part of the
+    /// host).
+    fn load_builtin<I: Interface + ?Sized>(
+        &self,
+        builtin: &'static Builtin,
+        mode: Mode,
+        config: &serde_json::Value,
+        host: Option<GivenHost>,
+    ) -> Result<I::Handle, LoadError> {
+        if mode != Mode::InProcess {
+            return Err(LoadError::BuiltinIsolated {
+                interface: builtin.interface().to_owned(),
+                name: builtin.name().to_owned(),
+                var: self.config.path_var(),
+            });
+        }
+        let module = builtin.module();
+        let label = PathBuf::from(format!("built-in plugin `{}`", builtin.name()));
+        library::init(&label, module, log_bridge::host_sink())?;
+        let plugin = create_in_process::<I>(&label, module, &config.to_string(), host)?;
         Ok(I::wrap(plugin))
     }
 
@@ -237,9 +334,20 @@ fn load_in_process<I: Interface + ?Sized>(
     path: &Path,
     verified: Verified,
     config: &str,
-    mut host: Option<GivenHost>,
+    host: Option<GivenHost>,
 ) -> Result<Plugin<I>, LoadError> {
     let module = library::open(path, verified, log_bridge::host_sink())?;
+    create_in_process::<I>(path, module, config, host)
+}
+
+/// Checks that `module` (from `path`) implements `I` and creates its
+/// instance from `config`, handing it `host`.
+fn create_in_process<I: Interface + ?Sized>(
+    path: &Path,
+    module: PluginModRef,
+    config: &str,
+    mut host: Option<GivenHost>,
+) -> Result<Plugin<I>, LoadError> {
     let id = module.interface();
     library::check_interface::<I>(
         path,

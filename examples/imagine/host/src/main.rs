@@ -10,8 +10,10 @@
 //! Filters are `libplugin_image_filter_NAME.so` files on imagine's search
 //! path (`rivet::Config::app("imagine")`): beside this executable, in the
 //! current directory, in `$IMAGINE_HOME/plugins` (`~/.imagine.d/plugins`),
-//! then in the directories of `IMAGINE_PLUGIN_PATH`. `--list` shows which
-//! file each filter is loaded from and which files that hides.
+//! then in the directories of `IMAGINE_PLUGIN_PATH`. `sepia` is also built
+//! in (compiled from the same crate as its plugin file), used when no file
+//! of that name is found. `--list` shows which file each filter is loaded
+//! from, which files that hides, and the built-in filters.
 
 mod ppm;
 
@@ -19,7 +21,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use imagine_interface::ImageFilter;
-use rivet::{Config, Loader, Mode};
+use rivet::{Config, Loader, Mode, Source};
 
 /// What failed, for the one line printed before exiting.
 #[derive(Debug, thiserror::Error)]
@@ -49,8 +51,11 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Vec<String>) -> Result<(), Failure> {
+    let loader = Loader::new(Config::app("imagine"))
+        .register::<dyn ImageFilter>()
+        .builtin(&plugin_image_filter_sepia::RIVET_BUILTIN);
     if args == ["--list"] {
-        list(&Loader::new(Config::app("imagine")).register::<dyn ImageFilter>());
+        list(&loader);
         return Ok(());
     }
     let [input, output, filters @ ..] = args.as_slice() else {
@@ -62,7 +67,6 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
     let (input, output) = (PathBuf::from(input), PathBuf::from(output));
     let bytes = std::fs::read(&input).map_err(|e| Failure::Io(input.clone(), e))?;
     let mut image = ppm::Image::parse(&bytes).map_err(|e| Failure::Format(input, e))?;
-    let loader = Loader::new(Config::app("imagine"));
     for filter in filters {
         let (mode, rest) = match filter.strip_prefix("process:") {
             Some(rest) => (Mode::Process, rest),
@@ -75,9 +79,13 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
             ),
             None => (rest, serde_json::Value::Null),
         };
+        let source = match loader.resolve::<dyn ImageFilter>(name)? {
+            Source::File(path) => path.display().to_string(),
+            _ => "built in".to_owned(),
+        };
         let plugin = loader.load_with::<dyn ImageFilter>(name, mode, &config)?;
         eprintln!(
-            "{} ({:?}): {}",
+            "{} ({:?}, {source}): {}",
             plugin.name(),
             plugin.mode(),
             plugin.describe()?
@@ -101,6 +109,21 @@ fn list(loader: &Loader) {
             hidden.file.path.display(),
             hidden.by.display()
         );
+    }
+    for (builtin, file) in loader.builtins() {
+        match file {
+            Some(file) => println!(
+                "{}\tbuilt in, version {}\thidden by {}",
+                builtin.name(),
+                builtin.version(),
+                file.display()
+            ),
+            None => println!(
+                "{}\tbuilt in, version {}",
+                builtin.name(),
+                builtin.version()
+            ),
+        }
     }
     for dir in &scan.unreadable {
         eprintln!("imagine: cannot read {}: {}", dir.dir.display(), dir.error);

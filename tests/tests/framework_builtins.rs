@@ -1,0 +1,179 @@
+//! Plugins compiled into the host from the same crates as their files
+//! (`RIVET_BUILTIN`, registered with `Loader::builtin`): two of them linked
+//! into this one test binary, used when no file of their name is found,
+//! shadowed by one that is; and `imagine`, whose `sepia` is built in, run
+//! from a directory of its own with no plugin file at all.
+
+use std::env::consts::EXE_SUFFIX;
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use imagine_interface::ImageFilter;
+use rivet::{Config, LoadError, Loader, Mode, Source};
+use rivet_tests::plugins_dir;
+use serde_json::json;
+
+fn file_name(name: &str) -> String {
+    Config::app("imagine")
+        .file_names()
+        .file_name("image_filter", name)
+}
+
+/// A loader searching only `dirs`, with both filters built in.
+fn loader(dirs: &[&Path]) -> Loader {
+    Loader::new(
+        Config::app("imagine")
+            .search_path(dirs.iter().copied())
+            .server(plugins_dir().join(format!("rivet-server{EXE_SUFFIX}"))),
+    )
+    .builtin(&plugin_image_filter_sepia::RIVET_BUILTIN)
+    .builtin(&plugin_image_filter_invert::RIVET_BUILTIN)
+}
+
+#[test]
+fn builtins_load_without_files_and_a_file_of_the_same_name_shadows_them() {
+    let empty = tempfile::tempdir().unwrap();
+    let loader = loader(&[empty.path()]);
+    let (mut built_in, width, height) = (vec![10u8, 100, 250, 0, 50, 200], 2, 1);
+    for name in ["sepia", "invert"] {
+        assert!(matches!(
+            loader.resolve::<dyn ImageFilter>(name).unwrap(),
+            Source::Builtin(builtin) if builtin.name() == name && builtin.version() == "0.1.0"
+        ));
+    }
+    loader
+        .load::<dyn ImageFilter>("sepia")
+        .unwrap()
+        .apply(&mut built_in, width, height)
+        .unwrap();
+    let invert = loader
+        .load_with::<dyn ImageFilter>("invert", Mode::InProcess, &json!({"strength": 1.0}))
+        .unwrap();
+    assert_eq!(
+        invert.describe().unwrap(),
+        "invert: a negative at strength 1"
+    );
+    invert.apply(&mut built_in, width, height).unwrap();
+
+    // Sepia's file, from the same crate, shadows the built-in and gives the
+    // same bytes.
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join(file_name("sepia"));
+    fs::copy(plugins_dir().join(file_name("sepia")), &file).unwrap();
+    let loader = self::loader(&[files.path()]);
+    assert!(matches!(
+        loader.resolve::<dyn ImageFilter>("sepia").unwrap(),
+        Source::File(path) if path == file
+    ));
+    let shadowed: Vec<_> = loader
+        .builtins()
+        .into_iter()
+        .map(|(builtin, by)| (builtin.name(), by))
+        .collect();
+    assert_eq!(shadowed, [("sepia", Some(file.clone())), ("invert", None)]);
+    let mut from_file = vec![10u8, 100, 250, 0, 50, 200];
+    loader
+        .load::<dyn ImageFilter>("sepia")
+        .unwrap()
+        .apply(&mut from_file, width, height)
+        .unwrap();
+    invert.apply(&mut from_file, width, height).unwrap();
+    assert_eq!(from_file, built_in);
+}
+
+#[test]
+fn a_builtin_asked_to_run_isolated_says_to_put_its_file_on_the_path() {
+    let empty = tempfile::tempdir().unwrap();
+    let error = loader(&[empty.path()])
+        .load_with::<dyn ImageFilter>("sepia", Mode::Process, &json!(null))
+        .err()
+        .unwrap();
+    let text = error.to_string();
+    assert!(
+        matches!(error, LoadError::BuiltinIsolated { .. })
+            && text.contains("`sepia`")
+            && text.contains("IMAGINE_PLUGIN_PATH"),
+        "{text}"
+    );
+}
+
+/// A plugin's root module is named after its crate, so its file keeps the
+/// crate's name; a renamed copy is refused, saying so.
+#[test]
+fn a_renamed_plugin_file_is_refused_saying_why() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(
+        plugins_dir().join(file_name("sepia")),
+        dir.path().join(file_name("renamed")),
+    )
+    .unwrap();
+    let error = loader(&[dir.path()])
+        .load::<dyn ImageFilter>("renamed")
+        .err()
+        .unwrap();
+    let text = error.to_string();
+    assert!(
+        matches!(error, LoadError::NotAPlugin { .. })
+            && text.contains("rivet_root_plugin_image_filter_renamed")
+            && text.contains("rename the crate, not the file"),
+        "{text}"
+    );
+}
+
+/// `imagine` and `rivet-server` alone in a directory, run from an empty
+/// one with an empty home: the built-in `sepia` filters an image.
+#[test]
+fn imagine_alone_filters_with_its_builtin_sepia() {
+    let bin = tempfile::tempdir().unwrap();
+    for exe in ["imagine", "rivet-server"] {
+        let exe = format!("{exe}{EXE_SUFFIX}");
+        fs::copy(plugins_dir().join(&exe), bin.path().join(&exe)).unwrap();
+    }
+    let cwd = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    fs::write(
+        cwd.path().join("in.ppm"),
+        b"P6\n2 1\n255\n\xff\x00\x00\x00\xff\x00",
+    )
+    .unwrap();
+    let run = |args: &[&str], path: Option<&Path>| -> Output {
+        let mut command = Command::new(bin.path().join(format!("imagine{EXE_SUFFIX}")));
+        command
+            .args(args)
+            .current_dir(cwd.path())
+            .env("IMAGINE_HOME", home.path())
+            .env_remove("IMAGINE_PLUGIN_PATH");
+        if let Some(path) = path {
+            command.env("IMAGINE_PLUGIN_PATH", path);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        output
+    };
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+
+    let listed = text(&run(&["--list"], None).stdout);
+    assert_eq!(listed, "sepia\tbuilt in, version 0.1.0\n");
+    let used = text(&run(&["in.ppm", "out.ppm", "sepia"], None).stderr);
+    assert!(used.contains("sepia (InProcess, built in)"), "{used}");
+    let built_in = fs::read(cwd.path().join("out.ppm")).unwrap();
+
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join(file_name("sepia"));
+    fs::copy(plugins_dir().join(file_name("sepia")), &file).unwrap();
+    let listed = text(&run(&["--list"], Some(files.path())).stdout);
+    assert!(
+        listed.contains(&format!(
+            "sepia\tbuilt in, version 0.1.0\thidden by {}",
+            file.display()
+        )),
+        "{listed}"
+    );
+    let used = text(&run(&["in.ppm", "file.ppm", "sepia"], Some(files.path())).stderr);
+    assert!(
+        used.contains(&format!("sepia (InProcess, {})", file.display())),
+        "{used}"
+    );
+    assert_eq!(fs::read(cwd.path().join("file.ppm")).unwrap(), built_in);
+}
