@@ -25,7 +25,7 @@ mod names;
 mod opened;
 mod search_path;
 
-pub use config::Config;
+pub use config::{Config, ProcessLimits};
 pub use error::IntegrityError;
 pub use mode::Mode;
 pub use names::{FileNames, is_valid_name, same_name};

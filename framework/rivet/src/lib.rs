@@ -40,7 +40,7 @@ pub use interface::Interface;
 pub use load_error::LoadError;
 pub use loader::Loader;
 pub use plugin::Plugin;
-pub use rivet_host::{Config, IntegrityError, Mode, SearchPath, discovery};
+pub use rivet_host::{Config, IntegrityError, Mode, ProcessLimits, SearchPath, discovery};
 pub use rivet_macros::{host, interface};
 
 /// What the generated code, [`export!`] and the plugin server use; not an API.
