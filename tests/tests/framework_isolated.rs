@@ -270,3 +270,29 @@ fn a_hostile_frame_length_is_refused_without_waiting_for_it() {
         "{error:?}"
     );
 }
+
+#[test]
+fn a_process_the_plugin_started_does_not_hold_a_crashed_call_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("sleep.pid");
+    // No call timeout: only the pipes closing can end the call.
+    let probe = probe(config().call_timeout(None));
+
+    let error = probe
+        .spawn_then_abort(300, pid_file.display().to_string())
+        .unwrap_err();
+
+    let sleeper: u32 = fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let still_running = running(sleeper);
+    kill_from(&pid_file);
+    assert!(matches!(error, Error::Crashed { .. }), "{error:?}");
+    assert!(
+        still_running,
+        "the call waited for the plugin's child {sleeper} to end"
+    );
+    assert!(probe.pid().is_ok());
+}
