@@ -92,3 +92,86 @@ fn read_raw(input: &mut impl Read) -> Result<Option<Vec<u8>>, FrameError> {
     }
     Ok(Some(body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that counts what is read from it, and the largest buffer
+    /// it was handed.
+    struct Counting<'a> {
+        bytes: &'a [u8],
+        read: usize,
+        largest: usize,
+    }
+
+    impl<'a> Counting<'a> {
+        fn new(bytes: &'a [u8]) -> Self {
+            Counting {
+                bytes,
+                read: 0,
+                largest: 0,
+            }
+        }
+    }
+
+    impl Read for Counting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.largest = self.largest.max(buf.len());
+            let n = self.bytes.read(buf)?;
+            self.read += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn frames_round_trip() {
+        let mut out = Vec::new();
+        write_frame(&mut out, &("hello".to_owned(), 7u32)).unwrap();
+        let mut input = out.as_slice();
+        let back: Option<(String, u32)> = read_frame(&mut input).unwrap();
+        assert_eq!(back, Some(("hello".to_owned(), 7)));
+        assert!(read_frame::<(String, u32)>(&mut input).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_2_gib_frame_length_is_refused_after_its_header_alone() {
+        let mut bytes = 0x7fff_ffffu32.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&[0; 100]);
+        let mut input = Counting::new(&bytes);
+        let error = read_frame::<Vec<u8>>(&mut input).unwrap_err();
+        assert!(
+            matches!(error, FrameError::TooLarge(0x7fff_ffff)),
+            "{error}"
+        );
+        assert_eq!(input.read, 4, "read past the header");
+        assert!(matches!(
+            read_raw(&mut &((MAX_FRAME + 1) as u32).to_le_bytes()[..]),
+            Err(FrameError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn a_frame_announced_but_not_sent_costs_what_arrived() {
+        // 60 MiB announced, 10 bytes sent: an error, after a buffer of the
+        // first allocation, not of 60 MiB.
+        let mut bytes = (60u32 << 20).to_le_bytes().to_vec();
+        bytes.extend_from_slice(&[1; 10]);
+        let mut input = Counting::new(&bytes);
+        let error = read_raw(&mut input).unwrap_err();
+        assert!(
+            matches!(&error, FrameError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof),
+            "{error}"
+        );
+        assert!(input.largest <= FIRST_ALLOCATION, "{}", input.largest);
+    }
+
+    #[test]
+    fn a_message_over_the_limit_is_not_written() {
+        let mut out = Vec::new();
+        let body = serde_bytes::ByteBuf::from(vec![0u8; MAX_FRAME + 1]);
+        let error = write_frame(&mut out, &body).unwrap_err();
+        assert!(matches!(error, FrameError::TooLarge(_)), "{error}");
+        assert!(out.is_empty());
+    }
+}

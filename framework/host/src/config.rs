@@ -3,6 +3,7 @@
 
 use std::env;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::{FileNames, SearchPath, Vetting};
 
@@ -16,10 +17,16 @@ use crate::{FileNames, SearchPath, Vetting};
 /// | file names | `libplugin_<KIND>_<NAME>.so` (the platform's library prefix and suffix; `plugin` is [`Config::prefix`]) |
 /// | plugin server | `rivet-server` in the running executable's directory, or its parent (test binaries run from `deps/`) |
 /// | vetting | [`Vetting::Scan`] with a 10 s limit per file on Unix (the plugin server in scan mode loads each new file before the host does), [`Vetting::Off`] elsewhere |
+/// | call timeout ([`Config::call_timeout`]) | 300 s per call to an isolated plugin |
+/// | handshake timeout ([`Config::handshake_timeout`]) | 20 s for an isolated plugin's server to load it and say hello |
+/// | restart limit ([`Config::restart_limit`]) | 3 restarts of a crashed isolated plugin within any 60 s |
 ///
 /// The first file found for a kind and name wins; later ones are hidden
 /// (and reported as such by listings). The environment is read once, by
 /// [`Config::app`].
+///
+/// The isolated plugins' limits are those of the `rivet` CLI's isolated
+/// mode (`rivet-loader`), with the same defaults.
 #[derive(Debug, Clone)]
 pub struct Config {
     app: String,
@@ -31,9 +38,48 @@ pub struct Config {
     names: FileNames,
     server: Option<PathBuf>,
     vetting: Vetting,
+    limits: ProcessLimits,
+}
+
+/// How an isolated plugin's server is watched: the limits set on a
+/// [`Config`] ([`Config::process_limits`]), each documented with its
+/// builder method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProcessLimits {
+    /// How long one call may take ([`Config::call_timeout`]); `None`: no limit.
+    pub call_timeout: Option<Duration>,
+    /// How long a server may take to load its plugin and say hello
+    /// ([`Config::handshake_timeout`]).
+    pub handshake_timeout: Duration,
+    /// How many restarts of a plugin's server within any `restart_window`
+    /// ([`Config::restart_limit`]).
+    pub max_restarts: u32,
+    /// The window `max_restarts` counts over.
+    pub restart_window: Duration,
+}
+
+impl Default for ProcessLimits {
+    fn default() -> Self {
+        ProcessLimits {
+            call_timeout: Some(Config::DEFAULT_CALL_TIMEOUT),
+            handshake_timeout: Config::DEFAULT_HANDSHAKE_TIMEOUT,
+            max_restarts: Config::DEFAULT_MAX_RESTARTS,
+            restart_window: Config::DEFAULT_RESTART_WINDOW,
+        }
+    }
 }
 
 impl Config {
+    /// The default [`call_timeout`](Config::call_timeout): 300 s.
+    pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(300);
+    /// The default [`handshake_timeout`](Config::handshake_timeout): 20 s.
+    pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
+    /// The default number of restarts of [`restart_limit`](Config::restart_limit): 3.
+    pub const DEFAULT_MAX_RESTARTS: u32 = 3;
+    /// The default window of [`restart_limit`](Config::restart_limit): 60 s.
+    pub const DEFAULT_RESTART_WINDOW: Duration = Duration::from_secs(60);
+
     /// The defaults for application `app`, from the environment (see [`Config`]).
     pub fn app(app: &str) -> Config {
         let mut config = Config {
@@ -46,6 +92,7 @@ impl Config {
             names: FileNames::default(),
             server: None,
             vetting: Vetting::default(),
+            limits: ProcessLimits::default(),
         };
         if let Some(paths) = env::var_os(config.path_var()) {
             // `a::b` or a trailing `:` gives empty entries; they mean nothing.
@@ -102,6 +149,54 @@ impl Config {
     /// How plugin files are vetted before they are loaded in-process.
     pub fn vetting_mode(&self) -> Vetting {
         self.vetting
+    }
+
+    /// How long one call to an isolated plugin may take (default
+    /// [`Config::DEFAULT_CALL_TIMEOUT`], 300 s). A call taking longer fails
+    /// with `rivet::Error::Timeout` naming the plugin, the method and the
+    /// limit, and its server process is killed; the next call starts a
+    /// fresh one (see [`Config::restart_limit`]). The time counts from
+    /// sending the call to its reply, the host's answers to the plugin's
+    /// callbacks included. `None`: no limit. Zero is taken as the shortest
+    /// timeout, 1 ms, and a duration too long to be a deadline (such as
+    /// [`Duration::MAX`]) as no limit.
+    pub fn call_timeout(mut self, timeout: Option<Duration>) -> Config {
+        self.limits.call_timeout = timeout.map(at_least_a_millisecond);
+        self
+    }
+
+    /// How long an isolated plugin's server may take to start: load the
+    /// plugin library (its constructors included), create the instance
+    /// (the plugin's creation function, and its calls to the host) and
+    /// say hello (default [`Config::DEFAULT_HANDSHAKE_TIMEOUT`], 20 s).
+    /// A server taking longer is killed, and the load (or the restart)
+    /// fails naming the file. Zero and long durations are taken as by
+    /// [`Config::call_timeout`].
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Config {
+        self.limits.handshake_timeout = at_least_a_millisecond(timeout);
+        self
+    }
+
+    /// How often an isolated plugin's server is started again after it
+    /// ended (a crash, an exit, a call timeout, a protocol error): at most
+    /// `restarts` times within any `window` (default
+    /// [`Config::DEFAULT_MAX_RESTARTS`] within
+    /// [`Config::DEFAULT_RESTART_WINDOW`]: 3 within 60 s). The call that
+    /// finds the server dead fails; the next call starts a fresh server
+    /// for the same file, configuration and host object, then runs. A call
+    /// that would need one more restart fails with
+    /// `rivet::Error::CrashLoop`; once the oldest restart is `window` old,
+    /// the plugin is restarted again, so a long-running host never loses a
+    /// plugin that crashes now and then. `restarts` 0: never restarted.
+    pub fn restart_limit(mut self, restarts: u32, window: Duration) -> Config {
+        self.limits.max_restarts = restarts;
+        self.limits.restart_window = window;
+        self
+    }
+
+    /// The limits isolated plugins run under (see [`ProcessLimits`]).
+    pub fn process_limits(&self) -> ProcessLimits {
+        self.limits
     }
 
     /// The environment variable extending the search path: `<APP>_PLUGIN_PATH`.
@@ -176,6 +271,10 @@ impl Config {
     }
 }
 
+fn at_least_a_millisecond(timeout: Duration) -> Duration {
+    timeout.max(Duration::from_millis(1))
+}
+
 fn exe_dir() -> Option<PathBuf> {
     env::current_exe().ok()?.parent().map(PathBuf::from)
 }
@@ -206,7 +305,34 @@ mod tests {
             names: FileNames::default(),
             server: None,
             vetting: Vetting::default(),
+            limits: ProcessLimits::default(),
         }
+    }
+
+    #[test]
+    fn process_limits_default_to_the_cli_loaders_and_zero_is_a_millisecond() {
+        let limits = config().process_limits();
+        assert_eq!(limits.call_timeout, Some(Duration::from_secs(300)));
+        assert_eq!(limits.handshake_timeout, Duration::from_secs(20));
+        assert_eq!(
+            (limits.max_restarts, limits.restart_window),
+            (3, Duration::from_secs(60))
+        );
+        let limits = config()
+            .call_timeout(Some(Duration::ZERO))
+            .handshake_timeout(Duration::ZERO)
+            .restart_limit(1, Duration::from_secs(5))
+            .process_limits();
+        assert_eq!(limits.call_timeout, Some(Duration::from_millis(1)));
+        assert_eq!(limits.handshake_timeout, Duration::from_millis(1));
+        assert_eq!(
+            (limits.max_restarts, limits.restart_window),
+            (1, Duration::from_secs(5))
+        );
+        assert_eq!(
+            config().call_timeout(None).process_limits().call_timeout,
+            None
+        );
     }
 
     #[test]

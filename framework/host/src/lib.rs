@@ -34,7 +34,7 @@ mod stamp;
 mod version;
 pub mod vetting;
 
-pub use config::Config;
+pub use config::{Config, ProcessLimits};
 pub use error::IntegrityError;
 pub use mode::Mode;
 pub use names::{FileNames, is_valid_name, same_name};

@@ -11,6 +11,8 @@ pub enum Mode {
     InProcess,
     /// In a process of its own (the plugin server executable), over a
     /// pipe: calls cost microseconds and arguments are copied once each
-    /// way, but the plugin's crash is only an error for the call.
+    /// way, but the plugin's crash (or a call outliving the call timeout)
+    /// is only an error for the call, and the next call starts a fresh
+    /// process (see `Config::call_timeout` and `Config::restart_limit`).
     Process,
 }

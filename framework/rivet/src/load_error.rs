@@ -2,6 +2,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use rivet_abi::frame::FrameError;
 
@@ -157,6 +158,17 @@ pub enum LoadError {
         /// What failed.
         #[source]
         source: FrameError,
+    },
+    /// The plugin server did not load the plugin and say hello within the
+    /// handshake timeout (`Config::handshake_timeout`): it was killed.
+    #[error(
+        "the plugin server for {path} did not load it and answer within the handshake timeout of {after:?}: it was killed; a plugin that takes longer to load needs a longer `Config::handshake_timeout`"
+    )]
+    HandshakeTimeout {
+        /// The plugin file.
+        path: PathBuf,
+        /// The handshake timeout.
+        after: Duration,
     },
     /// The plugin server could not load the plugin.
     #[error("the plugin server could not load {path}: {message}")]

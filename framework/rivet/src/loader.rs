@@ -309,7 +309,13 @@ impl Loader {
             Some(GivenHost::Process(callbacks)) => Some(callbacks),
             _ => None,
         };
-        let mut started = process::start(&self.config.server_path(), path, config, callbacks)?;
+        let mut started = process::start(
+            &self.config.server_path(),
+            path,
+            config,
+            callbacks,
+            self.config.process_limits(),
+        )?;
         let [interface, interface_version, signature] = started.interface;
         let [host, host_signature] = &started.host;
         library::check_interface::<I>(
@@ -325,7 +331,7 @@ impl Loader {
         Ok(Plugin::new(
             name.into(),
             [version, description, interface_version],
-            Backend::Process(started.client),
+            Backend::Process(Box::new(started.client)),
         ))
     }
 }

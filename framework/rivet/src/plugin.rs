@@ -25,7 +25,7 @@ pub enum Backend<I: Interface + ?Sized> {
     /// Through its vtable, in this process.
     InProcess(InProcess<I>),
     /// Through its plugin server.
-    Process(Client),
+    Process(Box<Client>),
 }
 
 /// An instance in this process, dropped through its library.

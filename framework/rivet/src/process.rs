@@ -1,5 +1,5 @@
 //! The host's side of isolated mode: a plugin server per plugin instance,
-//! called over its stdin and stdout.
+//! called over its stdin and stdout, watched, and restarted when it ends.
 //!
 //! The host starts `rivet-server LIBRARY` with a cookie in its environment,
 //! sends [`Request::Start`] with the configuration, reads [`Hello`], then
@@ -8,17 +8,40 @@
 //! plugin calling the host's object) with the host's dispatch. Calls on one
 //! handle take turns. Dropping the handle closes the server's stdin, which
 //! ends it.
+//!
+//! The limits are the host's [`ProcessLimits`] (`Config::call_timeout`,
+//! `handshake_timeout`, `restart_limit`):
+//!
+//! - **The handshake** runs with both pipes non-blocking: each read and
+//!   write first waits (`poll(2)`) until the pipe is ready or the handshake
+//!   deadline passes, so a server that never answers, never reads, or
+//!   leaves a child of its own holding the pipes cannot hold the load up.
+//! - **A call** runs on blocking pipes, as fast as without a limit: a
+//!   watchdog thread per server sleeps until the running call's deadline
+//!   and kills the server if that call is still running; the caller,
+//!   blocked on the pipe, then reads end-of-file. On the call's path this
+//!   costs a clock read and two atomic operations, no system call.
+//! - **A server that ended** (a crash, an exit, a timeout, a protocol
+//!   error) fails the call that found it so, and is reaped; the next call
+//!   starts a fresh server for the same file, configuration and host
+//!   object, at most `max_restarts` times within any `restart_window` (the
+//!   rule of the `rivet` CLI's isolated mode).
 
-use std::io::{BufReader, BufWriter};
-use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::{Mutex, PoisonError};
-use std::thread;
+use std::collections::VecDeque;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use rivet_abi::ErrorKind;
-use rivet_abi::frame::{FrameError, read_frame, write_frame};
+use rivet_abi::frame::{FrameError, MAX_FRAME, read_frame, write_frame};
 use rivet_abi::wire::{Hello, PROTOCOL_VERSION, Reply, Request, Response};
+use rivet_host::ProcessLimits;
 
 use crate::host::Callbacks;
 use crate::{Error, LoadError};
@@ -31,25 +54,64 @@ pub(crate) const COOKIE: &str = "5d0c7e1a-rivet-framework-server";
 /// The environment variable carrying the host's log level.
 pub(crate) const LOG_VAR: &str = "RIVET_SERVER_LOG";
 
-/// How long a server may take to exit once its stdin is closed.
+/// How long a server may take to exit once its stdin is closed (or once it
+/// closed its stdout) before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 
-/// A running plugin server, serving one instance.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What a server is started with, again at each restart.
+struct Spec {
+    server: PathBuf,
+    path: PathBuf,
+    config: String,
+    limits: ProcessLimits,
+}
+
+/// Who a server said its plugin is: a restarted server must say the same.
+#[derive(PartialEq, Eq)]
+struct Identity {
+    interface: [String; 3],
+    host: [String; 2],
+    plugin: [String; 3],
+}
+
+/// An isolated plugin: its current server, restarted after it ended.
 #[doc(hidden)]
 pub struct Client {
+    /// The plugin's name.
     plugin: String,
+    spec: Spec,
+    identity: Identity,
     /// The host's object's dispatch, for callbacks (none when the host gave
     /// no object).
     callbacks: Option<Callbacks>,
     /// How many methods the plugin's interface has (its signature's lines).
     methods: u32,
-    pipes: Mutex<Pipes>,
-    child: Child,
+    state: Mutex<State>,
 }
 
-struct Pipes {
+struct State {
+    /// The running server; `None` once it ended (until the next call).
+    server: Option<Server>,
+    /// When the server was restarted, within the last restart window.
+    restarts: VecDeque<Instant>,
+    /// How the last server ended.
+    last: String,
+}
+
+/// A running plugin server.
+struct Server {
+    /// Shared with the watchdog, which kills it; reaped only through here.
+    child: Arc<Mutex<Child>>,
     input: Option<BufWriter<ChildStdin>>,
     output: BufReader<ChildStdout>,
+    /// None without a call timeout.
+    watchdog: Option<Watchdog>,
+    /// How it ended, once reaped.
+    ended: Option<String>,
 }
 
 /// What the server said of its plugin.
@@ -61,14 +123,51 @@ pub(crate) struct Started {
 }
 
 /// Starts `server` for the library at `path` and creates its instance from
-/// `config`, answering its callbacks with `callbacks`.
+/// `config`, answering its callbacks with `callbacks`, under `limits`.
 pub(crate) fn start(
     server: &Path,
     path: &Path,
     config: &str,
     callbacks: Option<Callbacks>,
+    limits: ProcessLimits,
 ) -> Result<Started, LoadError> {
-    let mut child = Command::new(server)
+    let spec = Spec {
+        server: server.to_owned(),
+        path: path.to_owned(),
+        config: config.to_owned(),
+        limits,
+    };
+    let (server, identity) = launch(&spec, callbacks.as_ref())?;
+    let client = Client {
+        plugin: identity.plugin[0].clone(),
+        spec,
+        identity,
+        callbacks,
+        methods: 0,
+        state: Mutex::new(State {
+            server: Some(server),
+            restarts: VecDeque::new(),
+            last: String::new(),
+        }),
+    };
+    let Identity {
+        interface,
+        host,
+        plugin,
+    } = &client.identity;
+    Ok(Started {
+        interface: interface.clone(),
+        host: host.clone(),
+        plugin: plugin.clone(),
+        client,
+    })
+}
+
+/// Starts a server as `spec` says and reads its hello, within the
+/// handshake timeout.
+fn launch(spec: &Spec, callbacks: Option<&Callbacks>) -> Result<(Server, Identity), LoadError> {
+    let path = &spec.path;
+    let mut child = Command::new(&spec.server)
         .arg(path)
         .env(COOKIE_VAR, COOKIE)
         .env(LOG_VAR, log::max_level().as_str())
@@ -77,69 +176,77 @@ pub(crate) fn start(
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|source| LoadError::Spawn {
-            server: server.to_owned(),
+            server: spec.server.clone(),
             source,
         })?;
-    let pipes = Pipes {
-        input: child.stdin.take().map(BufWriter::new),
-        output: BufReader::new(child.stdout.take().expect("stdout is piped")),
+    let input = child.stdin.take().expect("stdin is piped");
+    let output = child.stdout.take().expect("stdout is piped");
+    let mut server = Server {
+        child: Arc::new(Mutex::new(child)),
+        input: Some(BufWriter::new(input)),
+        output: BufReader::new(output),
+        watchdog: None,
+        ended: None,
     };
-    let mut client = Client {
-        plugin: path.display().to_string(),
-        callbacks,
-        methods: 0,
-        pipes: Mutex::new(pipes),
-        child,
-    };
+    let timeout = spec.limits.handshake_timeout;
+    let hello = server.handshake(&spec.config, timeout, callbacks);
     let handshake = |source| LoadError::Handshake {
         path: path.to_owned(),
         source,
     };
-    let pipes = client
-        .pipes
-        .get_mut()
-        .unwrap_or_else(PoisonError::into_inner);
-    let input = pipes.input.as_mut().expect("the input is open until drop");
-    // A server that failed to load may already have exited: its answer
-    // says why, so a failed write is not the error to report.
-    let _ = write_frame(
-        input,
-        &Request::Start {
-            config: config.to_owned(),
-            host: client.callbacks.is_some(),
-        },
-    );
-    let hello = match receive(pipes, client.callbacks.as_ref()).map_err(handshake)? {
-        Some(Response::Hello(hello)) => Some(hello),
-        Some(_) => return Err(handshake(unexpected())),
-        None => None,
+    let hello = match hello {
+        Ok(Some(Response::Hello(hello))) => hello,
+        Ok(Some(_)) => {
+            server.end(true);
+            return Err(handshake(unexpected()));
+        }
+        Ok(None) => {
+            let status = server.end(false);
+            return Err(handshake(ended(&status)));
+        }
+        Err(FrameError::Io(error)) if error.kind() == io::ErrorKind::TimedOut => {
+            server.end(true);
+            return Err(LoadError::HandshakeTimeout {
+                path: path.to_owned(),
+                after: timeout,
+            });
+        }
+        Err(error) => {
+            server.end(true);
+            return Err(handshake(error));
+        }
     };
     match hello {
-        Some(Hello::Ready {
+        Hello::Ready {
             protocol: PROTOCOL_VERSION,
             interface,
             host,
             plugin,
-        }) => {
-            client.plugin = plugin[0].clone();
-            Ok(Started {
-                client,
-                interface,
-                host,
-                plugin,
-            })
+        } => {
+            if let Some(timeout) = spec.limits.call_timeout
+                && Instant::now().checked_add(timeout).is_some()
+            {
+                server.watchdog = Some(Watchdog::start(timeout, server.child.clone()));
+            }
+            Ok((
+                server,
+                Identity {
+                    interface,
+                    host,
+                    plugin,
+                },
+            ))
         }
-        Some(Hello::Ready { protocol, .. }) => Err(LoadError::Server {
+        Hello::Ready { protocol, .. } => Err(LoadError::Server {
             path: path.to_owned(),
             message: format!(
                 "it speaks protocol {protocol}, this host {PROTOCOL_VERSION}; use the rivet-server built with this host"
             ),
         }),
-        Some(Hello::Failed { message }) => Err(LoadError::Server {
+        Hello::Failed { message } => Err(LoadError::Server {
             path: path.to_owned(),
             message,
         }),
-        None => Err(handshake(ended())),
     }
 }
 
@@ -155,43 +262,259 @@ impl Client {
         self.methods = u32::try_from(methods).unwrap_or(u32::MAX);
     }
 
-    /// Calls method number `index` (named `method`) with postcard `args`.
+    /// Calls method number `index` (named `method`) with postcard `args`,
+    /// first starting a fresh server if the last one ended.
     pub fn call(&self, index: u32, method: &str, args: Vec<u8>) -> Result<Vec<u8>, Error> {
-        let broken = |source| Error::Process {
+        let mut state = lock(&self.state);
+        let state = &mut *state;
+        if state.server.is_none() {
+            let server = self.restart(state, method)?;
+            state.server = Some(server);
+        }
+        let server = state.server.as_mut().expect("a server runs");
+        let request = Request::Call {
+            method: index,
+            args,
+        };
+        let failure = match server.call(&request, self.callbacks.as_ref()) {
+            Ok(Ok(reply)) => return Ok(reply),
+            Ok(Err((kind, message))) => {
+                return Err(Error::from_plugin(&self.plugin, method, kind, message));
+            }
+            Err(failure) => failure,
+        };
+        let (plugin, method) = (self.plugin.clone(), method.to_owned());
+        let (error, last) = match failure {
+            Failure::TooLarge(bytes) => {
+                return Err(Error::TooLarge {
+                    plugin,
+                    method,
+                    bytes,
+                    limit: MAX_FRAME,
+                });
+            }
+            Failure::TimedOut(after) => {
+                let status = server.end(true);
+                (
+                    Error::Timeout {
+                        plugin,
+                        method,
+                        after,
+                    },
+                    format!("timed out after {after:?}, then {status}"),
+                )
+            }
+            Failure::Ended => {
+                let status = server.end(false);
+                let last = status.clone();
+                (
+                    Error::Crashed {
+                        plugin,
+                        method,
+                        status,
+                    },
+                    last,
+                )
+            }
+            Failure::Broken(source) => {
+                let status = server.end(true);
+                (
+                    Error::Process {
+                        plugin,
+                        method,
+                        source,
+                    },
+                    format!("broke the protocol, then {status}"),
+                )
+            }
+        };
+        log::debug!("isolated plugin `{}`: its process {last}", self.plugin);
+        state.server = None;
+        state.last = last;
+        Err(error)
+    }
+
+    /// A fresh server, if the restart limit allows one.
+    fn restart(&self, state: &mut State, method: &str) -> Result<Server, Error> {
+        let limits = &self.spec.limits;
+        let now = Instant::now();
+        let window = limits.restart_window;
+        state.restarts.retain(|at| now.duration_since(*at) < window);
+        if state.restarts.len() >= limits.max_restarts as usize {
+            return Err(Error::CrashLoop {
+                plugin: self.plugin.clone(),
+                method: method.to_owned(),
+                restarts: u32::try_from(state.restarts.len()).unwrap_or(u32::MAX),
+                window,
+                last: state.last.clone(),
+            });
+        }
+        state.restarts.push_back(now);
+        let failed = |source| Error::Restart {
             plugin: self.plugin.clone(),
             method: method.to_owned(),
-            source,
+            source: Box::new(source),
         };
-        let mut pipes = self.pipes.lock().unwrap_or_else(PoisonError::into_inner);
-        let pipes = &mut *pipes;
-        let input = pipes.input.as_mut().expect("the input is open until drop");
-        write_frame(
-            input,
-            &Request::Call {
-                method: index,
-                args,
-            },
-        )
-        .map_err(broken)?;
-        match receive(pipes, self.callbacks.as_ref()).map_err(broken)? {
-            Some(Response::Reply(Ok(reply))) => Ok(reply),
-            Some(Response::Reply(Err((kind, message)))) => {
-                Err(Error::from_plugin(&self.plugin, method, kind, message))
-            }
-            Some(_) => Err(broken(unexpected())),
-            None => Err(broken(ended())),
+        let (server, identity) = launch(&self.spec, self.callbacks.as_ref()).map_err(failed)?;
+        if identity != self.identity {
+            let [name, version, _] = &identity.plugin;
+            let [interface, interface_version, _] = &identity.interface;
+            return Err(failed(LoadError::Server {
+                path: self.spec.path.clone(),
+                message: format!(
+                    "the file changed since it was loaded: it now holds `{name}` {version} for `{interface}` {interface_version}, not the plugin loaded; load it again"
+                ),
+            }));
         }
+        log::info!(
+            "restarted the process of isolated plugin `{}` ({} restarts in the last {window:?}; the last one {})",
+            self.plugin,
+            state.restarts.len(),
+            state.last
+        );
+        Ok(server)
+    }
+}
+
+/// Why a call got no reply.
+enum Failure {
+    /// The request does not fit in a frame: nothing was sent.
+    TooLarge(usize),
+    /// The call timeout passed: the watchdog killed the server.
+    TimedOut(Duration),
+    /// The server ended (end of file, a broken pipe).
+    Ended,
+    /// The server sent something that is not the protocol.
+    Broken(FrameError),
+}
+
+impl Server {
+    /// Sends `Start` and reads the hello, each read and write waiting at
+    /// most until the handshake deadline (an I/O error `TimedOut` after it).
+    fn handshake(
+        &mut self,
+        config: &str,
+        timeout: Duration,
+        callbacks: Option<&Callbacks>,
+    ) -> Result<Option<Response>, FrameError> {
+        let deadline = Instant::now().checked_add(timeout);
+        let input = self.input.as_mut().expect("the input is open until drop");
+        let (input_fd, output_fd) = (
+            input.get_ref().as_raw_fd(),
+            self.output.get_ref().as_raw_fd(),
+        );
+        set_nonblocking(input_fd, true)?;
+        set_nonblocking(output_fd, true)?;
+        let mut timed_input = Timed {
+            io: input.get_mut(),
+            fd: input_fd,
+            deadline,
+        };
+        // A server that failed to load may already have exited: its answer
+        // says why, so a failed write is not the error to report, unless it
+        // is the deadline passing.
+        match write_frame(
+            &mut timed_input,
+            &Request::Start {
+                config: config.to_owned(),
+                host: callbacks.is_some(),
+            },
+        ) {
+            Err(FrameError::Io(error)) if error.kind() == io::ErrorKind::TimedOut => {
+                return Err(error.into());
+            }
+            Err(FrameError::TooLarge(bytes)) => return Err(FrameError::TooLarge(bytes)),
+            _ => {}
+        }
+        let mut timed_output = Timed {
+            io: &mut self.output,
+            fd: output_fd,
+            deadline,
+        };
+        let hello = receive(&mut timed_input, &mut timed_output, callbacks)?;
+        set_nonblocking(input_fd, false)?;
+        set_nonblocking(output_fd, false)?;
+        Ok(hello)
+    }
+
+    /// Sends `request` and reads its reply, answering callbacks, under the
+    /// watchdog.
+    fn call(&mut self, request: &Request, callbacks: Option<&Callbacks>) -> Result<Reply, Failure> {
+        let call = self.watchdog.as_mut().map(Watchdog::begin);
+        let input = self.input.as_mut().expect("the input is open until drop");
+        let result = match write_frame(input, request) {
+            // Refused before anything was written: the connection is clean.
+            Err(FrameError::TooLarge(bytes)) => Err(Failure::TooLarge(bytes)),
+            Err(FrameError::Io(_)) => Err(Failure::Ended),
+            Err(error) => Err(Failure::Broken(error)),
+            Ok(()) => match receive(input, &mut self.output, callbacks) {
+                Ok(Some(Response::Reply(reply))) => Ok(reply),
+                Ok(Some(_)) => Err(Failure::Broken(unexpected())),
+                Ok(None) | Err(FrameError::Io(_)) => Err(Failure::Ended),
+                Err(error) => Err(Failure::Broken(error)),
+            },
+        };
+        if let (Some(watchdog), Some(call)) = (&self.watchdog, call)
+            && !watchdog.end(call)
+        {
+            return Err(Failure::TimedOut(watchdog.timeout));
+        }
+        result
+    }
+
+    /// Ends the server and reaps it, once: closes its stdin, gives it the
+    /// grace period to exit unless `kill`, then kills it. Returns how it
+    /// ended.
+    fn end(&mut self, kill: bool) -> String {
+        if let Some(status) = &self.ended {
+            return status.clone();
+        }
+        // The watchdog goes first: it kills only under the child's lock,
+        // and only while a call runs, so nothing kills a reaped process.
+        drop(self.watchdog.take());
+        drop(self.input.take());
+        let mut child = lock(&self.child);
+        if !kill {
+            // A server whose stdin closed is gone within a fraction of a
+            // millisecond: poll often at first, then back off.
+            let deadline = Instant::now() + EXIT_GRACE;
+            let mut pause = Duration::from_micros(50);
+            while Instant::now() < deadline {
+                match child.try_wait() {
+                    Ok(Some(status)) => return self.ended.insert(describe(status)).clone(),
+                    Ok(None) => thread::sleep(pause),
+                    Err(_) => break,
+                }
+                pause = (pause * 2).min(Duration::from_millis(10));
+            }
+        }
+        let _ = child.kill();
+        let status = match child.wait() {
+            Ok(status) => describe(status),
+            Err(error) => format!("could not be waited for: {error}"),
+        };
+        drop(child);
+        self.ended.insert(status).clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Closing its stdin ends the server; one that does not end in time
+        // is killed.
+        self.end(false);
     }
 }
 
 /// Reads the server's next response other than a callback, answering each
 /// callback before it with `callbacks` (or an error, without them).
 fn receive(
-    pipes: &mut Pipes,
+    input: &mut impl Write,
+    output: &mut impl Read,
     callbacks: Option<&Callbacks>,
 ) -> Result<Option<Response>, FrameError> {
     loop {
-        match read_frame::<Response>(&mut pipes.output)? {
+        match read_frame::<Response>(output)? {
             Some(Response::Callback { method, args }) => {
                 // Without callbacks the server was told there is no host
                 // object, and the plugin's calls fail before they get here.
@@ -202,8 +525,19 @@ fn receive(
                         "this host gave the plugin no object to call".to_owned(),
                     )),
                 };
-                let input = pipes.input.as_mut().expect("the input is open until drop");
-                write_frame(input, &Request::Answer(answer))?;
+                match write_frame(input, &Request::Answer(answer)) {
+                    // Nothing was written: the plugin gets an error instead.
+                    Err(FrameError::TooLarge(bytes)) => write_frame(
+                        input,
+                        &Request::Answer(Err((
+                            ErrorKind::Failed,
+                            format!(
+                                "the host's answer takes {bytes} bytes, more than the {MAX_FRAME} bytes a message may carry"
+                            ),
+                        ))),
+                    )?,
+                    other => other?,
+                }
             }
             other => return Ok(other),
         }
@@ -211,38 +545,303 @@ fn receive(
 }
 
 fn unexpected() -> FrameError {
-    FrameError::Io(std::io::Error::new(
-        std::io::ErrorKind::InvalidData,
+    FrameError::Io(io::Error::new(
+        io::ErrorKind::InvalidData,
         "the plugin server sent a message out of turn",
     ))
 }
 
-fn ended() -> FrameError {
-    FrameError::Io(std::io::Error::new(
-        std::io::ErrorKind::UnexpectedEof,
-        "the plugin server ended (the plugin crashed or exited)",
+fn ended(status: &str) -> FrameError {
+    FrameError::Io(io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("the plugin server ended before it answered (its process {status})"),
     ))
 }
 
-impl Drop for Client {
+/// How a process ended, after "its process": `exited with status 3`, `was
+/// killed by signal 6 (SIGABRT)`.
+fn describe(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exited with status {code}");
+    }
+    match status.signal() {
+        Some(signal) => {
+            let name = match signal {
+                libc::SIGSEGV => " (SIGSEGV)",
+                libc::SIGABRT => " (SIGABRT)",
+                libc::SIGKILL => " (SIGKILL)",
+                libc::SIGBUS => " (SIGBUS)",
+                libc::SIGILL => " (SIGILL)",
+                libc::SIGFPE => " (SIGFPE)",
+                libc::SIGTERM => " (SIGTERM)",
+                _ => "",
+            };
+            format!("was killed by signal {signal}{name}")
+        }
+        None => "ended".to_owned(),
+    }
+}
+
+// ------------------------------------------------------------ the handshake
+
+/// A non-blocking pipe end whose reads and writes wait (`poll(2)`) until
+/// it is ready, and fail with `TimedOut` once `deadline` has passed.
+struct Timed<'a, T> {
+    io: &'a mut T,
+    fd: RawFd,
+    deadline: Option<Instant>,
+}
+
+impl<T: Read> Read for Timed<'_, BufReader<T>> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.io.read(buf) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    wait_for(self.fd, libc::POLLIN, self.deadline)?;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+impl<T: Write> Write for Timed<'_, T> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            match self.io.write(buf) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    wait_for(self.fd, libc::POLLOUT, self.deadline)?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.io.flush()
+    }
+}
+
+/// Waits until `fd` has `events` (or an error or hang-up, which the next
+/// read or write reports), failing with `TimedOut` at `deadline`.
+fn wait_for(fd: RawFd, events: libc::c_short, deadline: Option<Instant>) -> io::Result<()> {
+    loop {
+        let timeout = match deadline {
+            None => -1,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+                // Rounded up: never a busy loop of zero-millisecond polls.
+                libc::c_int::try_from(left.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX)
+            }
+        };
+        let mut pollfd = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid `pollfd`, a live local that `poll` writes.
+        match unsafe { libc::poll(&mut pollfd, 1, timeout) } {
+            0 => {}
+            n if n > 0 => return Ok(()),
+            _ => {
+                let error = io::Error::last_os_error();
+                if error.kind() != io::ErrorKind::Interrupted {
+                    return Err(error);
+                }
+            }
+        }
+    }
+}
+
+fn set_nonblocking(fd: RawFd, nonblocking: bool) -> io::Result<()> {
+    // SAFETY: `fcntl` on a descriptor this process owns (a pipe end held by
+    // the server's `Child`), reading and setting its status flags.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let flags = if nonblocking {
+            flags | libc::O_NONBLOCK
+        } else {
+            flags & !libc::O_NONBLOCK
+        };
+        if libc::fcntl(fd, libc::F_SETFL, flags) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+// -------------------------------------------------------------- the watchdog
+
+/// A thread that kills its server when a call outlives the call timeout.
+struct Watchdog {
+    shared: Arc<Watch>,
+    timeout: Duration,
+    /// The start of the last call begun (see [`Watch::running`]).
+    last: u64,
+    thread: Option<JoinHandle<()>>,
+}
+
+struct Watch {
+    /// When the running call began, in nanoseconds after `epoch` (at
+    /// least [`FIRST_CALL`], and each call's later than the last's, so it
+    /// also tells calls apart); [`IDLE`] between calls, [`KILLED`] once the
+    /// watchdog took a call over.
+    running: AtomicU64,
+    epoch: Instant,
+    stop: Mutex<bool>,
+    wake: Condvar,
+}
+
+const IDLE: u64 = 0;
+const KILLED: u64 = 1;
+const FIRST_CALL: u64 = 2;
+
+impl Watchdog {
+    fn start(timeout: Duration, child: Arc<Mutex<Child>>) -> Watchdog {
+        let shared = Arc::new(Watch {
+            running: AtomicU64::new(IDLE),
+            epoch: Instant::now(),
+            stop: Mutex::new(false),
+            wake: Condvar::new(),
+        });
+        let watch = shared.clone();
+        let thread = thread::Builder::new()
+            .name("rivet-watchdog".to_owned())
+            .stack_size(64 << 10)
+            .spawn(move || watch.run(timeout, &child))
+            .ok();
+        if thread.is_none() {
+            log::warn!("cannot start a watchdog thread: isolated calls run without a timeout");
+        }
+        Watchdog {
+            shared,
+            timeout,
+            last: FIRST_CALL - 1,
+            thread,
+        }
+    }
+
+    /// A call begins: returns its mark for [`end`](Self::end).
+    fn begin(&mut self) -> u64 {
+        let now = u64::try_from(self.shared.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+        let call = now.max(self.last + 1);
+        self.last = call;
+        self.shared.running.store(call, Ordering::Release);
+        call
+    }
+
+    /// The call ends: `false` if the watchdog killed the server first (the
+    /// call timed out).
+    fn end(&self, call: u64) -> bool {
+        self.shared
+            .running
+            .compare_exchange(call, IDLE, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+}
+
+impl Drop for Watchdog {
     fn drop(&mut self) {
-        // Closing its stdin ends the server; one that does not end in time
-        // is killed.
-        drop(
-            self.pipes
-                .get_mut()
+        *lock(&self.shared.stop) = true;
+        self.shared.wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Watch {
+    /// Sleeps until the running call's deadline (or, between calls, for one
+    /// timeout: a call begun meanwhile ends no earlier), and kills the
+    /// server if the call still runs then.
+    fn run(&self, timeout: Duration, child: &Mutex<Child>) {
+        let timeout = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+        let mut stopped = lock(&self.stop);
+        while !*stopped {
+            let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            let running = self.running.load(Ordering::Acquire);
+            let sleep = match running {
+                KILLED => return,
+                IDLE => timeout,
+                started => {
+                    let deadline = started.saturating_add(timeout);
+                    if now < deadline {
+                        deadline - now
+                    } else {
+                        // Under the child's lock, so that the caller reaps
+                        // it only after the kill.
+                        let child = &mut *lock(child);
+                        if self
+                            .running
+                            .compare_exchange(started, KILLED, Ordering::AcqRel, Ordering::Acquire)
+                            .is_ok()
+                        {
+                            let _ = child.kill();
+                            return;
+                        }
+                        continue;
+                    }
+                }
+            };
+            stopped = self
+                .wake
+                .wait_timeout(stopped, Duration::from_nanos(sleep))
                 .unwrap_or_else(PoisonError::into_inner)
-                .input
-                .take(),
+                .0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_statuses_read_well() {
+        assert_eq!(
+            describe(ExitStatus::from_raw(3 << 8)),
+            "exited with status 3"
         );
-        let deadline = Instant::now() + EXIT_GRACE;
-        while let Ok(None) = self.child.try_wait() {
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                return;
+        assert_eq!(
+            describe(ExitStatus::from_raw(libc::SIGABRT)),
+            "was killed by signal 6 (SIGABRT)"
+        );
+    }
+
+    #[test]
+    fn the_watchdog_kills_a_call_that_outlives_the_timeout_and_only_that() {
+        let child = || {
+            Arc::new(Mutex::new(
+                Command::new("sleep").arg("60").spawn().expect("sleep runs"),
+            ))
+        };
+        // A call that ends in time leaves the process alone.
+        let alive = child();
+        let mut watchdog = Watchdog::start(Duration::from_secs(60), alive.clone());
+        let call = watchdog.begin();
+        assert!(watchdog.end(call));
+        drop(watchdog);
+        assert!(lock(&alive).try_wait().unwrap().is_none());
+        let _ = lock(&alive).kill();
+        let _ = lock(&alive).wait();
+        // One that does not is killed, and its end says so.
+        let hung = child();
+        let mut watchdog = Watchdog::start(Duration::from_millis(20), hung.clone());
+        let call = watchdog.begin();
+        // Not `wait` under the lock: the watchdog kills under it.
+        let status = loop {
+            if let Some(status) = lock(&hung).try_wait().unwrap() {
+                break status;
             }
             thread::sleep(Duration::from_millis(5));
-        }
+        };
+        assert_eq!(status.signal(), Some(libc::SIGKILL));
+        assert!(!watchdog.end(call));
     }
 }

@@ -3,7 +3,9 @@
 //! It knows no interface: the library's root module is the same for all.
 
 use std::env;
+use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -16,7 +18,6 @@ use rivet_abi::wire::{Hello, PROTOCOL_VERSION, Reply, Request, Response};
 use rivet_abi::{ErrorKind, HostRef, Instance, PluginModRef, RError};
 
 use rivet_host::integrity;
-use rivet_host::process::private_stdout;
 
 use crate::process::{COOKIE, COOKIE_VAR, LOG_VAR};
 use crate::{library, log_bridge, vetting};
@@ -36,10 +37,10 @@ pub fn serve_process() -> ExitCode {
         eprintln!("rivet-server: no plugin library given");
         return ExitCode::from(2);
     };
-    let output = match private_stdout() {
-        Ok(output) => output,
+    let (input, output) = match protocol_pipes() {
+        Ok(pipes) => pipes,
         Err(error) => {
-            eprintln!("rivet-server: cannot set up its output: {error}");
+            eprintln!("rivet-server: cannot set up its input and output: {error}");
             return ExitCode::FAILURE;
         }
     };
@@ -50,7 +51,7 @@ pub fn serve_process() -> ExitCode {
     match serve(
         Path::new(&path),
         level,
-        BufReader::new(io::stdin()),
+        BufReader::new(input),
         BufWriter::new(output),
     ) {
         Ok(()) => ExitCode::SUCCESS,
@@ -58,6 +59,37 @@ pub fn serve_process() -> ExitCode {
             eprintln!("rivet-server: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The protocol's input and output: duplicates of stdin and stdout that
+/// the plugin's child processes do not inherit (close-on-exec), with stdin
+/// itself then pointed at `/dev/null` and stdout at stderr, so that a
+/// plugin printing cannot corrupt frames, and a process the plugin starts
+/// can neither read the host's requests nor keep the pipes open after the
+/// server ended (the host sees the end of a server that crashed, or that
+/// it killed, when the pipes close).
+fn protocol_pipes() -> io::Result<(File, File)> {
+    let null = File::open("/dev/null")?;
+    // SAFETY: `fcntl(F_DUPFD_CLOEXEC)` and `dup2` on the standard
+    // descriptors, which this process owns, and on `null`, which lives
+    // through the calls; each duplicate is owned by the returned `File`
+    // alone.
+    unsafe {
+        let input = libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3);
+        if input < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let input = File::from_raw_fd(input);
+        let output = libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3);
+        if output < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let output = File::from_raw_fd(output);
+        if libc::dup2(null.as_raw_fd(), 0) < 0 || libc::dup2(2, 1) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((input, output))
     }
 }
 
