@@ -83,7 +83,7 @@ fn builtins_load_without_files_and_a_file_of_the_same_name_shadows_them() {
 }
 
 #[test]
-fn a_builtin_asked_to_run_isolated_says_to_put_its_file_on_the_path() {
+fn a_host_that_does_not_serve_its_builtins_says_how_to_run_one_isolated() {
     let empty = tempfile::tempdir().unwrap();
     let error = loader(&[empty.path()])
         .load_with::<dyn ImageFilter>("sepia", Mode::Process, &json!(null))
@@ -93,7 +93,8 @@ fn a_builtin_asked_to_run_isolated_says_to_put_its_file_on_the_path() {
     assert!(
         matches!(error, LoadError::BuiltinIsolated { .. })
             && text.contains("`sepia`")
-            && text.contains("IMAGINE_PLUGIN_PATH"),
+            && text.contains("IMAGINE_PLUGIN_PATH")
+            && text.contains("Config::builtin_server"),
         "{text}"
     );
 }
@@ -122,7 +123,9 @@ fn a_renamed_plugin_file_is_refused_saying_why() {
 }
 
 /// `imagine` and `rivet-server` alone in a directory, run from an empty
-/// one with an empty home: the built-in `sepia` filters an image.
+/// one with an empty home: the built-in `sepia` filters an image, in its
+/// process and isolated (imagine re-executed to serve it), and a file of
+/// its name shadows it.
 #[test]
 fn imagine_alone_filters_with_its_builtin_sepia() {
     let bin = tempfile::tempdir().unwrap();
@@ -158,6 +161,10 @@ fn imagine_alone_filters_with_its_builtin_sepia() {
     let used = text(&run(&["in.ppm", "out.ppm", "sepia"], None).stderr);
     assert!(used.contains("sepia (InProcess, built in)"), "{used}");
     let built_in = fs::read(cwd.path().join("out.ppm")).unwrap();
+    // Isolated, the built-in runs in imagine re-executed to serve it.
+    let used = text(&run(&["in.ppm", "isolated.ppm", "process:sepia"], None).stderr);
+    assert!(used.contains("sepia (Process, built in)"), "{used}");
+    assert_eq!(fs::read(cwd.path().join("isolated.ppm")).unwrap(), built_in);
 
     let files = tempfile::tempdir().unwrap();
     let file = files.path().join(file_name("sepia"));

@@ -16,6 +16,7 @@ use crate::{FileNames, SearchPath, Vetting};
 /// | search path, in order | the running executable's directory; the current directory; `HOME/plugins`; the directories in `$IMAGINE_PLUGIN_PATH` (the platform's path-list syntax) |
 /// | file names | `libplugin_<KIND>_<NAME>.so` (the platform's library prefix and suffix; `plugin` is [`Config::prefix`]) |
 /// | plugin server | `rivet-server` in the running executable's directory, or its parent (test binaries run from `deps/`) |
+/// | built-in server ([`Config::builtin_server`]) | none: built-in plugins run in-process only |
 /// | vetting | [`Vetting::Scan`] with a 10 s limit per file on Unix (the plugin server in scan mode loads each new file before the host does), [`Vetting::Off`] elsewhere |
 /// | call timeout ([`Config::call_timeout`]) | 300 s per call to an isolated plugin |
 /// | handshake timeout ([`Config::handshake_timeout`]) | 20 s for an isolated plugin's server to load it and say hello |
@@ -37,6 +38,7 @@ pub struct Config {
     search_path: Option<SearchPath>,
     names: FileNames,
     server: Option<PathBuf>,
+    builtin_server: Option<PathBuf>,
     vetting: Vetting,
     limits: ProcessLimits,
 }
@@ -91,6 +93,7 @@ impl Config {
             search_path: None,
             names: FileNames::default(),
             server: None,
+            builtin_server: None,
             vetting: Vetting::default(),
             limits: ProcessLimits::default(),
         };
@@ -136,6 +139,21 @@ impl Config {
     pub fn server(mut self, path: impl Into<PathBuf>) -> Config {
         self.server = Some(path.into());
         self
+    }
+
+    /// Runs built-in plugins asked for isolated with `exe`, which serves
+    /// them: the host's own executable (`std::env::current_exe()`), whose
+    /// `main` first calls `rivet::Loader::serve_builtin` (as Packer
+    /// re-executes itself to serve its built-in plugins). Without it, a
+    /// built-in runs in-process only.
+    pub fn builtin_server(mut self, exe: impl Into<PathBuf>) -> Config {
+        self.builtin_server = Some(exe.into());
+        self
+    }
+
+    /// The executable serving built-in plugins isolated, if the host set one.
+    pub fn builtin_server_path(&self) -> Option<&Path> {
+        self.builtin_server.as_deref()
     }
 
     /// Vets plugin files this way before loading them in-process (see
@@ -304,6 +322,7 @@ mod tests {
             search_path: None,
             names: FileNames::default(),
             server: None,
+            builtin_server: None,
             vetting: Vetting::default(),
             limits: ProcessLimits::default(),
         }

@@ -49,9 +49,10 @@ pub enum LoadError {
         /// Why, naming the file.
         message: String,
     },
-    /// A built-in plugin was asked to run isolated, which needs its file.
+    /// A built-in plugin was asked to run isolated by a host that does not
+    /// serve its built-ins (no `Config::builtin_server`).
     #[error(
-        "plugin `{name}` of interface `{interface}` is built into this host, which runs it in-process only; to run it isolated, put its plugin file on the search path (or in a directory of {var})"
+        "plugin `{name}` of interface `{interface}` is built into this host, which runs its built-ins in-process only; to run it isolated, put its plugin file on the search path (or in a directory of {var}), or have the host serve its built-ins (`Config::builtin_server` and `Loader::serve_builtin`)"
     )]
     BuiltinIsolated {
         /// The interface's name.

@@ -15,7 +15,7 @@ use crate::host::GivenHost;
 use crate::plugin::{Backend, InProcess};
 use crate::{
     Builtin, Config, HostExports, Interface, LoadError, Mode, Plugin, library, log_bridge, process,
-    vetting,
+    server, vetting,
 };
 
 /// Loads plugins for a host, in-process or isolated.
@@ -258,7 +258,7 @@ impl Loader {
                 load_in_process::<I>(path, verified, &config, host)?
             }
             // `Mode::Process`, and any mode added later runs isolated.
-            _ => self.load_isolated::<I>(path, &config, host)?,
+            _ => self.load_isolated::<I>(&self.config.server_path(), path, None, &config, host)?,
         };
         Ok(I::wrap(plugin))
     }
@@ -272,18 +272,42 @@ impl Loader {
         config: &serde_json::Value,
         host: Option<GivenHost>,
     ) -> Result<I::Handle, LoadError> {
-        if mode != Mode::InProcess {
-            return Err(LoadError::BuiltinIsolated {
-                interface: builtin.interface().to_owned(),
-                name: builtin.name().to_owned(),
-                var: self.config.path_var(),
-            });
-        }
-        let module = builtin.module();
         let label = PathBuf::from(format!("built-in plugin `{}`", builtin.name()));
-        library::init(&label, module, log_bridge::host_sink())?;
-        let plugin = create_in_process::<I>(&label, module, &config.to_string(), host)?;
+        let config = config.to_string();
+        let plugin = match mode {
+            Mode::InProcess => {
+                let module = builtin.module();
+                library::init(&label, module, log_bridge::host_sink())?;
+                create_in_process::<I>(&label, module, &config, host)?
+            }
+            _ => {
+                let Some(server) = self.config.builtin_server_path() else {
+                    return Err(LoadError::BuiltinIsolated {
+                        interface: builtin.interface().to_owned(),
+                        name: builtin.name().to_owned(),
+                        var: self.config.path_var(),
+                    });
+                };
+                let builtin = format!("{}:{}", builtin.interface(), builtin.name());
+                self.load_isolated::<I>(server, &label, Some(builtin), &config, host)?
+            }
+        };
         Ok(I::wrap(plugin))
+    }
+
+    /// Serves a built-in plugin when this process was started to (by a
+    /// host loading one isolated, see [`Config::builtin_server`]), returning
+    /// the exit code for `main` to return; `None` otherwise. A host whose
+    /// built-ins run isolated calls it first thing in `main`:
+    ///
+    /// ```ignore
+    /// let loader = rivet::Loader::new(config).builtin(&plugin_x::RIVET_BUILTIN);
+    /// if let Some(code) = loader.serve_builtin() {
+    ///     return code;
+    /// }
+    /// ```
+    pub fn serve_builtin(&self) -> Option<std::process::ExitCode> {
+        server::serve_builtin(&self.builtins)
     }
 
     /// Opens the plugin file at `path` once and checks it on that
@@ -299,9 +323,13 @@ impl Loader {
         Ok(verified)
     }
 
+    /// Loads the plugin at `path` (or the built-in `builtin`, which `path`
+    /// names in messages) in its own process, started from `server`.
     fn load_isolated<I: Interface + ?Sized>(
         &self,
+        server: &Path,
         path: &Path,
+        builtin: Option<String>,
         config: &str,
         host: Option<GivenHost>,
     ) -> Result<Plugin<I>, LoadError> {
@@ -310,8 +338,9 @@ impl Loader {
             _ => None,
         };
         let mut started = process::start(
-            &self.config.server_path(),
+            server,
             path,
+            builtin,
             config,
             callbacks,
             self.config.process_limits(),

@@ -62,10 +62,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The environment variable asking a host's own executable to serve one of
+/// its built-in plugins (`INTERFACE:NAME`) instead of running as the host
+/// (see [`Loader::serve_builtin`](crate::Loader::serve_builtin)).
+pub(crate) const BUILTIN_VAR: &str = "RIVET_SERVE_BUILTIN";
+
 /// What a server is started with, again at each restart.
 struct Spec {
     server: PathBuf,
+    /// The plugin file, or how messages name a built-in plugin.
     path: PathBuf,
+    /// The built-in plugin `server` (the host's own executable) serves, as
+    /// `INTERFACE:NAME`; `None` for a plugin file.
+    builtin: Option<String>,
     config: String,
     limits: ProcessLimits,
 }
@@ -122,11 +131,14 @@ pub(crate) struct Started {
     pub(crate) plugin: [String; 3],
 }
 
-/// Starts `server` for the library at `path` and creates its instance from
-/// `config`, answering its callbacks with `callbacks`, under `limits`.
+/// Starts `server` for the library at `path` (or, with `builtin`, the
+/// host's executable `server` for that built-in plugin, which `path` then
+/// names in messages) and creates its instance from `config`, answering its
+/// callbacks with `callbacks`, under `limits`.
 pub(crate) fn start(
     server: &Path,
     path: &Path,
+    builtin: Option<String>,
     config: &str,
     callbacks: Option<Callbacks>,
     limits: ProcessLimits,
@@ -134,6 +146,7 @@ pub(crate) fn start(
     let spec = Spec {
         server: server.to_owned(),
         path: path.to_owned(),
+        builtin,
         config: config.to_owned(),
         limits,
     };
@@ -167,8 +180,12 @@ pub(crate) fn start(
 /// handshake timeout.
 fn launch(spec: &Spec, callbacks: Option<&Callbacks>) -> Result<(Server, Identity), LoadError> {
     let path = &spec.path;
-    let mut child = Command::new(&spec.server)
-        .arg(path)
+    let mut command = Command::new(&spec.server);
+    match &spec.builtin {
+        Some(builtin) => command.env(BUILTIN_VAR, builtin),
+        None => command.arg(path).env_remove(BUILTIN_VAR),
+    };
+    let mut child = command
         .env(COOKIE_VAR, COOKIE)
         .env(LOG_VAR, log::max_level().as_str())
         .stdin(Stdio::piped())

@@ -6,7 +6,7 @@ use std::env;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use std::ffi::c_void;
@@ -19,8 +19,16 @@ use rivet_abi::{ErrorKind, HostRef, Instance, PluginModRef, RError};
 
 use rivet_host::integrity;
 
-use crate::process::{COOKIE, COOKIE_VAR, LOG_VAR};
+use crate::Builtin;
+use crate::process::{BUILTIN_VAR, COOKIE, COOKIE_VAR, LOG_VAR};
 use crate::{library, log_bridge, vetting};
+
+/// What a server serves: a plugin file, or a built-in plugin of the host
+/// whose executable it is.
+enum Target<'a> {
+    File(&'a Path),
+    Builtin(&'static Builtin),
+}
 
 /// The `main` of `rivet-server`.
 pub fn serve_process() -> ExitCode {
@@ -37,6 +45,32 @@ pub fn serve_process() -> ExitCode {
         eprintln!("rivet-server: no plugin library given");
         return ExitCode::from(2);
     };
+    serve_target(Target::File(Path::new(&path)))
+}
+
+/// Serves the built-in plugin this process was started for, if it was
+/// started to serve one (see [`Loader::serve_builtin`](crate::Loader::serve_builtin)).
+pub(crate) fn serve_builtin(builtins: &[&'static Builtin]) -> Option<ExitCode> {
+    let wanted = env::var(BUILTIN_VAR).ok()?;
+    if env::var(COOKIE_VAR).as_deref() != Ok(COOKIE) {
+        return None;
+    }
+    let found = wanted.split_once(':').and_then(|(interface, name)| {
+        builtins
+            .iter()
+            .find(|builtin| builtin.interface() == interface && builtin.name() == name)
+    });
+    Some(match found {
+        Some(builtin) => serve_target(Target::Builtin(builtin)),
+        None => {
+            eprintln!("{wanted}: this program has no such built-in plugin to serve");
+            ExitCode::from(2)
+        }
+    })
+}
+
+/// Serves `target` over this process's stdin and stdout.
+fn serve_target(target: Target<'_>) -> ExitCode {
     let (input, output) = match protocol_pipes() {
         Ok(pipes) => pipes,
         Err(error) => {
@@ -49,7 +83,7 @@ pub fn serve_process() -> ExitCode {
         .and_then(|level| level.parse().ok())
         .unwrap_or(log::LevelFilter::Warn);
     match serve(
-        Path::new(&path),
+        &target,
         level,
         BufReader::new(input),
         BufWriter::new(output),
@@ -111,7 +145,7 @@ fn lock(connection: &Shared) -> MutexGuard<'_, Connection> {
 }
 
 fn serve(
-    path: &Path,
+    target: &Target<'_>,
     level: log::LevelFilter,
     input: impl Read + Send + 'static,
     output: impl Write + Send + 'static,
@@ -135,7 +169,7 @@ fn serve(
         HostRef::none()
     };
     lock(connection).listening = true;
-    let started = start(path, level, &config, host);
+    let started = start(target, level, &config, host);
     let mut guard = lock(connection);
     guard.listening = false;
     let (module, instance) = match started {
@@ -231,20 +265,33 @@ extern "C" fn remote(
     }
 }
 
-/// Loads the library and creates the instance, handing it `host`; the
-/// error is the message for the host.
+/// Loads the library (or initialises the built-in plugin) and creates the
+/// instance, handing it `host`; the error is the message for the host.
 fn start(
-    path: &Path,
+    target: &Target<'_>,
     level: log::LevelFilter,
     config: &str,
     host: HostRef,
 ) -> Result<(PluginModRef, Instance), String> {
-    // The host checked the file before starting this server; the checksum
-    // is checked again on the descriptor loaded here, so what runs is what
-    // the sidecar lists even if the file was swapped in between.
-    let verified = integrity::open_verified(path, false).map_err(|error| error.to_string())?;
-    let module = library::open(path, verified, log_bridge::stderr_sink(level))
-        .map_err(|error| error.to_string())?;
+    let module = match target {
+        Target::File(path) => {
+            // The host checked the file before starting this server; the
+            // checksum is checked again on the descriptor loaded here, so
+            // what runs is what the sidecar lists even if the file was
+            // swapped in between.
+            let verified =
+                integrity::open_verified(path, false).map_err(|error| error.to_string())?;
+            library::open(path, verified, log_bridge::stderr_sink(level))
+                .map_err(|error| error.to_string())?
+        }
+        Target::Builtin(builtin) => {
+            let module = builtin.module();
+            let label = PathBuf::from(format!("built-in plugin `{}`", builtin.name()));
+            library::init(&label, module, log_bridge::stderr_sink(level))
+                .map_err(|error| error.to_string())?;
+            module
+        }
+    };
     let instance = module.create()(RStr::from_str(config), host)
         .into_result()
         .map_err(|error| error.message.to_string())?;

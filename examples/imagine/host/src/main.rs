@@ -12,7 +12,8 @@
 //! current directory, in `$IMAGINE_HOME/plugins` (`~/.imagine.d/plugins`),
 //! then in the directories of `IMAGINE_PLUGIN_PATH`. `sepia` is also built
 //! in (compiled from the same crate as its plugin file), used when no file
-//! of that name is found. `--list` shows which file each filter is loaded
+//! of that name is found; `process:sepia` then runs it in a process of its
+//! own, this executable re-run to serve it. `--list` shows which file each filter is loaded
 //! from, which files that hides, and the built-in filters.
 
 mod ppm;
@@ -40,8 +41,25 @@ enum Failure {
     Filter(#[from] rivet::Error),
 }
 
+/// imagine's loader: its filters, `sepia` built in (served isolated by
+/// this executable itself).
+fn loader() -> Loader {
+    let mut config = Config::app("imagine");
+    if let Ok(exe) = std::env::current_exe() {
+        config = config.builtin_server(exe);
+    }
+    Loader::new(config)
+        .register::<dyn ImageFilter>()
+        .builtin(&plugin_image_filter_sepia::RIVET_BUILTIN)
+}
+
 fn main() -> ExitCode {
-    match run(std::env::args().skip(1).collect()) {
+    let loader = loader();
+    // Started to run a built-in filter isolated: serve it, nothing else.
+    if let Some(code) = loader.serve_builtin() {
+        return code;
+    }
+    match run(&loader, std::env::args().skip(1).collect()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("imagine: {failure}");
@@ -50,12 +68,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Vec<String>) -> Result<(), Failure> {
-    let loader = Loader::new(Config::app("imagine"))
-        .register::<dyn ImageFilter>()
-        .builtin(&plugin_image_filter_sepia::RIVET_BUILTIN);
+fn run(loader: &Loader, args: Vec<String>) -> Result<(), Failure> {
     if args == ["--list"] {
-        list(&loader);
+        list(loader);
         return Ok(());
     }
     let [input, output, filters @ ..] = args.as_slice() else {
