@@ -62,6 +62,14 @@ pub enum LoadError {
         /// The environment variable extending the search path.
         var: String,
     },
+    /// Isolated mode is Unix-only.
+    #[error(
+        "{path}: plugins run isolated on Unix only; load it in-process (`Mode::InProcess`) on this platform"
+    )]
+    IsolationUnsupported {
+        /// The plugin file (or how a built-in plugin is named).
+        path: PathBuf,
+    },
     /// A plugin name that is not a plain file name part.
     #[error("`{0}` is not a plugin name: use letters, digits, `-` and `_`")]
     InvalidName(String),

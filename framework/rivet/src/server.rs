@@ -5,7 +5,6 @@
 use std::env;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -103,7 +102,10 @@ fn serve_target(target: Target<'_>) -> ExitCode {
 /// can neither read the host's requests nor keep the pipes open after the
 /// server ended (the host sees the end of a server that crashed, or that
 /// it killed, when the pipes close).
+#[cfg(unix)]
 fn protocol_pipes() -> io::Result<(File, File)> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+
     let null = File::open("/dev/null")?;
     // SAFETY: `fcntl(F_DUPFD_CLOEXEC)` and `dup2` on the standard
     // descriptors, which this process owns, and on `null`, which lives
@@ -125,6 +127,16 @@ fn protocol_pipes() -> io::Result<(File, File)> {
         }
         Ok((input, output))
     }
+}
+
+/// Isolated mode is Unix-only (see `process`): no host starts a server
+/// here, so a server run by hand says so.
+#[cfg(not(unix))]
+fn protocol_pipes() -> io::Result<(File, File)> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "plugins run isolated on Unix only",
+    ))
 }
 
 /// The server's connection to the host, shared by the request loop and

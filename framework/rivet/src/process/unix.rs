@@ -1,31 +1,4 @@
-//! The host's side of isolated mode: a plugin server per plugin instance,
-//! called over its stdin and stdout, watched, and restarted when it ends.
-//!
-//! The host starts `rivet-server LIBRARY` with a cookie in its environment,
-//! sends [`Request::Start`] with the configuration, reads [`Hello`], then
-//! sends one [`Request::Call`] per call and reads its [`Reply`]. Until the
-//! hello or the reply comes, it answers each [`Response::Callback`] (the
-//! plugin calling the host's object) with the host's dispatch. Calls on one
-//! handle take turns. Dropping the handle closes the server's stdin, which
-//! ends it.
-//!
-//! The limits are the host's [`ProcessLimits`] (`Config::call_timeout`,
-//! `handshake_timeout`, `restart_limit`):
-//!
-//! - **The handshake** runs with both pipes non-blocking: each read and
-//!   write first waits (`poll(2)`) until the pipe is ready or the handshake
-//!   deadline passes, so a server that never answers, never reads, or
-//!   leaves a child of its own holding the pipes cannot hold the load up.
-//! - **A call** runs on blocking pipes, as fast as without a limit: a
-//!   watchdog thread per server sleeps until the running call's deadline
-//!   and kills the server if that call is still running; the caller,
-//!   blocked on the pipe, then reads end-of-file. On the call's path this
-//!   costs a clock read and two atomic operations, no system call.
-//! - **A server that ended** (a crash, an exit, a timeout, a protocol
-//!   error) fails the call that found it so, and is reaped; the next call
-//!   starts a fresh server for the same file, configuration and host
-//!   object, at most `max_restarts` times within any `restart_window` (the
-//!   rule of the `rivet` CLI's isolated mode).
+//! Isolated mode on Unix (see the module documentation of `process`).
 
 use std::collections::VecDeque;
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -43,16 +16,9 @@ use rivet_abi::frame::{FrameError, MAX_FRAME, read_frame, write_frame};
 use rivet_abi::wire::{Hello, PROTOCOL_VERSION, Reply, Request, Response};
 use rivet_host::ProcessLimits;
 
+use super::{BUILTIN_VAR, COOKIE, COOKIE_VAR, LOG_VAR, Started};
 use crate::host::Callbacks;
 use crate::{Error, LoadError};
-
-/// The environment variable carrying the cookie.
-pub(crate) const COOKIE_VAR: &str = "RIVET_SERVER_COOKIE";
-/// Not a secret: a guard against running the server by hand, as go-plugin's
-/// magic cookie is.
-pub(crate) const COOKIE: &str = "5d0c7e1a-rivet-framework-server";
-/// The environment variable carrying the host's log level.
-pub(crate) const LOG_VAR: &str = "RIVET_SERVER_LOG";
 
 /// How long a server may take to exit once its stdin is closed (or once it
 /// closed its stdout) before it is killed.
@@ -61,11 +27,6 @@ const EXIT_GRACE: Duration = Duration::from_secs(2);
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
-
-/// The environment variable asking a host's own executable to serve one of
-/// its built-in plugins (`INTERFACE:NAME`) instead of running as the host
-/// (see [`Loader::serve_builtin`](crate::Loader::serve_builtin)).
-pub(crate) const BUILTIN_VAR: &str = "RIVET_SERVE_BUILTIN";
 
 /// What a server is started with, again at each restart.
 struct Spec {
@@ -121,14 +82,6 @@ struct Server {
     watchdog: Option<Watchdog>,
     /// How it ended, once reaped.
     ended: Option<String>,
-}
-
-/// What the server said of its plugin.
-pub(crate) struct Started {
-    pub(crate) client: Client,
-    pub(crate) interface: [String; 3],
-    pub(crate) host: [String; 2],
-    pub(crate) plugin: [String; 3],
 }
 
 /// Starts `server` for the library at `path` (or, with `builtin`, the
