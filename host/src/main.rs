@@ -8,11 +8,9 @@ mod logger;
 mod pipeline;
 mod template;
 
-mod install;
+mod advice;
 mod manage;
-mod package;
 mod required;
-mod staging;
 
 use std::io;
 use std::path::PathBuf;

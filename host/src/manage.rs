@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 use rivet_loader::{Loader, PluginKind};
+use rivet_store::{DEFAULT_SOURCE, RemoveFilter, Staging};
 
-use crate::install::{self, DEFAULT_SOURCE, RemoveFilter};
-use crate::staging::Staging;
-use crate::{listing, package, required};
+use crate::advice::message;
+use crate::{listing, required};
 
 /// `rivet plugins install`.
 #[derive(Debug, Args)]
@@ -64,15 +64,15 @@ pub struct InitArgs {
 
 /// `rivet plugins install`.
 pub fn install(loader: &Loader, args: &InstallArgs) -> Result<ExitCode, String> {
-    let root = install::install_root(loader).map_err(|e| e.to_string())?;
-    let staging = Staging::new(&root).map_err(|e| e.to_string())?;
-    let (source, staged) = if package::is_package(&args.path) {
-        let package = package::read(loader, &staging, &args.path).map_err(|e| e.to_string())?;
+    let root = rivet_store::install_root(loader).map_err(|e| message(&e))?;
+    let staging = Staging::new(&root).map_err(|e| message(&e))?;
+    let (source, staged) = if rivet_store::is_package(&args.path) {
+        let package = rivet_store::read(loader, &staging, &args.path).map_err(|e| message(&e))?;
         let source = args.source.clone().unwrap_or(package.manifest.source);
         (source, package.plugins)
     } else {
         let staged =
-            install::verify_file(loader, &staging, &args.path).map_err(|e| e.to_string())?;
+            rivet_store::verify_file(loader, &staging, &args.path).map_err(|e| message(&e))?;
         let source = args
             .source
             .clone()
@@ -80,7 +80,7 @@ pub fn install(loader: &Loader, args: &InstallArgs) -> Result<ExitCode, String> 
         (source, vec![staged])
     };
     let written =
-        install::write_installed(&root, &staging, &source, &staged).map_err(|e| e.to_string())?;
+        rivet_store::write_installed(&root, &staging, &source, &staged).map_err(|e| message(&e))?;
     for (path, plugin) in written.iter().zip(&staged) {
         println!(
             "installed {} {} {} from `{source}`: {}",
@@ -109,7 +109,7 @@ pub fn remove(loader: &Loader, args: &RemoveArgs) -> Result<ExitCode, String> {
         kind: args.kind,
         source: args.source.clone(),
     };
-    let removed = install::remove(loader, &args.name, &filter).map_err(|e| e.to_string())?;
+    let removed = rivet_store::remove(loader, &args.name, &filter).map_err(|e| message(&e))?;
     for plugin in removed {
         println!(
             "removed {} {} {} from `{}`: {}",
@@ -135,8 +135,14 @@ pub fn required(loader: &Loader, template: &std::path::Path) -> Result<ExitCode,
 
 /// `rivet plugins pack`.
 pub fn pack(loader: &Loader, args: &PackArgs) -> Result<ExitCode, String> {
-    let out = package::pack(loader, &args.paths, &args.source, &args.output)
-        .map_err(|e| e.to_string())?;
+    let building = |dir: &std::path::Path| {
+        eprintln!(
+            "==> building {} with `cargo build --release`",
+            dir.display()
+        );
+    };
+    let out = rivet_store::pack(loader, &args.paths, &args.source, &args.output, building)
+        .map_err(|e| message(&e))?;
     println!("packed {}", out.display());
     Ok(ExitCode::SUCCESS)
 }

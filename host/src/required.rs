@@ -8,12 +8,11 @@ use std::path::{Path, PathBuf};
 
 use rivet_loader::installed::InstalledName;
 use rivet_loader::{Loader, parse_plugin_file_name, same_name};
+use rivet_store::{Staged, Staging};
 use semver::Version;
 
-use crate::install::{self, InstallError, Staged};
+use crate::advice::message;
 use crate::listing::write_table;
-use crate::package;
-use crate::staging::Staging;
 use crate::template::{Required, Template};
 
 /// Prints each requirement of the template at `path` and the installed
@@ -76,8 +75,8 @@ pub fn show(loader: &Loader, path: &Path, out: &mut impl Write) -> Result<bool, 
 /// each step to `out`.
 pub fn init(loader: &Loader, path: &Path, from: &Path, out: &mut impl Write) -> Result<(), String> {
     let template = Template::load(path).map_err(|e| e.to_string())?;
-    let root = install::install_root(loader).map_err(|e| e.to_string())?;
-    let staging = Staging::new(&root).map_err(|e| e.to_string())?;
+    let root = rivet_store::install_root(loader).map_err(|e| message(&e))?;
+    let staging = Staging::new(&root).map_err(|e| message(&e))?;
     let offers = offers(loader, &staging, from)?;
     let mut missing = Vec::new();
     for required in &template.required {
@@ -125,12 +124,12 @@ pub fn init(loader: &Loader, path: &Path, from: &Path, out: &mut impl Write) -> 
         let staged: Vec<Staged> = match &best.what {
             Offer::File => {
                 vec![
-                    install::verify_file(loader, &staging, &best.origin)
-                        .map_err(|e| e.to_string())?,
+                    rivet_store::verify_file(loader, &staging, &best.origin)
+                        .map_err(|e| message(&e))?,
                 ]
             }
-            Offer::Package => package::read(loader, &staging, &best.origin)
-                .map_err(|e| e.to_string())?
+            Offer::Package => rivet_store::read(loader, &staging, &best.origin)
+                .map_err(|e| message(&e))?
                 .plugins
                 .into_iter()
                 .filter(|s| {
@@ -138,8 +137,8 @@ pub fn init(loader: &Loader, path: &Path, from: &Path, out: &mut impl Write) -> 
                 })
                 .collect(),
         };
-        let written = install::write_installed(&root, &staging, &required.source, &staged)
-            .map_err(|e| e.to_string())?;
+        let written = rivet_store::write_installed(&root, &staging, &required.source, &staged)
+            .map_err(|e| message(&e))?;
         for path in written {
             let _ = writeln!(
                 out,
@@ -197,14 +196,11 @@ fn offers(loader: &Loader, staging: &Staging, from: &Path) -> Result<Vec<Offered
         if !path.is_file() {
             continue;
         }
-        if package::is_package(&path) {
-            match package::unpack(&path, staging) {
-                Ok((manifest, files)) => {
-                    // Only the manifest is needed here: do not keep a copy
-                    // of every package on disk.
-                    for unpacked in files.values() {
-                        let _ = fs::remove_file(&unpacked.file);
-                    }
+        if rivet_store::is_package(&path) {
+            // Only the manifest is needed here: do not keep a copy of
+            // every package on disk.
+            match rivet_store::read_manifest(staging, &path) {
+                Ok(manifest) => {
                     for plugin in manifest.plugins {
                         let (Ok(kind), Ok(version)) =
                             (plugin.kind.parse(), Version::parse(&plugin.version))
@@ -220,7 +216,7 @@ fn offers(loader: &Loader, staging: &Staging, from: &Path) -> Result<Vec<Offered
                         });
                     }
                 }
-                Err(error) => eprintln!("warning: skipping {error}"),
+                Err(error) => eprintln!("warning: skipping {}", message(&error)),
             }
             continue;
         }
@@ -236,7 +232,7 @@ fn offers(loader: &Loader, staging: &Staging, from: &Path) -> Result<Vec<Offered
                 });
             }
         } else if parse_plugin_file_name(file_name).is_some() {
-            match install::verify_file(loader, staging, &path) {
+            match rivet_store::verify_file(loader, staging, &path) {
                 Ok(staged) => offers.push(Offered {
                     kind: staged.id.kind,
                     name: staged.id.name,
@@ -244,13 +240,9 @@ fn offers(loader: &Loader, staging: &Staging, from: &Path) -> Result<Vec<Offered
                     origin: path.clone(),
                     what: Offer::File,
                 }),
-                Err(error) => eprintln!("warning: skipping {}", error_line(&error)),
+                Err(error) => eprintln!("warning: skipping {}", message(&error)),
             }
         }
     }
     Ok(offers)
-}
-
-fn error_line(error: &InstallError) -> String {
-    error.to_string()
 }

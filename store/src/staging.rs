@@ -1,18 +1,19 @@
-//! Staging: where installs put files before they go into place.
+//! [`Staging`]: where the store puts files before they go into place.
 //!
-//! Every install (and `pack`, `init`) works in a private directory
-//! `<install root>/.staging/<PID>-<random>/`. Plugin files are copied or
-//! unpacked into it (streamed: never whole in memory), checked there, and
-//! reach the plugin directory by one rename, as do their sidecars: staging
-//! lies on the file system of the plugin directories, so nothing is copied
-//! twice and no temp file is ever left in a plugin directory. The listing
-//! skips `.staging`, as every name starting with `.`.
+//! Every install (and packing, and reading a package's manifest) works in a
+//! private directory `<install root>/.staging/<PID>-<random>/`. Plugin files
+//! are copied or unpacked into it (streamed: never whole in memory), checked
+//! there, and reach the plugin directory by one rename, as do their
+//! sidecars: staging lies on the file system of the plugin directories, so
+//! nothing is copied twice and no temp file is ever left in a plugin
+//! directory. The loader's listings skip `.staging`, as every name starting
+//! with `.`.
 //!
 //! The directory (and `.staging`, when no other install uses it) is
-//! removed when the install ends. A process killed meanwhile (`kill -9`,
-//! Ctrl-C) leaves its directory behind: the next install of the same store
-//! removes every staging directory whose process (the PID in its name) no
-//! longer runs, so nothing accumulates.
+//! removed when the [`Staging`] is dropped. A process killed meanwhile
+//! (`kill -9`, Ctrl-C) leaves its directory behind: the next [`Staging`]
+//! created in the same install root removes every staging directory whose
+//! process (the PID in its name) no longer runs, so nothing accumulates.
 
 use std::cell::Cell;
 use std::fs;
@@ -21,13 +22,16 @@ use std::path::{Path, PathBuf};
 
 use rivet_loader::integrity::sha256_hex;
 
-use crate::install::InstallError;
+use crate::error::{StoreError, io};
 
 /// The staging directory's name inside the install root.
-pub const STAGING_DIR: &str = ".staging";
+pub(crate) const STAGING_DIR: &str = ".staging";
 
 /// One process's staging directory, removed when dropped (with
-/// `.staging` itself once no other install uses it).
+/// `.staging` itself once no other install uses it). Create one with
+/// [`Staging::new`] in the directory [`install_root`](crate::install_root)
+/// returns and give it to the functions that check, install or pack
+/// plugins.
 #[derive(Debug)]
 pub struct Staging {
     dir: PathBuf,
@@ -37,7 +41,7 @@ pub struct Staging {
 impl Staging {
     /// Creates this process's staging directory under `root` (the install
     /// root), first removing those of processes that no longer run.
-    pub fn new(root: &Path) -> Result<Staging, InstallError> {
+    pub fn new(root: &Path) -> Result<Staging, StoreError> {
         let base = root.join(STAGING_DIR);
         let mut builder = fs::DirBuilder::new();
         builder.recursive(true);
@@ -67,14 +71,14 @@ impl Staging {
     }
 
     /// A path inside the staging directory that nothing uses yet.
-    pub fn unique(&self) -> PathBuf {
+    pub(crate) fn unique(&self) -> PathBuf {
         let n = self.next.get();
         self.next.set(n + 1);
         self.dir.join(n.to_string())
     }
 
     /// A new, empty directory inside the staging directory.
-    pub fn new_dir(&self) -> Result<PathBuf, InstallError> {
+    pub(crate) fn new_dir(&self) -> Result<PathBuf, StoreError> {
         let dir = self.unique();
         fs::create_dir(&dir).map_err(io(&dir))?;
         Ok(dir)
@@ -82,7 +86,7 @@ impl Staging {
 
     /// Writes everything `reader` yields to a new staged file with `mode`,
     /// flushed to disk; returns the file and its SHA-256.
-    pub fn write(&self, reader: impl Read, mode: u32) -> io::Result<(PathBuf, String)> {
+    pub(crate) fn write(&self, reader: impl Read, mode: u32) -> io::Result<(PathBuf, String)> {
         let path = self.unique();
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);
@@ -106,7 +110,7 @@ impl Staging {
     }
 
     /// Replaces `target` by a staged file holding `bytes`, in one rename.
-    pub fn replace(&self, target: &Path, bytes: &[u8], mode: u32) -> Result<(), InstallError> {
+    pub(crate) fn replace(&self, target: &Path, bytes: &[u8], mode: u32) -> Result<(), StoreError> {
         let (staged, _) = self.write(bytes, mode).map_err(io(target))?;
         fs::rename(&staged, target).map_err(io(target))
     }
@@ -135,13 +139,6 @@ impl<R: Read, W: Write> Read for Tee<R, W> {
         let n = self.reader.read(buffer)?;
         self.copy.write_all(&buffer[..n])?;
         Ok(n)
-    }
-}
-
-fn io(path: &Path) -> impl FnOnce(io::Error) -> InstallError + '_ {
-    move |source| InstallError::Io {
-        path: path.to_owned(),
-        source,
     }
 }
 

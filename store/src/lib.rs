@@ -1,0 +1,55 @@
+//! Rivet's plugin store: checking plugin files, installing them under a
+//! loader's install root, removing them, and reading and packing plugin
+//! packages.
+//!
+//! Installed plugins live in `<install root>/<source>/` (the install root
+//! is `$RIVET_HOME/plugins` for [`Loader::new`](rivet_loader::Loader::new),
+//! see [`install_root`]), each under its installed name
+//! (`libplugin_builder_dir_v1.2.3_i1_linux_x86_64.so`) with a
+//! `_SHA256SUM` sidecar, as [`rivet_loader::installed`] describes.
+//!
+//! Installing and packing work in a [`Staging`] directory of the install
+//! root:
+//!
+//! - [`verify_file`] copies a plugin file there and loads the copy in a
+//!   `rivet-plugin-server` process, so a broken or hostile file crashes
+//!   that process, not the caller (where there is no plugin server, it is
+//!   loaded in-process, with a warning logged); it returns a [`Staged`]
+//!   plugin, with what the plugin reports.
+//! - [`read`] unpacks a package (see [`is_package`]) there and checks all
+//!   of it, each plugin as [`verify_file`] does; [`read_manifest`] checks
+//!   only the archive and returns its [`Manifest`].
+//! - [`write_installed`] moves staged plugins into place, each in renames
+//!   that never leave a half-written file or a plugin whose digest its
+//!   sidecar does not list.
+//!
+//! [`remove()`] takes installed versions out again, and [`pack()`] writes
+//! checked plugin files (building plugin crates first) into one package.
+//! Every failure is a [`StoreError`].
+//!
+//! A package is one `.tar.gz`:
+//!
+//! ```text
+//! plugin_builder_dir_v1.2.3_i1_linux_x86_64.tar.gz
+//! ├── rivet-package.toml    the manifest
+//! ├── SHA256SUMS            sha256sum format: the manifest and every plugin file
+//! └── libplugin_builder_dir_v1.2.3_i1_linux_x86_64.so
+//! ```
+
+mod error;
+mod install;
+mod manifest;
+mod pack;
+mod package;
+mod remove;
+mod staging;
+mod verify;
+
+pub use error::StoreError;
+pub use install::{DEFAULT_SOURCE, install_root, write_installed};
+pub use manifest::{Manifest, ManifestPlugin};
+pub use pack::pack;
+pub use package::{Package, is_package, read, read_manifest};
+pub use remove::{RemoveFilter, remove};
+pub use staging::Staging;
+pub use verify::{Staged, verify_file};
