@@ -97,7 +97,7 @@ impl<T: Command> PluginEntry for AsCommand<T> {
 
 /// Parses a plugin's JSON configuration, reporting problems as configuration
 /// errors without JSON line/column positions (the user wrote TOML, not JSON).
-fn parse_config<C: DeserializeOwned>(json: &str) -> Result<C, Error> {
+pub(crate) fn parse_config<C: DeserializeOwned>(json: &str) -> Result<C, Error> {
     let json = if json.trim().is_empty() { "{}" } else { json };
     serde_json::from_str(json).map_err(|error| {
         let text = error.to_string();

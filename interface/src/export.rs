@@ -3,7 +3,9 @@
 //! Each macro generates the library's root module: a `#[no_mangle]` static
 //! holding abi_stable's `LibHeader`, exactly what abi_stable's
 //! `#[export_root_module]` attribute generates, written out here so that
-//! plugin crates need no direct dependency on abi_stable.
+//! plugin crates need no direct dependency on abi_stable. Each also exports
+//! the plugin as its kind's framework interface (see
+//! [`framework`](crate::framework)), under a symbol of its own.
 
 /// The symbol abi_stable looks up in a library to find its root module.
 /// The export macros spell it literally (attributes need a literal); a test
@@ -42,12 +44,25 @@ macro_rules! __export_plugin {
     };
 }
 
+/// Exports `$plugin`, adapted by [`Framework`](crate::framework::Framework),
+/// as its kind's framework interface `$interface` (see
+/// [`framework`](crate::framework)): the framework's root module, named
+/// after the crate, and `RIVET_BUILTIN`, for a host compiling it in.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_framework {
+    ($interface:path, $plugin:ty) => {
+        $crate::__rivet::export!(@root $interface, $crate::framework::Framework<$plugin>);
+    };
+}
+
 /// Exports a [`Builder`](crate::Builder) as this library's plugin:
 /// `rivet_interface::export_builder!(MyBuilder);`
 #[macro_export]
 macro_rules! export_builder {
     ($plugin:ty) => {
         $crate::__export_plugin!($crate::AsBuilder<$plugin>);
+        $crate::__export_framework!($crate::framework::BuilderPlugin, $plugin);
     };
 }
 
@@ -57,6 +72,7 @@ macro_rules! export_builder {
 macro_rules! export_provisioner {
     ($plugin:ty) => {
         $crate::__export_plugin!($crate::AsProvisioner<$plugin>);
+        $crate::__export_framework!($crate::framework::ProvisionerPlugin, $plugin);
     };
 }
 
@@ -66,6 +82,7 @@ macro_rules! export_provisioner {
 macro_rules! export_post_processor {
     ($plugin:ty) => {
         $crate::__export_plugin!($crate::AsPostProcessor<$plugin>);
+        $crate::__export_framework!($crate::framework::PostProcessorPlugin, $plugin);
     };
 }
 
@@ -75,6 +92,7 @@ macro_rules! export_post_processor {
 macro_rules! export_command {
     ($plugin:ty) => {
         $crate::__export_plugin!($crate::AsCommand<$plugin>);
+        $crate::__export_framework!($crate::framework::CommandPlugin, $plugin);
     };
 }
 

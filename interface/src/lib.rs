@@ -44,6 +44,7 @@ mod command;
 mod entry;
 mod error;
 mod export;
+pub mod framework;
 mod host;
 mod kind;
 mod log_bridge;
@@ -84,3 +85,5 @@ pub mod __private {
 /// abi_stable, re-exported for hosts (the loader) that check and call plugin
 /// libraries. Plugin authors never need it.
 pub use abi_stable;
+#[doc(hidden)]
+pub use rivet as __rivet;

@@ -93,7 +93,7 @@ macro_rules! export {
         // several plugin crates link into one host as built-ins.
         #[doc(hidden)]
         #[unsafe(export_name = concat!("rivet_root_", env!("CARGO_CRATE_NAME")))]
-        pub static RIVET_PLUGIN_ROOT_MODULE: $crate::__private::LibHeader = {
+        pub static RIVET_ROOT_MODULE: $crate::__private::LibHeader = {
             extern "C" fn root_module_loader() -> $crate::__private::RootModuleResult {
                 $crate::__private::__call_root_module_loader(|| RIVET_BUILTIN.module())
             }
