@@ -23,6 +23,7 @@ mod config;
 pub mod discovery;
 mod error;
 pub mod integrity;
+pub mod lines;
 mod mode;
 mod names;
 mod opened;

@@ -18,7 +18,7 @@ use rivet_host::ProcessLimits;
 
 use super::{BUILTIN_VAR, COOKIE, COOKIE_VAR, LOG_VAR, Started};
 use crate::host::Callbacks;
-use crate::{Error, LoadError};
+use crate::{Error, LoadError, log_bridge};
 
 /// How long a server may take to exit once its stdin is closed (or once it
 /// closed its stdout) before it is killed.
@@ -143,12 +143,16 @@ fn launch(spec: &Spec, callbacks: Option<&Callbacks>) -> Result<(Server, Identit
         .env(LOG_VAR, log::max_level().as_str())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .map_err(|source| LoadError::Spawn {
             server: spec.server.clone(),
             source,
         })?;
+    if let Some(stderr) = child.stderr.take() {
+        // Ends with the server (when its stderr closes).
+        thread::spawn(move || log_bridge::relay(stderr));
+    }
     let input = child.stdin.take().expect("stdin is piped");
     let output = child.stdout.take().expect("stdout is piped");
     let mut server = Server {
