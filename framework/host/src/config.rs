@@ -84,19 +84,7 @@ impl Config {
 
     /// The defaults for application `app`, from the environment (see [`Config`]).
     pub fn app(app: &str) -> Config {
-        let mut config = Config {
-            app: app.to_owned(),
-            home: None,
-            exe_dir: exe_dir(),
-            cwd: env::current_dir().ok(),
-            path_env: Vec::new(),
-            search_path: None,
-            names: FileNames::default(),
-            server: None,
-            builtin_server: None,
-            vetting: Vetting::default(),
-            limits: ProcessLimits::default(),
-        };
+        let mut config = Config::defaults(app, exe_dir(), env::current_dir().ok());
         if let Some(paths) = env::var_os(config.path_var()) {
             // `a::b` or a trailing `:` gives empty entries; they mean nothing.
             config.path_env = env::split_paths(&paths)
@@ -108,6 +96,24 @@ impl Config {
             .map(PathBuf::from)
             .or_else(|| default_home(app));
         config
+    }
+
+    /// The defaults for `app` run from `exe_dir` in `cwd`, before the
+    /// environment is read: no home and no path variable.
+    fn defaults(app: &str, exe_dir: Option<PathBuf>, cwd: Option<PathBuf>) -> Config {
+        Config {
+            app: app.to_owned(),
+            home: None,
+            exe_dir,
+            cwd,
+            path_env: Vec::new(),
+            search_path: None,
+            names: FileNames::default(),
+            server: None,
+            builtin_server: None,
+            vetting: Vetting::default(),
+            limits: ProcessLimits::default(),
+        }
     }
 
     /// The application's name.
@@ -313,19 +319,14 @@ mod tests {
     use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
 
     fn config() -> Config {
-        Config {
-            app: "my-app".to_owned(),
-            home: Some("/home/u/.my-app.d".into()),
-            exe_dir: Some("/opt/my-app/bin".into()),
-            cwd: Some("/work".into()),
-            path_env: vec!["/a".into(), "/work".into(), "/b".into()],
-            search_path: None,
-            names: FileNames::default(),
-            server: None,
-            builtin_server: None,
-            vetting: Vetting::default(),
-            limits: ProcessLimits::default(),
-        }
+        let mut config = Config::defaults(
+            "my-app",
+            Some("/opt/my-app/bin".into()),
+            Some("/work".into()),
+        );
+        config.home = Some("/home/u/.my-app.d".into());
+        config.path_env = vec!["/a".into(), "/work".into(), "/b".into()];
+        config
     }
 
     #[test]

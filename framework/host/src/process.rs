@@ -7,8 +7,8 @@ use std::os::fd::FromRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 
-/// How a child process ended, for messages: `exited with status 3`,
-/// `killed by signal 11 (SIGSEGV)`.
+/// How a child process ended, for messages (after "its process"):
+/// `exited with status 3`, `was killed by signal 11 (SIGSEGV)`.
 pub fn describe_status(status: ExitStatus) -> String {
     if let Some(code) = status.code() {
         return format!("exited with status {code}");
@@ -25,7 +25,7 @@ pub fn describe_status(status: ExitStatus) -> String {
                 libc::SIGTERM => " (SIGTERM)",
                 _ => "",
             };
-            format!("killed by signal {signal}{name}")
+            format!("was killed by signal {signal}{name}")
         }
         None => "ended".to_owned(),
     }
@@ -62,7 +62,7 @@ mod tests {
         );
         assert_eq!(
             describe_status(ExitStatus::from_raw(libc::SIGSEGV)),
-            "killed by signal 11 (SIGSEGV)"
+            "was killed by signal 11 (SIGSEGV)"
         );
     }
 }

@@ -3,9 +3,8 @@
 use std::collections::VecDeque;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -15,6 +14,8 @@ use rivet_abi::ErrorKind;
 use rivet_abi::frame::{FrameError, MAX_FRAME, read_frame, write_frame};
 use rivet_abi::wire::{Hello, PROTOCOL_VERSION, Reply, Request, Response};
 use rivet_host::ProcessLimits;
+
+use rivet_host::process::describe_status;
 
 use super::{BUILTIN_VAR, COOKIE, COOKIE_VAR, LOG_VAR, Started};
 use crate::host::Callbacks;
@@ -455,7 +456,7 @@ impl Server {
             let mut pause = Duration::from_micros(50);
             while Instant::now() < deadline {
                 match child.try_wait() {
-                    Ok(Some(status)) => return self.ended.insert(describe(status)).clone(),
+                    Ok(Some(status)) => return self.ended.insert(describe_status(status)).clone(),
                     Ok(None) => thread::sleep(pause),
                     Err(_) => break,
                 }
@@ -464,7 +465,7 @@ impl Server {
         }
         let _ = child.kill();
         let status = match child.wait() {
-            Ok(status) => describe(status),
+            Ok(status) => describe_status(status),
             Err(error) => format!("could not be waited for: {error}"),
         };
         drop(child);
@@ -530,30 +531,6 @@ fn ended(status: &str) -> FrameError {
         io::ErrorKind::UnexpectedEof,
         format!("the plugin server ended before it answered (its process {status})"),
     ))
-}
-
-/// How a process ended, after "its process": `exited with status 3`, `was
-/// killed by signal 6 (SIGABRT)`.
-fn describe(status: ExitStatus) -> String {
-    if let Some(code) = status.code() {
-        return format!("exited with status {code}");
-    }
-    match status.signal() {
-        Some(signal) => {
-            let name = match signal {
-                libc::SIGSEGV => " (SIGSEGV)",
-                libc::SIGABRT => " (SIGABRT)",
-                libc::SIGKILL => " (SIGKILL)",
-                libc::SIGBUS => " (SIGBUS)",
-                libc::SIGILL => " (SIGILL)",
-                libc::SIGFPE => " (SIGFPE)",
-                libc::SIGTERM => " (SIGTERM)",
-                _ => "",
-            };
-            format!("was killed by signal {signal}{name}")
-        }
-        None => "ended".to_owned(),
-    }
 }
 
 // ------------------------------------------------------------ the handshake
@@ -775,18 +752,7 @@ impl Watch {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exit_statuses_read_well() {
-        assert_eq!(
-            describe(ExitStatus::from_raw(3 << 8)),
-            "exited with status 3"
-        );
-        assert_eq!(
-            describe(ExitStatus::from_raw(libc::SIGABRT)),
-            "was killed by signal 6 (SIGABRT)"
-        );
-    }
+    use std::os::unix::process::ExitStatusExt;
 
     #[test]
     fn the_watchdog_kills_a_call_that_outlives_the_timeout_and_only_that() {
