@@ -6,7 +6,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use rivet_loader::installed::InstalledName;
+use rivet_loader::installed::{host_interface_major, parse_name};
 use rivet_loader::{Loader, parse_plugin_file_name, same_name};
 use rivet_store::{Staged, Staging};
 use semver::Version;
@@ -221,8 +221,8 @@ fn offers(loader: &Loader, staging: &Staging, from: &Path) -> Result<Vec<Offered
             continue;
         }
         let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if let Some(id) = InstalledName::parse(file_name) {
-            if id.is_compatible() {
+        if let Some(id) = parse_name(file_name) {
+            if id.is_compatible(host_interface_major()) {
                 offers.push(Offered {
                     kind: id.kind,
                     name: id.name,

@@ -99,6 +99,12 @@ impl FromStr for PluginKind {
     }
 }
 
+impl rivet_host::installed::Kind for PluginKind {
+    fn file_token(&self) -> &str {
+        PluginKind::file_token(*self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

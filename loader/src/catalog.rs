@@ -145,8 +145,10 @@ impl Loader {
     pub fn installed(&self) -> Vec<Installed> {
         let mut cache = MetadataCache::open(self.trust.cache_file.as_deref());
         let all = self.installed_files();
-        let compatible: Vec<&InstalledPlugin> =
-            all.iter().filter(|p| p.id.is_compatible()).collect();
+        let compatible: Vec<&InstalledPlugin> = all
+            .iter()
+            .filter(|p| p.id.is_compatible(host_interface_major()))
+            .collect();
         // Every compatible file, vetted in one batch, in `all`'s order.
         let mut entries = self
             .entries(&mut cache, &requests_for(&compatible))
@@ -154,7 +156,7 @@ impl Loader {
         let list = all
             .into_iter()
             .map(|plugin| {
-                if !plugin.id.is_compatible() {
+                if !plugin.id.is_compatible(host_interface_major()) {
                     return Installed {
                         checksum: checksum_state(&plugin.path),
                         metadata: Err(format!(
@@ -446,7 +448,7 @@ fn requests_for(plugins: &[&InstalledPlugin]) -> Vec<ScanRequest> {
 pub(crate) fn installed_name(path: &Path) -> Option<InstalledName> {
     path.file_name()
         .and_then(|n| n.to_str())
-        .and_then(InstalledName::parse)
+        .and_then(installed::parse_name)
 }
 
 /// How `path` compares with its sidecar, hashing it as a loader does.

@@ -1,190 +1,46 @@
-//! Installed plugins: versioned files under `$RIVET_HOME/plugins/<source>/`.
-//!
-//! An installed plugin file is named
-//! `libplugin_KIND_NAME_v<VERSION>_i<INTERFACE MAJOR>_<OS>_<ARCH>.so`, for
-//! example `libplugin_builder_dir_v1.2.3_i1_linux_x86_64.so` (prefix and
-//! suffix as for plain plugin files on each platform). It still starts with
-//! `libplugin_KIND_NAME`; the suffix is parsed from the right, so NAME may
-//! contain `_`: VERSION is a semver version (which never contains `_`), the
-//! interface major is a number, OS is `std::env::consts::OS` (no `_`) and
-//! ARCH is `std::env::consts::ARCH` (which may contain `_`, as `x86_64`).
-//!
-//! The directory between the install root and the file is the plugin's
-//! source, a path-like id such as `example.org/acme/tools`; several versions
-//! of one plugin live side by side in it. Every installed file has a
-//! `<file>_SHA256SUM` sidecar (see [`crate::integrity`]).
+//! Installed plugins of the four kinds: versioned files under
+//! `$RIVET_HOME/plugins/<source>/`, named and found as
+//! [`rivet_host::installed`] says, with [`PluginKind`] as their kind.
 
-use std::cmp::Reverse;
-use std::env::consts::{ARCH, DLL_PREFIX, DLL_SUFFIX, OS};
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rivet_host::InterfaceVersion;
 use rivet_interface::PluginKind;
-use semver::{Version, VersionReq};
+use semver::VersionReq;
 
 use crate::file_name::parse_plugin_file_name;
-use crate::same_name;
 
-/// How deep below the install root plugin files are looked for (a source
-/// such as `example.org/acme/tools` is three levels).
-const MAX_SOURCE_DEPTH: usize = 8;
-
-/// This platform as installed file names write it: `linux_x86_64`.
-pub fn platform() -> String {
-    format!("{OS}_{ARCH}")
-}
+pub use rivet_host::installed::{check_source, platform, same_source};
 
 /// What an installed plugin's file name says about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstalledName {
-    /// The plugin's kind.
-    pub kind: PluginKind,
-    /// The plugin's name (as written in the file name: `-` is `_`).
-    pub name: String,
-    /// The plugin's version.
-    pub version: Version,
-    /// The major version of rivet-interface it was built against.
-    pub interface_major: u64,
-    /// The platform it was built for, as `linux_x86_64`.
-    pub platform: String,
+pub type InstalledName = rivet_host::installed::InstalledName<PluginKind>;
+
+/// One installed plugin file.
+pub type InstalledPlugin = rivet_host::installed::InstalledPlugin<PluginKind>;
+
+/// Parses an installed plugin's file name
+/// (`libplugin_builder_dir_v1.2.3_i1_linux_x86_64.so`); `None` for any
+/// other name.
+pub fn parse_name(file_name: &str) -> Option<InstalledName> {
+    InstalledName::parse(file_name, parse_plugin_file_name)
 }
 
-impl InstalledName {
-    /// The file name for this plugin: `libplugin_builder_dir_v1.2.3_i1_linux_x86_64.so`.
-    pub fn file_name(&self) -> String {
-        format!(
-            "{DLL_PREFIX}plugin_{}_{}_v{}_i{}_{}{DLL_SUFFIX}",
-            self.kind.file_token(),
-            self.name.replace('-', "_"),
-            self.version,
-            self.interface_major,
-            self.platform
-        )
-    }
-
-    /// Parses an installed plugin's file name; `None` for any other name
-    /// (including plain `libplugin_KIND_NAME.so` names).
-    pub fn parse(file_name: &str) -> Option<InstalledName> {
-        let stem = file_name
-            .strip_prefix(DLL_PREFIX)?
-            .strip_prefix("plugin_")?
-            .strip_suffix(DLL_SUFFIX)?;
-        let tokens: Vec<&str> = stem.split('_').collect();
-        // From the right: the last `v<semver>` token followed by `i<major>`,
-        // an OS token and a non-empty arch.
-        (1..tokens.len().saturating_sub(3)).rev().find_map(|at| {
-            let version = Version::parse(tokens[at].strip_prefix('v')?).ok()?;
-            let major = tokens[at + 1].strip_prefix('i')?;
-            if major.is_empty() || !major.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            let interface_major = major.parse().ok()?;
-            let os = tokens[at + 2];
-            let arch = tokens[at + 3..].join("_");
-            if os.is_empty() || arch.is_empty() {
-                return None;
-            }
-            let plain = format!("{DLL_PREFIX}plugin_{}{DLL_SUFFIX}", tokens[..at].join("_"));
-            let (kind, name) = parse_plugin_file_name(&plain)?;
-            Some(InstalledName {
-                kind,
-                name,
-                version,
-                interface_major,
-                platform: format!("{os}_{arch}"),
-            })
-        })
-    }
-
-    /// Whether this file is usable by this host: built for this platform
-    /// against the host's interface major version.
-    pub fn is_compatible(&self) -> bool {
-        self.platform == platform() && self.interface_major == host_interface_major()
-    }
-}
-
-/// The major version of the host's rivet-interface.
-pub(crate) fn host_interface_major() -> u64 {
+/// The major version of the host's rivet-interface, which installed files
+/// must have been built against.
+pub fn host_interface_major() -> u64 {
     rivet_interface::INTERFACE_VERSION
         .parse::<InterfaceVersion>()
         .map_or(0, |version| version.major())
 }
 
-/// One installed plugin file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstalledPlugin {
-    /// Its source: the directory below the install root, with `/`
-    /// separators (`example.org/acme/tools`); empty when the file lies
-    /// directly in the install root.
-    pub source: String,
-    /// What its file name says.
-    pub id: InstalledName,
-    /// The file.
-    pub path: PathBuf,
-}
-
-/// Every installed plugin file below `root`, for any platform and interface
-/// version, sorted by source, kind, name and version (highest first).
-/// Missing or unreadable directories yield nothing.
+/// Every installed plugin file below `root` (see
+/// [`rivet_host::installed::scan_installed`]).
 pub(crate) fn scan_installed(root: &Path) -> Vec<InstalledPlugin> {
-    let mut found = Vec::new();
-    walk(root, String::new(), 0, &mut found);
-    found.sort_by(|a, b| {
-        (
-            &a.source,
-            a.id.kind.as_str(),
-            &a.id.name,
-            Reverse(&a.id.version),
-        )
-            .cmp(&(
-                &b.source,
-                b.id.kind.as_str(),
-                &b.id.name,
-                Reverse(&b.id.version),
-            ))
-    });
-    found
+    rivet_host::installed::scan_installed(root, parse_name)
 }
 
-fn walk(dir: &Path, source: String, depth: usize, found: &mut Vec<InstalledPlugin>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let Some(file_name) = file_name.to_str() else {
-            continue;
-        };
-        // Temp files of an install in progress and hidden directories.
-        if file_name.starts_with('.') {
-            continue;
-        }
-        let Ok(file_type) = entry.file_type() else {
-            continue;
-        };
-        if file_type.is_dir() {
-            if depth < MAX_SOURCE_DEPTH {
-                let source = if source.is_empty() {
-                    file_name.to_owned()
-                } else {
-                    format!("{source}/{file_name}")
-                };
-                walk(&entry.path(), source, depth + 1, found);
-            }
-        } else if let Some(id) = InstalledName::parse(file_name) {
-            found.push(InstalledPlugin {
-                source: source.clone(),
-                id,
-                path: entry.path(),
-            });
-        }
-    }
-}
-
-/// The installed files usable for `(kind, name)` (this platform, the host's
-/// interface major, `source` when given, the version matching `req` when
-/// given), best first: highest version, then by source.
+/// The installed files usable by this host for `(kind, name)`, best first
+/// (see [`rivet_host::installed::candidates`]).
 pub(crate) fn candidates<'a>(
     installed: &'a [InstalledPlugin],
     kind: PluginKind,
@@ -192,184 +48,27 @@ pub(crate) fn candidates<'a>(
     source: Option<&str>,
     req: Option<&VersionReq>,
 ) -> Vec<&'a InstalledPlugin> {
-    let mut matching: Vec<&InstalledPlugin> = installed
-        .iter()
-        .filter(|p| p.id.kind == kind && same_name(&p.id.name, name))
-        .filter(|p| p.id.is_compatible())
-        .filter(|p| source.is_none_or(|s| same_source(&p.source, s)))
-        .filter(|p| req.is_none_or(|r| r.matches(&p.id.version)))
-        .collect();
-    matching.sort_by(|a, b| {
-        b.id.version
-            .cmp(&a.id.version)
-            .then_with(|| a.source.cmp(&b.source))
-    });
-    matching
-}
-
-/// Whether two sources are the same, ignoring leading, trailing and doubled
-/// `/`.
-pub fn same_source(a: &str, b: &str) -> bool {
-    split_source(a) == split_source(b)
-}
-
-fn split_source(source: &str) -> Vec<String> {
-    source
-        .split(['/', '\\'])
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Checks that `source` can be a directory path below the install root:
-/// non-empty `/`-separated parts of ASCII letters, digits, `.`, `_` and
-/// `-`, none of them `.` or `..`. Returns what is wrong.
-pub fn check_source(source: &str) -> Result<(), String> {
-    let parts = split_source(source);
-    if parts.is_empty() {
-        return Err("a source cannot be empty; use something like `example.org/acme/tools`".into());
-    }
-    for part in &parts {
-        if part == "." || part == ".." || part.starts_with('.') {
-            return Err(format!(
-                "`{source}`: source parts cannot start with `.`; use something like `example.org/acme/tools`"
-            ));
-        }
-        if !part
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-        {
-            return Err(format!(
-                "`{source}`: sources are ASCII letters, digits, `.`, `_`, `-` and `/`"
-            ));
-        }
-    }
-    Ok(())
+    rivet_host::installed::candidates(installed, &kind, name, source, req, host_interface_major())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rivet_host::FileNames;
 
-    fn file(stem: &str) -> String {
-        format!("{DLL_PREFIX}{stem}{DLL_SUFFIX}")
-    }
-
-    fn id(kind: PluginKind, name: &str, version: &str) -> InstalledName {
-        InstalledName {
-            kind,
-            name: name.into(),
-            version: Version::parse(version).unwrap(),
-            interface_major: 1,
-            platform: "linux_x86_64".into(),
+    #[test]
+    fn names_of_the_four_kinds_round_trip() {
+        for kind in PluginKind::ALL {
+            let id = InstalledName {
+                kind,
+                name: "a_b".into(),
+                version: semver::Version::new(1, 2, 3),
+                interface_major: host_interface_major(),
+                platform: platform(),
+            };
+            let file_name = id.file_name(&FileNames::default());
+            assert!(file_name.contains(kind.file_token()), "{file_name}");
+            assert_eq!(parse_name(&file_name), Some(id));
         }
-    }
-
-    #[test]
-    fn names_round_trip() {
-        for (kind, name, version) in [
-            (PluginKind::Builder, "dir", "1.2.3"),
-            (
-                PluginKind::PostProcessor,
-                "amazon_ebs",
-                "0.1.0-beta.2+build.7",
-            ),
-            (PluginKind::Command, "my_v1_tool", "10.0.0"),
-            (PluginKind::Provisioner, "x_v1_i1", "2.0.0"),
-        ] {
-            let id = id(kind, name, version);
-            let file_name = id.file_name();
-            assert_eq!(InstalledName::parse(&file_name), Some(id), "{file_name}");
-        }
-    }
-
-    #[test]
-    fn the_documented_example_parses() {
-        let parsed =
-            InstalledName::parse(&file("plugin_builder_dir_v1.2.3_i1_linux_x86_64")).unwrap();
-        assert_eq!(parsed, id(PluginKind::Builder, "dir", "1.2.3"));
-        let parsed =
-            InstalledName::parse(&file("plugin_post_processor_a_b_v2.0.0_i3_macos_aarch64"))
-                .unwrap();
-        assert_eq!(parsed.kind, PluginKind::PostProcessor);
-        assert_eq!(parsed.name, "a_b");
-        assert_eq!(parsed.interface_major, 3);
-        assert_eq!(parsed.platform, "macos_aarch64");
-    }
-
-    #[test]
-    fn plain_and_malformed_names_are_not_installed_names() {
-        for other in [
-            file("plugin_builder_dir"),
-            file("plugin_builder_dir_v1.2_i1_linux_x86_64"),
-            file("plugin_builder_dir_v1.2.3_linux_x86_64"),
-            file("plugin_builder_dir_v1.2.3_i_linux_x86_64"),
-            file("plugin_builder_dir_v1.2.3_i1_linux"),
-            file("plugin_builder_v1.2.3_i1_linux_x86_64"),
-            file("plugin_hook_dir_v1.2.3_i1_linux_x86_64"),
-            format!("{}.tmp", file("plugin_builder_dir_v1.2.3_i1_linux_x86_64")),
-        ] {
-            assert_eq!(InstalledName::parse(&other), None, "{other}");
-        }
-    }
-
-    fn installed(source: &str, kind: PluginKind, name: &str, version: &str) -> InstalledPlugin {
-        let mut id = id(kind, name, version);
-        id.platform = platform();
-        id.interface_major = host_interface_major();
-        InstalledPlugin {
-            source: source.into(),
-            path: PathBuf::from(format!("/p/{source}/{}", id.file_name())),
-            id,
-        }
-    }
-
-    #[test]
-    fn the_highest_matching_version_wins() {
-        let all = vec![
-            installed("a.org/x", PluginKind::Builder, "dir", "1.2.0"),
-            installed("a.org/x", PluginKind::Builder, "dir", "1.10.0"),
-            installed("a.org/x", PluginKind::Builder, "dir", "2.0.0"),
-            installed("b.org/y", PluginKind::Builder, "dir", "1.5.0"),
-            installed("a.org/x", PluginKind::Provisioner, "dir", "9.0.0"),
-        ];
-        let req = VersionReq::parse(">= 1.2, < 2").unwrap();
-        let versions = |source: Option<&str>, req: Option<&VersionReq>| -> Vec<String> {
-            candidates(&all, PluginKind::Builder, "dir", source, req)
-                .iter()
-                .map(|p| p.id.version.to_string())
-                .collect()
-        };
-        assert_eq!(versions(Some("a.org/x"), Some(&req)), ["1.10.0", "1.2.0"]);
-        assert_eq!(
-            versions(Some("/a.org//x/"), Some(&req)),
-            ["1.10.0", "1.2.0"]
-        );
-        assert_eq!(versions(None, Some(&req)), ["1.10.0", "1.5.0", "1.2.0"]);
-        assert_eq!(versions(None, None)[0], "2.0.0");
-        let none = VersionReq::parse(">= 3").unwrap();
-        assert!(versions(None, Some(&none)).is_empty());
-    }
-
-    #[test]
-    fn other_platforms_and_interfaces_are_not_candidates() {
-        let mut foreign = installed("s", PluginKind::Builder, "dir", "3.0.0");
-        foreign.id.platform = "plan9_mips".into();
-        let mut old = installed("s", PluginKind::Builder, "dir", "4.0.0");
-        old.id.interface_major = host_interface_major() + 1;
-        let ok = installed("s", PluginKind::Builder, "dir", "1.0.0");
-        let all = vec![foreign, old, ok];
-        let found = candidates(&all, PluginKind::Builder, "dir", None, None);
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].id.version.to_string(), "1.0.0");
-    }
-
-    #[test]
-    fn sources_are_checked() {
-        assert!(check_source("example.org/acme/tools").is_ok());
-        assert!(check_source("local").is_ok());
-        assert!(check_source("").is_err());
-        assert!(check_source("a/../b").is_err());
-        assert!(check_source("a/b c").is_err());
     }
 }

@@ -54,9 +54,9 @@ pub fn write_installed(
     create_dirs(&dir)?;
     let mut written = Vec::new();
     for plugin in plugins {
-        let path = dir.join(plugin.id.file_name());
+        let path = dir.join(plugin.id.file_name(&rivet_host::FileNames::default()));
         let sidecar = sidecar_path(&path);
-        let file_name = plugin.id.file_name();
+        let file_name = plugin.id.file_name(&rivet_host::FileNames::default());
         let new = plugin.digest.as_str();
         let both = match installed_digest(&path) {
             Some(old) => sidecar_text(&file_name, &[&old, new]),

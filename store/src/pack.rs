@@ -67,7 +67,7 @@ pub fn pack(
         plugins: staged
             .iter()
             .map(|s| ManifestPlugin {
-                file: s.id.file_name(),
+                file: s.id.file_name(&rivet_host::FileNames::default()),
                 kind: s.metadata.kind.as_str().to_owned(),
                 name: s.metadata.name.clone(),
                 version: s.metadata.version.clone(),
@@ -92,7 +92,12 @@ pub fn pack(
     // (name, staged file, digest, mode), in archive order.
     let mut contents = vec![(MANIFEST.to_owned(), manifest_file, manifest_digest, 0o644)];
     for s in &staged {
-        contents.push((s.id.file_name(), s.file.clone(), s.digest.clone(), 0o755));
+        contents.push((
+            s.id.file_name(&rivet_host::FileNames::default()),
+            s.file.clone(),
+            s.digest.clone(),
+            0o755,
+        ));
     }
     let sums: String = contents
         .iter()

@@ -140,7 +140,7 @@ fn rename_error(error: LoadError, staged: &Path, origin: &Path) -> LoadError {
 /// the version and interface major the name gives.
 pub fn verify_file(loader: &Loader, staging: &Staging, path: &Path) -> Result<Staged, StoreError> {
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let named = InstalledName::parse(file_name);
+    let named = rivet_loader::installed::parse_name(file_name);
     let (kind, name) = match &named {
         Some(id) => (id.kind, id.name.clone()),
         None => parse_plugin_file_name(file_name).ok_or_else(|| StoreError::BadFileName {

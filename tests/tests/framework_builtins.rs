@@ -184,3 +184,92 @@ fn imagine_alone_filters_with_its_builtin_sepia() {
     );
     assert_eq!(fs::read(cwd.path().join("file.ppm")).unwrap(), built_in);
 }
+
+/// Installed versions (`HOME/plugins/<source>/`, versioned file names with a
+/// checksum sidecar) come after the search path and before built-ins: the
+/// highest version built against the interface's major version is used, a
+/// file on the search path shadows it, and one without its sidecar is
+/// refused.
+#[test]
+fn installed_versions_resolve_between_the_search_path_and_builtins() {
+    use rivet::installed::InstalledName;
+    use rivet_loader::integrity::{sha256_hex, sidecar_path};
+
+    let home = tempfile::tempdir().unwrap();
+    let source = home.path().join("plugins/example.org/filters");
+    fs::create_dir_all(&source).unwrap();
+    let sepia = plugins_dir().join(file_name("sepia"));
+    let digest = sha256_hex(fs::File::open(&sepia).unwrap()).unwrap();
+    let install = |version: &str, major: u64| {
+        let id = InstalledName {
+            kind: "image_filter".to_owned(),
+            name: "sepia".to_owned(),
+            version: version.parse().unwrap(),
+            interface_major: major,
+            platform: rivet::installed::platform(),
+        };
+        let file = source.join(id.file_name(&rivet::FileNames::default()));
+        fs::copy(&sepia, &file).unwrap();
+        let file_name = file.file_name().unwrap().to_string_lossy().into_owned();
+        fs::write(sidecar_path(&file), format!("{digest}  {file_name}\n")).unwrap();
+        file
+    };
+    let old = install("0.0.9", 1);
+    let best = install("0.1.0", 1);
+    let _other_major = install("9.0.0", 2);
+
+    let empty = tempfile::tempdir().unwrap();
+    let loader = |dirs: &[&Path]| {
+        Loader::new(
+            Config::app("imagine")
+                .home(Some(home.path().to_owned()))
+                .search_path(dirs.iter().copied())
+                .server(plugins_dir().join(format!("rivet-server{EXE_SUFFIX}"))),
+        )
+        .builtin(&plugin_image_filter_sepia::RIVET_BUILTIN)
+    };
+    let resolved = loader(&[empty.path()])
+        .resolve::<dyn ImageFilter>("sepia")
+        .unwrap();
+    assert!(
+        matches!(&resolved, Source::Installed(plugin) if plugin.path == best && plugin.source == "example.org/filters"),
+        "{resolved:?}"
+    );
+    for mode in [Mode::InProcess, Mode::Process] {
+        loader(&[empty.path()])
+            .load_with::<dyn ImageFilter>("sepia", mode, &json!(null))
+            .unwrap();
+    }
+
+    // A file on the search path comes first.
+    let files = tempfile::tempdir().unwrap();
+    fs::copy(&sepia, files.path().join(file_name("sepia"))).unwrap();
+    assert!(matches!(
+        loader(&[files.path()])
+            .resolve::<dyn ImageFilter>("sepia")
+            .unwrap(),
+        Source::File(_)
+    ));
+
+    // An installed file needs its sidecar.
+    fs::remove_file(sidecar_path(&best)).unwrap();
+    let error = loader(&[empty.path()])
+        .load::<dyn ImageFilter>("sepia")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains(&best.display().to_string()) && error.contains("checksum file"),
+        "{error}"
+    );
+
+    // With no compatible installed version left, the built-in.
+    fs::remove_file(&best).unwrap();
+    fs::remove_file(&old).unwrap();
+    assert!(matches!(
+        loader(&[empty.path()])
+            .resolve::<dyn ImageFilter>("sepia")
+            .unwrap(),
+        Source::Builtin(_)
+    ));
+}

@@ -22,6 +22,7 @@
 mod config;
 pub mod discovery;
 mod error;
+pub mod installed;
 pub mod integrity;
 pub mod lines;
 mod mode;

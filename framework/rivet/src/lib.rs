@@ -43,7 +43,10 @@ pub use interface::Interface;
 pub use load_error::LoadError;
 pub use loader::{Loader, Source};
 pub use plugin::Plugin;
-pub use rivet_host::{Config, IntegrityError, Mode, ProcessLimits, SearchPath, Vetting, discovery};
+pub use rivet_host::{
+    Config, FileNames, IntegrityError, Mode, ProcessLimits, SearchPath, Vetting, discovery,
+    installed,
+};
 pub use rivet_macros::{host, interface};
 
 /// What the generated code, [`export!`] and the plugin server use; not an API.

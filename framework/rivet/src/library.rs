@@ -78,17 +78,15 @@ pub(crate) fn init(path: &Path, module: PluginModRef, log: LogSink) -> Result<()
 }
 
 /// The symbol of the root module of the plugin file `path`, NUL-terminated:
-/// `rivet_root_` and the file's stem (`libplugin_x_y.so` → `plugin_x_y`),
-/// the crate name `export!` used.
+/// `rivet_root_` and the file's stem without an installed version part
+/// (`libplugin_x_y.so` and `libplugin_x_y_v1.0.0_i1_linux_x86_64.so` →
+/// `plugin_x_y`), the crate name `export!` used.
 fn root_symbol(path: &Path) -> String {
-    use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
     let file = path
         .file_name()
         .map(|name| name.to_string_lossy())
         .unwrap_or_default();
-    let file = file.strip_prefix(DLL_PREFIX).unwrap_or(&file);
-    let stem = file.strip_suffix(DLL_SUFFIX).unwrap_or(file);
-    format!("rivet_root_{stem}\0")
+    format!("rivet_root_{}\0", rivet_host::installed::plain_stem(&file))
 }
 
 /// The root module of the library whose header the dynamic linker mapped,

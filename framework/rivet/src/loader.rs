@@ -8,8 +8,9 @@ use rivet_abi::abi_stable::std_types::RStr;
 
 use rivet_abi::PluginModRef;
 use rivet_host::discovery::{self, Scan};
+use rivet_host::installed::{self, InstalledName, InstalledPlugin};
 use rivet_host::integrity::{self, Verified};
-use rivet_host::{SearchPath, is_valid_name, same_name};
+use rivet_host::{InterfaceVersion, SearchPath, is_valid_name, same_name};
 
 use crate::host::GivenHost;
 use crate::plugin::{Backend, InProcess};
@@ -41,6 +42,9 @@ pub struct Loader {
 pub enum Source {
     /// A plugin file on the search path.
     File(PathBuf),
+    /// An installed version: the highest compatible one under
+    /// [`Config::install_dir`] (`HOME/plugins/<source>/`).
+    Installed(InstalledPlugin),
     /// A plugin compiled into the host (see [`Builtin`]).
     Builtin(&'static Builtin),
 }
@@ -131,17 +135,51 @@ impl Loader {
     }
 
     /// Where plugin `name` of interface `I` comes from: the first file of
-    /// the search path named for it (see [`locate`](Self::locate)), else a
-    /// registered built-in of that interface and name. This is the one
-    /// resolution [`load`](Self::load) and its variants use.
+    /// the search path named for it (see [`locate`](Self::locate)), else
+    /// the highest installed version built for this platform against `I`'s
+    /// major version, else a registered built-in of that interface and
+    /// name. This is the one resolution [`load`](Self::load) and its
+    /// variants use.
     pub fn resolve<I: Interface + ?Sized>(&self, name: &str) -> Result<Source, LoadError> {
-        match self.locate::<I>(name) {
-            Ok(path) => Ok(Source::File(path)),
-            Err(LoadError::NotFound { .. }) if self.builtin_for(I::NAME, name).is_some() => Ok(
-                Source::Builtin(self.builtin_for(I::NAME, name).expect("found")),
-            ),
-            Err(error) => Err(error),
+        let not_found = match self.locate::<I>(name) {
+            Ok(path) => return Ok(Source::File(path)),
+            Err(error @ LoadError::NotFound { .. }) => error,
+            Err(error) => return Err(error),
+        };
+        let major = I::VERSION
+            .parse::<InterfaceVersion>()
+            .map_or(0, |version| version.major());
+        let installed = self.installed_of(&[I::NAME]);
+        let best = installed::candidates(&installed, &I::NAME.to_owned(), name, None, None, major)
+            .first()
+            .map(|plugin| (*plugin).clone());
+        match (best, self.builtin_for(I::NAME, name)) {
+            (Some(plugin), _) => Ok(Source::Installed(plugin)),
+            (None, Some(builtin)) => Ok(Source::Builtin(builtin)),
+            (None, None) => Err(not_found),
         }
+    }
+
+    /// The installed plugin files of the registered interfaces under
+    /// [`Config::install_dir`], every version, platform and interface
+    /// version (see [`rivet_host::installed`]).
+    pub fn installed(&self) -> Vec<InstalledPlugin> {
+        self.installed_of(&self.kinds)
+    }
+
+    /// The installed plugin files of the kinds `kinds`.
+    fn installed_of(&self, kinds: &[&str]) -> Vec<InstalledPlugin> {
+        let Some(root) = self.config.install_dir() else {
+            return Vec::new();
+        };
+        let names = self.config.file_names();
+        installed::scan_installed(&root, |file| {
+            InstalledName::parse(file, |plain| {
+                names
+                    .parse(plain, kinds)
+                    .map(|(kind, name)| (kind.to_owned(), name))
+            })
+        })
     }
 
     /// The first path of the search path holding the file of plugin `name`
@@ -179,7 +217,9 @@ impl Loader {
         config: &serde_json::Value,
     ) -> Result<I::Handle, LoadError> {
         match self.resolve::<I>(name)? {
-            Source::File(path) => self.load_file::<I>(&path, mode, config),
+            Source::File(path) | Source::Installed(InstalledPlugin { path, .. }) => {
+                self.load_file::<I>(&path, mode, config)
+            }
             Source::Builtin(builtin) => self.load_builtin::<I>(builtin, mode, config, None),
         }
     }
@@ -207,7 +247,9 @@ impl Loader {
         T: Send + Sync + 'static,
     {
         match self.resolve::<I>(name)? {
-            Source::File(path) => self.load_file_with_host::<I, T>(&path, mode, config, host),
+            Source::File(path) | Source::Installed(InstalledPlugin { path, .. }) => {
+                self.load_file_with_host::<I, T>(&path, mode, config, host)
+            }
             Source::Builtin(builtin) => {
                 let host = GivenHost::new::<I::Host, T>(host, mode == Mode::InProcess);
                 self.load_builtin::<I>(builtin, mode, config, Some(host))
@@ -314,7 +356,10 @@ impl Loader {
     /// descriptor: its type, its checksum sidecar if it has one, and its
     /// permissions (see [`Loader`]).
     fn check_file(&self, path: &Path) -> Result<Verified, LoadError> {
-        let verified = integrity::open_verified(path, false)?;
+        let installed = path
+            .file_name()
+            .is_some_and(|file| installed::is_installed_name(&file.to_string_lossy()));
+        let verified = integrity::open_verified(path, installed)?;
         if !self.allow_insecure {
             let root = self.config.install_dir();
             let root = root.as_deref().filter(|root| path.starts_with(root));
