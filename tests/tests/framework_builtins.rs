@@ -241,6 +241,24 @@ fn installed_versions_resolve_between_the_search_path_and_builtins() {
             .unwrap();
     }
 
+    // A version requirement picks among them, or says what is installed.
+    let pinned = loader(&[empty.path()])
+        .resolve_version::<dyn ImageFilter>(
+            "sepia",
+            Some("example.org/filters"),
+            &"^0.0".parse().unwrap(),
+        )
+        .unwrap();
+    assert_eq!(pinned.path, old);
+    let error = loader(&[empty.path()])
+        .resolve_version::<dyn ImageFilter>("sepia", None, &">=1".parse().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("matches `>=1`") && error.contains("(installed: 0.1.0, 0.0.9)"),
+        "{error}"
+    );
+
     // A file on the search path comes first.
     let files = tempfile::tempdir().unwrap();
     fs::copy(&sepia, files.path().join(file_name("sepia"))).unwrap();

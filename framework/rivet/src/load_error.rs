@@ -70,6 +70,24 @@ pub enum LoadError {
         /// The plugin file (or how a built-in plugin is named).
         path: PathBuf,
     },
+    /// No installed version matches a requirement.
+    #[error(
+        "no installed version of plugin `{name}` of interface `{interface}`{} matches `{requirement}` (installed: {}); install one that does",
+        source_id.as_deref().map(|source| format!(" from `{source}`")).unwrap_or_default(),
+        if installed.is_empty() { "none".to_owned() } else { installed.join(", ") }
+    )]
+    NoMatchingVersion {
+        /// The interface's name.
+        interface: String,
+        /// The plugin's name.
+        name: String,
+        /// The source required, if any.
+        source_id: Option<String>,
+        /// The version requirement.
+        requirement: String,
+        /// The compatible versions installed, highest first.
+        installed: Vec<String>,
+    },
     /// A plugin name that is not a plain file name part.
     #[error("`{0}` is not a plugin name: use letters, digits, `-` and `_`")]
     InvalidName(String),

@@ -160,6 +160,38 @@ impl Loader {
         }
     }
 
+    /// The installed version of plugin `name` of interface `I` a host
+    /// requiring `requirement` (from `source`, or from any source) uses:
+    /// the highest one matching it built for this platform against `I`'s
+    /// major version. Load it with [`load_file`](Self::load_file).
+    pub fn resolve_version<I: Interface + ?Sized>(
+        &self,
+        name: &str,
+        source: Option<&str>,
+        requirement: &semver::VersionReq,
+    ) -> Result<InstalledPlugin, LoadError> {
+        let major = I::VERSION
+            .parse::<InterfaceVersion>()
+            .map_or(0, |version| version.major());
+        let installed = self.installed_of(&[I::NAME]);
+        let kind = I::NAME.to_owned();
+        if let Some(plugin) =
+            installed::candidates(&installed, &kind, name, source, Some(requirement), major).first()
+        {
+            return Ok((*plugin).clone());
+        }
+        Err(LoadError::NoMatchingVersion {
+            interface: I::NAME.to_owned(),
+            name: name.to_owned(),
+            source_id: source.map(str::to_owned),
+            requirement: requirement.to_string(),
+            installed: installed::candidates(&installed, &kind, name, source, None, major)
+                .iter()
+                .map(|plugin| plugin.id.version.to_string())
+                .collect(),
+        })
+    }
+
     /// The installed plugin files of the registered interfaces under
     /// [`Config::install_dir`], every version, platform and interface
     /// version (see [`rivet_host::installed`]).
