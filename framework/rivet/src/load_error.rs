@@ -72,21 +72,22 @@ pub enum LoadError {
     },
     /// No installed version matches a requirement.
     #[error(
-        "no installed version of plugin `{name}` of interface `{interface}`{} matches `{requirement}` (installed: {}); install one that does",
-        source_id.as_deref().map(|source| format!(" from `{source}`")).unwrap_or_default(),
-        if installed.is_empty() { "none".to_owned() } else { installed.join(", ") }
+        "no installed version of plugin `{name}` of interface `{interface}`{} matches `{requirement}` (installed: {installed}); install one that does",
+        source_id.as_deref().map(|source| format!(" from `{source}`")).unwrap_or_default()
     )]
     NoMatchingVersion {
         /// The interface's name.
         interface: String,
         /// The plugin's name.
         name: String,
-        /// The source required, if any.
-        source_id: Option<String>,
+        /// The source required, if one was (boxed: this variant stays
+        /// smaller than the largest).
+        source_id: Option<Box<str>>,
         /// The version requirement.
         requirement: String,
-        /// The compatible versions installed, highest first.
-        installed: Vec<String>,
+        /// The compatible versions installed, highest first (`0.2.0, 0.1.0`),
+        /// or `none`.
+        installed: String,
     },
     /// A plugin name that is not a plain file name part.
     #[error("`{0}` is not a plugin name: use letters, digits, `-` and `_`")]

@@ -180,15 +180,20 @@ impl Loader {
         {
             return Ok((*plugin).clone());
         }
+        let versions: Vec<String> =
+            installed::candidates(&installed, &kind, name, source, None, major)
+                .iter()
+                .map(|plugin| plugin.id.version.to_string())
+                .collect();
         Err(LoadError::NoMatchingVersion {
             interface: I::NAME.to_owned(),
             name: name.to_owned(),
-            source_id: source.map(str::to_owned),
+            source_id: source.map(Box::from),
             requirement: requirement.to_string(),
-            installed: installed::candidates(&installed, &kind, name, source, None, major)
-                .iter()
-                .map(|plugin| plugin.id.version.to_string())
-                .collect(),
+            installed: match versions.is_empty() {
+                true => "none".to_owned(),
+                false => versions.join(", "),
+            },
         })
     }
 
