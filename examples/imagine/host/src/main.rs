@@ -14,7 +14,8 @@
 //! in (compiled from the same crate as its plugin file), used when no file
 //! of that name is found; `process:sepia` then runs it in a process of its
 //! own, this executable re-run to serve it. `--list` shows which file each filter is loaded
-//! from, which files that hides, and the built-in filters.
+//! from, which files that hides, the installed versions
+//! (`$IMAGINE_HOME/plugins/<source>/`) and the built-in filters.
 
 mod ppm;
 
@@ -123,6 +124,15 @@ fn list(loader: &Loader) {
             hidden.file.name,
             hidden.file.path.display(),
             hidden.by.display()
+        );
+    }
+    for plugin in loader.installed() {
+        println!(
+            "{}\tinstalled, version {} from {}\t{}",
+            plugin.id.name,
+            plugin.id.version,
+            plugin.source,
+            plugin.path.display()
         );
     }
     for (builtin, file) in loader.builtins() {
