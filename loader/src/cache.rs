@@ -6,7 +6,7 @@
 //! modification time and, on Unix, inode and status-change time) and of
 //! its checksum sidecar; the SHA-256 of the file and how it compared with
 //! the sidecar; and what loading the file gave (the plugin's metadata, or
-//! the error, and whether the file is quarantined: see [`crate::vetting`]). An entry is used only while both stamps are unchanged, so a
+//! the error, and whether the file is quarantined: see [`rivet_host::vetting`]). An entry is used only while both stamps are unchanged, so a
 //! warm run costs two `stat` calls per plugin and no hashing; any change to
 //! a file (a write, a rename over it, a `chmod`, which all move the
 //! status-change time) makes the next run load and hash it again.
