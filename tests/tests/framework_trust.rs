@@ -260,6 +260,29 @@ fn a_library_whose_constructor_crashes_exits_or_hangs_is_quarantined_and_the_hos
     assert_ne!(pixels, vec![200u8; 12]);
 }
 
+/// A verdict is for one version of a file: a quarantined file replaced by
+/// a good one (as an install does) is scanned again and loads.
+#[test]
+fn a_quarantined_file_replaced_by_a_good_one_is_vetted_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = sepia().file_name().unwrap().to_owned();
+    let file = build_c_library(dir.path(), &name.to_string_lossy(), "exit(7);");
+    let loader = Loader::new(
+        Config::app("imagine")
+            .search_path([dir.path()])
+            .server(plugins_dir().join(format!("rivet-server{EXE_SUFFIX}"))),
+    );
+    let error = load(&loader, "sepia", Mode::InProcess).unwrap_err();
+    assert!(
+        matches!(error, LoadError::Quarantined { .. }) && error.to_string().contains("status 7"),
+        "{error}"
+    );
+    let replacement = dir.path().join("new.so");
+    fs::copy(sepia(), &replacement).unwrap();
+    fs::rename(&replacement, &file).unwrap();
+    load(&loader, "sepia", Mode::InProcess).unwrap();
+}
+
 /// Without a scanner to load it first, a file is not loaded in-process:
 /// the error names the file and the scanner.
 #[test]
