@@ -291,3 +291,92 @@ fn installed_versions_resolve_between_the_search_path_and_builtins() {
         Source::Builtin(_)
     ));
 }
+
+/// `Loader::list`: every plugin of the registered interfaces with the
+/// source `resolve` picks and what it says of itself, a broken file with
+/// why, whether files are vetted first or opened in the host.
+#[test]
+fn the_listing_shows_each_plugin_once_from_where_it_loads() {
+    use rivet::Vetting;
+    use rivet::installed::InstalledName;
+    use rivet_loader::integrity::{sha256_hex, sidecar_path};
+
+    let files = tempfile::tempdir().unwrap();
+    fs::copy(
+        plugins_dir().join(file_name("sepia")),
+        files.path().join(file_name("sepia")),
+    )
+    .unwrap();
+    fs::write(files.path().join(file_name("broken")), "not a library").unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let source = home.path().join("plugins/local");
+    fs::create_dir_all(&source).unwrap();
+    let id = InstalledName {
+        kind: "image_filter".to_owned(),
+        name: "invert".to_owned(),
+        version: "0.1.0".parse().unwrap(),
+        interface_major: 1,
+        platform: rivet::installed::platform(),
+    };
+    let installed = source.join(id.file_name(&rivet::FileNames::default()));
+    fs::copy(plugins_dir().join(file_name("invert")), &installed).unwrap();
+    let digest = sha256_hex(fs::File::open(&installed).unwrap()).unwrap();
+    let file = installed
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    fs::write(sidecar_path(&installed), format!("{digest}  {file}\n")).unwrap();
+
+    for vetting in [Vetting::default(), Vetting::Off] {
+        let loader = |home: &Path| {
+            Loader::new(
+                Config::app("imagine")
+                    .home(Some(home.to_owned()))
+                    .search_path([files.path()])
+                    .server(plugins_dir().join(format!("rivet-server{EXE_SUFFIX}")))
+                    .vetting(vetting),
+            )
+            .register::<dyn ImageFilter>()
+            .builtin(&plugin_image_filter_sepia::RIVET_BUILTIN)
+            .builtin(&plugin_image_filter_invert::RIVET_BUILTIN)
+        };
+        let summary = |listing: rivet::Listing| -> Vec<String> {
+            listing
+                .plugins
+                .iter()
+                .map(|plugin| {
+                    let source = match &plugin.source {
+                        Source::File(_) => "file".to_owned(),
+                        Source::Installed(installed) => format!("installed {}", installed.source),
+                        Source::Builtin(_) => "built in".to_owned(),
+                    };
+                    let about = match &plugin.about {
+                        Ok(about) => format!("{} {}", about.version, about.description),
+                        Err(error) if error.contains("broken") => "error: true".to_owned(),
+                        Err(error) => format!("error: {error}"),
+                    };
+                    format!("{} {} ({source}): {about}", plugin.interface, plugin.name)
+                })
+                .collect()
+        };
+        assert_eq!(
+            summary(loader(home.path()).list()),
+            [
+                "image_filter broken (file): error: true",
+                "image_filter sepia (file): 0.1.0 imagine filter `sepia`: warm brown tones",
+                "image_filter invert (installed local): 0.1.0 imagine filter `invert`: a photographic negative, with an optional strength",
+            ],
+            "{vetting:?}"
+        );
+        let empty_home = tempfile::tempdir().unwrap();
+        let listed = summary(loader(empty_home.path()).list());
+        assert_eq!(
+            listed.last().map(String::as_str),
+            Some(
+                "image_filter invert (built in): 0.1.0 imagine filter `invert`: a photographic negative, with an optional strength"
+            ),
+            "{vetting:?}: {listed:?}"
+        );
+    }
+}

@@ -10,9 +10,11 @@ use rivet_abi::PluginModRef;
 use rivet_host::discovery::{self, Scan};
 use rivet_host::installed::{self, InstalledName, InstalledPlugin};
 use rivet_host::integrity::{self, Verified};
+use rivet_host::vetting::Verdict;
 use rivet_host::{InterfaceVersion, SearchPath, is_valid_name, same_name};
 
 use crate::host::GivenHost;
+use crate::listing::{About, Listed, Listing};
 use crate::plugin::{Backend, InProcess};
 use crate::{
     Builtin, Config, HostExports, Interface, LoadError, Mode, Plugin, library, log_bridge, process,
@@ -32,7 +34,8 @@ use crate::{
 pub struct Loader {
     config: Config,
     dirs: SearchPath,
-    kinds: Vec<&'static str>,
+    /// The registered interfaces: names and major versions.
+    kinds: Vec<(&'static str, u64)>,
     builtins: Vec<&'static Builtin>,
     allow_insecure: bool,
 }
@@ -64,8 +67,8 @@ impl Loader {
     /// Registers interface `I` as a kind of plugin this host uses:
     /// [`discover`](Self::discover) lists its plugins.
     pub fn register<I: Interface + ?Sized>(mut self) -> Loader {
-        if !self.kinds.contains(&I::NAME) {
-            self.kinds.push(I::NAME);
+        if !self.kinds.iter().any(|(kind, _)| *kind == I::NAME) {
+            self.kinds.push((I::NAME, major::<I>()));
         }
         self
     }
@@ -112,7 +115,8 @@ impl Loader {
     /// not be read.
     pub fn discover(&self) -> Scan<&'static str> {
         let names = self.config.file_names();
-        discovery::scan(&self.dirs, |file| names.parse(file, &self.kinds))
+        let kinds = self.kind_names();
+        discovery::scan(&self.dirs, |file| names.parse(file, &kinds))
     }
 
     /// The file of plugin `name` of interface `I`: the first directory of
@@ -146,9 +150,7 @@ impl Loader {
             Err(error @ LoadError::NotFound { .. }) => error,
             Err(error) => return Err(error),
         };
-        let major = I::VERSION
-            .parse::<InterfaceVersion>()
-            .map_or(0, |version| version.major());
+        let major = major::<I>();
         let installed = self.installed_of(&[I::NAME]);
         let best = installed::candidates(&installed, &I::NAME.to_owned(), name, None, None, major)
             .first()
@@ -170,9 +172,7 @@ impl Loader {
         source: Option<&str>,
         requirement: &semver::VersionReq,
     ) -> Result<InstalledPlugin, LoadError> {
-        let major = I::VERSION
-            .parse::<InterfaceVersion>()
-            .map_or(0, |version| version.major());
+        let major = major::<I>();
         let installed = self.installed_of(&[I::NAME]);
         let kind = I::NAME.to_owned();
         if let Some(plugin) =
@@ -201,7 +201,89 @@ impl Loader {
     /// [`Config::install_dir`], every version, platform and interface
     /// version (see [`rivet_host::installed`]).
     pub fn installed(&self) -> Vec<InstalledPlugin> {
-        self.installed_of(&self.kinds)
+        self.installed_of(&self.kind_names())
+    }
+
+    /// Every plugin of the registered interfaces, without creating any:
+    /// for each interface and name the source [`resolve`](Self::resolve)
+    /// picks (a search-path file, else the best installed version, else a
+    /// built-in) and what the plugin says of itself, or why it cannot be
+    /// loaded. A file is checked as for a load (and, in-process, vetted: a
+    /// listing loads no library in this process that a load would not).
+    pub fn list(&self) -> Listing {
+        let scan = self.discover();
+        let mut plugins: Vec<Listed> = scan
+            .files
+            .iter()
+            .map(|file| Listed {
+                interface: file.kind,
+                name: file.name.clone(),
+                source: Source::File(file.path.clone()),
+                about: self.about_file(&file.path, file.kind),
+            })
+            .collect();
+        let listed = |plugins: &[Listed], kind: &str, name: &str| {
+            plugins
+                .iter()
+                .any(|p| p.interface == kind && same_name(&p.name, name))
+        };
+        let installed = self.installed();
+        for &(kind, major) in &self.kinds {
+            let token = kind.to_owned();
+            for plugin in installed.iter().filter(|p| p.id.kind == kind) {
+                if listed(&plugins, kind, &plugin.id.name) {
+                    continue;
+                }
+                let best =
+                    installed::candidates(&installed, &token, &plugin.id.name, None, None, major);
+                if let Some(best) = best.first() {
+                    plugins.push(Listed {
+                        interface: kind,
+                        name: best.id.name.clone(),
+                        source: Source::Installed((*best).clone()),
+                        about: self.about_file(&best.path, kind),
+                    });
+                }
+            }
+        }
+        for builtin in &self.builtins {
+            if !listed(&plugins, builtin.interface(), builtin.name()) {
+                let label = PathBuf::from(format!("built-in plugin `{}`", builtin.name()));
+                plugins.push(Listed {
+                    interface: builtin.interface(),
+                    name: builtin.name().to_owned(),
+                    source: Source::Builtin(builtin),
+                    about: About::of(&label, builtin.module(), builtin.interface())
+                        .map_err(|error| error.to_string()),
+                });
+            }
+        }
+        Listing {
+            plugins,
+            hidden: scan.hidden,
+            unreadable: scan.unreadable,
+        }
+    }
+
+    /// What the plugin file at `path` says of itself as a plugin of
+    /// `interface`: checked as for a load, then from the scanner's verdict
+    /// when files are vetted, else opened in this process.
+    fn about_file(&self, path: &Path, interface: &str) -> Result<About, String> {
+        let verified = self.check_file(path).map_err(|error| error.to_string())?;
+        match vetting::verdict(&self.config, path, &verified, interface)
+            .map_err(|error| error.to_string())?
+        {
+            Some(Verdict::Loaded(outcome)) => outcome,
+            Some(Verdict::Quarantined(message)) => Err(message),
+            None => library::open(path, verified, log_bridge::host_sink())
+                .and_then(|module| About::of(path, module, interface))
+                .map_err(|error| error.to_string()),
+        }
+    }
+
+    /// The registered interfaces' names.
+    fn kind_names(&self) -> Vec<&'static str> {
+        self.kinds.iter().map(|(kind, _)| *kind).collect()
     }
 
     /// The installed plugin files of the kinds `kinds`.
@@ -500,4 +582,11 @@ fn create_in_process<I: Interface + ?Sized>(
         ],
         Backend::InProcess(backend),
     ))
+}
+
+/// The major version of interface `I`.
+fn major<I: Interface + ?Sized>() -> u64 {
+    I::VERSION
+        .parse::<InterfaceVersion>()
+        .map_or(0, |version| version.major())
 }

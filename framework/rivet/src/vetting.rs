@@ -17,24 +17,21 @@ use rivet_host::vetting::{
 use rivet_host::{Config, Stamp, Vetting};
 use serde::{Deserialize, Serialize};
 
+use crate::listing::About;
 use crate::{LoadError, library, log_bridge};
 
-/// The interface a scanned file must implement.
+/// The interface a scanned file must implement, and the file's own path
+/// (the scanner loads it through the host's descriptor, `/proc/self/fd/3`
+/// on Linux, but finds its root module from its name and names it in
+/// messages).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Wanted {
     interface: String,
-}
-
-/// What a scanned plugin reports.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Identity {
-    interface: String,
-    name: String,
-    version: String,
+    file: PathBuf,
 }
 
 /// A verdict and the versions of the file and its sidecar it is for.
-type Known = (Stamp, Option<Stamp>, Verdict<Identity>);
+type Known = (Stamp, Option<Stamp>, Verdict<About>);
 
 /// Verdicts of this process, by file.
 static KNOWN: LazyLock<Mutex<HashMap<PathBuf, Known>>> = LazyLock::new(Default::default);
@@ -49,8 +46,28 @@ pub(crate) fn vet(
     verified: &Verified,
     interface: &str,
 ) -> Result<(), LoadError> {
+    match verdict(config, path, verified, interface)? {
+        // A file that loaded in the scanner, or failed cleanly there, is
+        // loaded here (and fails the same way, with the host's error).
+        None | Some(Verdict::Loaded(_)) => Ok(()),
+        Some(Verdict::Quarantined(message)) => Err(LoadError::Quarantined {
+            path: path.to_owned(),
+            message,
+        }),
+    }
+}
+
+/// The scanner's verdict on the checked file `verified` (named `path`) as a
+/// plugin of `interface`: remembered for this version of the file, else
+/// scanned now; `None` when `config` does not vet files.
+pub(crate) fn verdict(
+    config: &Config,
+    path: &Path,
+    verified: &Verified,
+    interface: &str,
+) -> Result<Option<Verdict<About>>, LoadError> {
     let Vetting::Scan { timeout } = config.vetting_mode() else {
-        return Ok(());
+        return Ok(None);
     };
     let metadata = verified
         .file
@@ -81,6 +98,7 @@ pub(crate) fn vet(
                 path: path.to_owned(),
                 plugin: Wanted {
                     interface: interface.to_owned(),
+                    file: path.to_owned(),
                 },
             };
             let verdict =
@@ -97,63 +115,36 @@ pub(crate) fn vet(
             verdict
         }
     };
-    match verdict {
-        // A file that loaded in the scanner, or failed cleanly there, is
-        // loaded here (and fails the same way, with the host's error).
-        Verdict::Loaded(Ok(plugin)) => {
-            log::debug!(
-                "{}: vetted: plugin `{}` {} of interface `{}`",
-                path.display(),
-                plugin.name,
-                plugin.version,
-                plugin.interface
-            );
-            Ok(())
-        }
-        Verdict::Loaded(Err(_)) => Ok(()),
-        Verdict::Quarantined(message) => Err(LoadError::Quarantined {
-            path: path.to_owned(),
-            message,
-        }),
+    if let Verdict::Loaded(Ok(plugin)) = &verdict {
+        log::debug!(
+            "{}: vetted: plugin `{}` {} of interface `{}`",
+            path.display(),
+            plugin.name,
+            plugin.version,
+            plugin.interface
+        );
     }
+    Ok(Some(verdict))
 }
 
 /// Runs `rivet-server` as a scanner until its stdin ends.
 pub(crate) fn serve() -> ExitCode {
-    serve_scans(
-        |request: &ScanRequest<Wanted>| -> Result<Identity, Refusal> {
-            let refused = |error: LoadError, opened: bool| Refusal {
-                message: error.to_string(),
-                opened,
-            };
-            // The host checked the permissions; the checksum is checked again
-            // on the descriptor loaded here.
-            let verified = integrity::open_verified(&request.path, false)
-                .map_err(|e| refused(e.into(), false))?;
-            let module = library::open(
-                &request.path,
-                verified,
-                log_bridge::stderr_sink(log::LevelFilter::Warn),
-            )
-            .map_err(|error| refused(error, true))?;
-            let id = module.interface();
-            if id.name.as_str() != request.plugin.interface {
-                return Err(Refusal {
-                    message: format!(
-                        "{} is a plugin for interface `{}`, not `{}`",
-                        request.path.display(),
-                        id.name,
-                        request.plugin.interface
-                    ),
-                    opened: true,
-                });
-            }
-            let info = module.plugin();
-            Ok(Identity {
-                interface: id.name.to_string(),
-                name: info.name.to_string(),
-                version: info.version.to_string(),
-            })
-        },
-    )
+    serve_scans(|request: &ScanRequest<Wanted>| -> Result<About, Refusal> {
+        let refused = |error: LoadError, opened: bool| Refusal {
+            message: error.to_string(),
+            opened,
+        };
+        // The host checked the permissions; the checksum is checked again
+        // on the descriptor loaded here.
+        let verified =
+            integrity::open_verified(&request.path, false).map_err(|e| refused(e.into(), false))?;
+        let file = &request.plugin.file;
+        let module = library::open(
+            file,
+            verified,
+            log_bridge::stderr_sink(log::LevelFilter::Warn),
+        )
+        .map_err(|error| refused(error, true))?;
+        About::of(file, module, &request.plugin.interface).map_err(|error| refused(error, true))
+    })
 }
