@@ -88,6 +88,7 @@ fn encode(level: u8, target: &str, message: &str) -> String {
 }
 
 /// The level, target and message of a line [`encode`] wrote.
+#[cfg(unix)]
 fn decode(line: &str) -> Option<(log::Level, &str, String)> {
     let mut fields = line.strip_prefix(MARK)?.splitn(3, FIELD);
     let level = fields.next()?.parse().ok()?;
@@ -99,6 +100,7 @@ fn decode(line: &str) -> Option<(log::Level, &str, String)> {
 /// Reads a plugin server's stderr until it ends: log records go to the
 /// host's logger, as an in-process plugin's do; other lines (what the
 /// plugin printed) to the host's stderr.
+#[cfg(unix)]
 pub(crate) fn relay(stderr: impl std::io::Read) {
     let mut stderr = std::io::BufReader::new(stderr);
     while let Some(line) = rivet_host::lines::read_line_lossy(&mut stderr) {
@@ -132,7 +134,7 @@ fn level_filter(level: u8) -> log::LevelFilter {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

@@ -9,7 +9,20 @@
 //! load spawns nothing. A refusal before the scanner opened the file (a
 //! matter of the loader's settings) is reported but not kept.
 
+// The scanner is Unix-only (see `rivet_host::vetting`); elsewhere vetting
+// is always off and there is nothing to scan with.
+#[cfg(unix)]
 pub(crate) mod scanner;
+
+#[cfg(not(unix))]
+impl Loader {
+    /// Never anything to scan with: vetting is off on this platform.
+    pub(crate) fn scan_settings(
+        &self,
+    ) -> Result<Option<rivet_host::vetting::ScanSettings>, LoadError> {
+        Ok(None)
+    }
+}
 
 use std::collections::HashMap;
 use std::fs::File;
