@@ -533,3 +533,13 @@ pub fn build_c_library(dir: &Path, file_name: &str, body: &str) -> PathBuf {
     fs::remove_file(source).unwrap();
     library
 }
+
+/// The framework configuration of application `app` the tests use:
+/// searching `target/debug` (the workspace's plugins), and running
+/// isolated plugins with the `rivet-server` built there.
+pub fn framework_config(app: &str) -> rivet::Config {
+    let dir = plugins_dir();
+    rivet::Config::app(app)
+        .search_path([dir])
+        .server(dir.join(format!("rivet-server{EXE_SUFFIX}")))
+}

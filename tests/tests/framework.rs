@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use imagine_interface::ImageFilter;
-use rivet::{Config, Error, IntegrityError, LoadError, Loader, Mode};
-use rivet_tests::{fixture, plugins_dir};
+use rivet::{Error, IntegrityError, LoadError, Loader, Mode};
+use rivet_tests::{fixture, framework_config};
 use rivet_tests_probe::{Probe, Sample};
 use serde_json::json;
 
@@ -15,12 +15,7 @@ const MODES: [Mode; 2] = [Mode::InProcess, Mode::Process];
 /// A loader searching `target/debug` (the example's plugins) and using the
 /// `rivet-server` built there.
 fn loader() -> Loader {
-    let dir = plugins_dir();
-    Loader::new(
-        Config::app("imagine")
-            .search_path([dir])
-            .server(dir.join(format!("rivet-server{}", std::env::consts::EXE_SUFFIX))),
-    )
+    Loader::new(framework_config("imagine"))
 }
 
 fn probe(mode: Mode) -> rivet_tests_probe::ProbeHandle {

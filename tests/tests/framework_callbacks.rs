@@ -3,8 +3,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use rivet::{Config, Error, Loader, Mode};
-use rivet_tests::{fixture, plugins_dir};
+use rivet::{Error, Loader, Mode};
+use rivet_tests::{fixture, framework_config};
 use rivet_tests_probe::{Assets, Worker, WorkerHandle};
 use serde_json::json;
 
@@ -31,12 +31,7 @@ impl Assets for Store {
 }
 
 fn loader() -> Loader {
-    let dir = plugins_dir();
-    Loader::new(
-        Config::app("worker")
-            .search_path([dir])
-            .server(dir.join(format!("rivet-server{}", std::env::consts::EXE_SUFFIX))),
-    )
+    Loader::new(framework_config("worker"))
 }
 
 fn worker(mode: Mode, store: &Arc<Store>) -> WorkerHandle {

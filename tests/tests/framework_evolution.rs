@@ -6,19 +6,14 @@ use std::path::PathBuf;
 
 use evolving_1_0::Evolving as Evolving10;
 use evolving_1_1::Evolving as Evolving11;
-use rivet::{Config, Error, LoadError, Loader, Mode};
-use rivet_tests::{fixture, plugins_dir};
+use rivet::{Error, LoadError, Loader, Mode};
+use rivet_tests::{fixture, framework_config};
 use serde_json::json;
 
 const MODES: [Mode; 2] = [Mode::InProcess, Mode::Process];
 
 fn loader() -> Loader {
-    let dir = plugins_dir();
-    Loader::new(
-        Config::app("evolving")
-            .search_path([dir])
-            .server(dir.join(format!("rivet-server{}", std::env::consts::EXE_SUFFIX))),
-    )
+    Loader::new(framework_config("evolving"))
 }
 
 fn plugin(version: &str) -> PathBuf {

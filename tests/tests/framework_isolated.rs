@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rivet::{Config, Error, LoadError, Loader, Mode};
-use rivet_tests::{fixture, plugins_dir};
+use rivet_tests::{fixture, framework_config};
 use rivet_tests_probe::{Assets, Probe, ProbeHandle, Worker};
 use serde_json::json;
 
@@ -22,10 +22,7 @@ use serde_json::json;
 const HANG_MS: u64 = 600_000;
 
 fn config() -> Config {
-    let dir = plugins_dir();
-    Config::app("imagine")
-        .search_path([dir])
-        .server(dir.join(format!("rivet-server{}", std::env::consts::EXE_SUFFIX)))
+    framework_config("imagine")
 }
 
 fn probe(config: Config) -> ProbeHandle {

@@ -8,13 +8,13 @@ use std::fs;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use rivet::{Config, Loader, Mode};
+use rivet::{Loader, Mode};
 use rivet_interface::Artifact;
 use rivet_interface::framework::{
     BuilderPlugin, CommandPlugin, Console, Creation, PostProcessorPlugin, ProvisionerPlugin,
 };
 use rivet_tests::cli::{describe, example_site};
-use rivet_tests::{plugins_dir, rivet};
+use rivet_tests::{framework_config, rivet};
 use serde_json::json;
 
 const MODES: [Mode; 2] = [Mode::InProcess, Mode::Process];
@@ -43,16 +43,11 @@ impl Console for Recorder {
 
 /// A framework loader of the four kinds over `target/debug`.
 fn loader() -> Loader {
-    let dir = plugins_dir();
-    Loader::new(
-        Config::app("rivet")
-            .search_path([dir])
-            .server(dir.join(format!("rivet-server{}", std::env::consts::EXE_SUFFIX))),
-    )
-    .register::<dyn BuilderPlugin>()
-    .register::<dyn ProvisionerPlugin>()
-    .register::<dyn PostProcessorPlugin>()
-    .register::<dyn CommandPlugin>()
+    Loader::new(framework_config("rivet"))
+        .register::<dyn BuilderPlugin>()
+        .register::<dyn ProvisionerPlugin>()
+        .register::<dyn PostProcessorPlugin>()
+        .register::<dyn CommandPlugin>()
 }
 
 /// The creation of a step of the template in `dir` with `config`.

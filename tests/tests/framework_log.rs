@@ -6,11 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rivet::{Config, Loader, Mode};
+use rivet::{Loader, Mode};
 use rivet_interface::framework::{BuilderPlugin, Console, Creation};
 use rivet_tests::cli::example_site;
 use rivet_tests::logger::{install_recording_logger, records_where};
-use rivet_tests::{plugins_dir, wait_until};
+use rivet_tests::{framework_config, wait_until};
 
 /// A console that drops everything: these tests look at the log.
 struct Quiet;
@@ -28,12 +28,7 @@ impl Console for Quiet {
 #[test]
 fn a_plugins_log_records_reach_the_host_logger_in_both_modes() {
     install_recording_logger();
-    let dir = plugins_dir();
-    let loader = Loader::new(
-        Config::app("rivet")
-            .search_path([dir])
-            .server(dir.join(format!("rivet-server{}", std::env::consts::EXE_SUFFIX))),
-    );
+    let loader = Loader::new(framework_config("rivet"));
     for (mode, output) in [
         (Mode::InProcess, "build/here"),
         (Mode::Process, "build/there"),
