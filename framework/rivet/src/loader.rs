@@ -335,12 +335,7 @@ impl Loader {
         mode: Mode,
         config: &serde_json::Value,
     ) -> Result<I::Handle, LoadError> {
-        match self.resolve::<I>(name)? {
-            Source::File(path) | Source::Installed(InstalledPlugin { path, .. }) => {
-                self.load_file::<I>(&path, mode, config)
-            }
-            Source::Builtin(builtin) => self.load_builtin::<I>(builtin, mode, config, None),
-        }
+        self.load_named::<I>(name, mode, config, None)
     }
 
     /// Loads plugin `name` of interface `I` in `mode`, creating it from
@@ -365,14 +360,24 @@ impl Loader {
         I::Host: HostExports<T>,
         T: Send + Sync + 'static,
     {
+        let host = GivenHost::new::<I::Host, T>(host, mode == Mode::InProcess);
+        self.load_named::<I>(name, mode, config, Some(host))
+    }
+
+    /// Loads plugin `name` of interface `I` from where
+    /// [`resolve`](Self::resolve) finds it.
+    fn load_named<I: Interface + ?Sized>(
+        &self,
+        name: &str,
+        mode: Mode,
+        config: &serde_json::Value,
+        host: Option<GivenHost>,
+    ) -> Result<I::Handle, LoadError> {
         match self.resolve::<I>(name)? {
             Source::File(path) | Source::Installed(InstalledPlugin { path, .. }) => {
-                self.load_file_with_host::<I, T>(&path, mode, config, host)
+                self.load_given::<I>(&path, mode, config, host)
             }
-            Source::Builtin(builtin) => {
-                let host = GivenHost::new::<I::Host, T>(host, mode == Mode::InProcess);
-                self.load_builtin::<I>(builtin, mode, config, Some(host))
-            }
+            Source::Builtin(builtin) => self.load_builtin::<I>(builtin, mode, config, host),
         }
     }
 
