@@ -293,3 +293,30 @@ fn a_process_the_plugin_started_does_not_hold_a_crashed_call_up() {
     );
     assert!(probe.pid().is_ok());
 }
+
+/// The server runs the very file the host checked (Linux: handed over as
+/// its descriptor 3), at the first start and at every restart: a file put
+/// in its place meanwhile (here a library of another crate, which the
+/// server would refuse) changes nothing for the running handle.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_server_runs_the_file_the_host_checked_even_when_the_path_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir
+        .path()
+        .join(fixture("framework_probe").file_name().unwrap());
+    fs::copy(fixture("framework_probe"), &copy).unwrap();
+    let probe = Loader::new(config())
+        .load_file::<dyn Probe>(&copy, Mode::Process, &json!(null))
+        .unwrap();
+    let other = dir.path().join("other.so");
+    fs::copy(fixture("framework_worker"), &other).unwrap();
+    fs::rename(&other, &copy).unwrap();
+
+    assert!(matches!(
+        probe.abort_now().unwrap_err(),
+        Error::Crashed { .. }
+    ));
+    // The restart loads the checked file, not the library now at the path.
+    assert_eq!(probe.sleep_ms(1).unwrap(), 1);
+}

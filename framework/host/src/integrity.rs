@@ -223,6 +223,57 @@ pub fn open_verified(path: &Path, required: bool) -> Result<Verified, IntegrityE
     Ok(Verified { file })
 }
 
+/// Checks `file`, a plugin file opened and checked by another process and
+/// inherited from it (see [`crate::process::inherit_as_fd3`]), named
+/// `path`: a regular file whose digest is one its sidecar lists when it has
+/// one. The file is read at offsets (`pread`), never through its shared
+/// position, so processes holding copies of it do not disturb one another.
+#[cfg(unix)]
+pub fn verify_inherited(file: File, path: &Path) -> Result<Verified, IntegrityError> {
+    use std::os::unix::fs::FileExt;
+
+    /// `file` read from offset 0 on, whatever its position.
+    struct ReadAt<'a> {
+        file: &'a File,
+        offset: u64,
+    }
+    impl Read for ReadAt<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            let read = self.file.read_at(buffer, self.offset)?;
+            self.offset += read as u64;
+            Ok(read)
+        }
+    }
+
+    let io_error = |source| IntegrityError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let metadata = file.metadata().map_err(io_error)?;
+    if !metadata.is_file() {
+        return Err(IntegrityError::NotAFile {
+            path: path.to_owned(),
+            what: describe_type(metadata.file_type()),
+        });
+    }
+    if let Some(expected) = read_sidecar(path)? {
+        let digest = sha256_hex(ReadAt {
+            file: &file,
+            offset: 0,
+        })
+        .map_err(io_error)?;
+        if !expected.contains(&digest) {
+            return Err(IntegrityError::ChecksumMismatch {
+                path: path.to_owned(),
+                sidecar: sidecar_path(path),
+                expected: expected.join(" or "),
+                found: digest,
+            });
+        }
+    }
+    Ok(Verified { file })
+}
+
 /// The SHA-256 of the installed plugin file `path`, once checked against
 /// its sidecar as a loader checks it (see the module documentation).
 pub fn verified_digest(path: &Path) -> Result<String, IntegrityError> {

@@ -3,9 +3,39 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::FromRawFd;
-use std::os::unix::process::ExitStatusExt;
-use std::process::ExitStatus;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, ExitStatus};
+
+/// The descriptor a child started with [`inherit_as_fd3`] finds its file at.
+pub const INHERITED_FD: i32 = 3;
+
+/// Has the child `command` starts inherit `file` as its descriptor 3 (and
+/// only that copy of it): the child then works on the very file the
+/// parent opened and checked, not on whatever its path names by then.
+/// `file` must stay open until the child has started.
+pub fn inherit_as_fd3(command: &mut Command, file: &File) {
+    let fd = file.as_raw_fd();
+    // SAFETY: between fork and exec the closure only calls `dup2` or
+    // `fcntl`, which are async-signal-safe; `fd` is open in the parent
+    // (the caller keeps `file` open until the child started) and so in the
+    // child. `dup2` leaves the copy without close-on-exec, so the child
+    // has it.
+    unsafe {
+        command.pre_exec(move || {
+            // `dup2` onto itself would keep close-on-exec: clear it.
+            let done = if fd == INHERITED_FD {
+                libc::fcntl(INHERITED_FD, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, INHERITED_FD)
+            };
+            if done < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
 
 /// How a child process ended, for messages (after "its process"):
 /// `exited with status 3`, `was killed by signal 11 (SIGSEGV)`.

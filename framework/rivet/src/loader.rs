@@ -16,6 +16,7 @@ use rivet_host::{InterfaceVersion, SearchPath, is_valid_name, same_name};
 use crate::host::GivenHost;
 use crate::listing::{About, Listed, Listing};
 use crate::plugin::{Backend, InProcess};
+use crate::process::Served;
 use crate::{
     Builtin, Config, HostExports, Interface, LoadError, Mode, Plugin, library, log_bridge, process,
     server, vetting,
@@ -424,7 +425,10 @@ impl Loader {
                 load_in_process::<I>(path, verified, &config, host)?
             }
             // `Mode::Process`, and any mode added later runs isolated.
-            _ => self.load_isolated::<I>(&self.config.server_path(), path, None, &config, host)?,
+            _ => {
+                let served = Served::File(Arc::new(verified.file));
+                self.load_isolated::<I>(&self.config.server_path(), path, served, &config, host)?
+            }
         };
         Ok(I::wrap(plugin))
     }
@@ -455,7 +459,7 @@ impl Loader {
                     });
                 };
                 let builtin = format!("{}:{}", builtin.interface(), builtin.name());
-                self.load_isolated::<I>(server, &label, Some(builtin), &config, host)?
+                self.load_isolated::<I>(server, &label, Served::Builtin(builtin), &config, host)?
             }
         };
         Ok(I::wrap(plugin))
@@ -492,13 +496,14 @@ impl Loader {
         Ok(verified)
     }
 
-    /// Loads the plugin at `path` (or the built-in `builtin`, which `path`
-    /// names in messages) in its own process, started from `server`.
+    /// Loads what `served` says (the plugin file at `path`, or a built-in,
+    /// which `path` names in messages) in its own process, started from
+    /// `server`.
     fn load_isolated<I: Interface + ?Sized>(
         &self,
         server: &Path,
         path: &Path,
-        builtin: Option<String>,
+        served: Served,
         config: &str,
         host: Option<GivenHost>,
     ) -> Result<Plugin<I>, LoadError> {
@@ -509,7 +514,7 @@ impl Loader {
         let mut started = process::start(
             server,
             path,
-            builtin,
+            served,
             config,
             callbacks,
             self.config.process_limits(),

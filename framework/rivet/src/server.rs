@@ -277,6 +277,24 @@ extern "C" fn remote(
     }
 }
 
+/// The plugin file `path`: the host's checked file when it handed it over
+/// (descriptor 3, see `process::FD_VAR`), else opened here; either way
+/// checked against its sidecar.
+fn inherited_or_opened(path: &Path) -> Result<integrity::Verified, rivet_host::IntegrityError> {
+    #[cfg(target_os = "linux")]
+    if env::var(crate::process::FD_VAR)
+        .is_ok_and(|fd| fd == rivet_host::process::INHERITED_FD.to_string())
+    {
+        use std::os::fd::FromRawFd;
+        // SAFETY: the host started this process with its open plugin file
+        // as descriptor 3 (`inherit_as_fd3`) and says so in `FD_VAR`;
+        // nothing else in this process owns descriptor 3.
+        let file = unsafe { File::from_raw_fd(rivet_host::process::INHERITED_FD) };
+        return integrity::verify_inherited(file, path);
+    }
+    integrity::open_verified(path, false)
+}
+
 /// Loads the library (or initialises the built-in plugin) and creates the
 /// instance, handing it `host`; the error is the message for the host.
 fn start(
@@ -291,8 +309,7 @@ fn start(
             // checksum is checked again on the descriptor loaded here, so
             // what runs is what the sidecar lists even if the file was
             // swapped in between.
-            let verified =
-                integrity::open_verified(path, false).map_err(|error| error.to_string())?;
+            let verified = inherited_or_opened(path).map_err(|error| error.to_string())?;
             library::open(path, verified, log_bridge::stderr_sink(level))
                 .map_err(|error| error.to_string())?
         }

@@ -40,6 +40,9 @@ mod unsupported;
 #[cfg(not(unix))]
 use unsupported as platform;
 
+use std::fs::File;
+use std::sync::Arc;
+
 pub use platform::Client;
 pub(crate) use platform::start;
 
@@ -55,6 +58,24 @@ pub(crate) const LOG_VAR: &str = "RIVET_SERVER_LOG";
 /// its built-in plugins (`INTERFACE:NAME`) instead of running as the host
 /// (see [`Loader::serve_builtin`](crate::Loader::serve_builtin)).
 pub(crate) const BUILTIN_VAR: &str = "RIVET_SERVE_BUILTIN";
+
+/// The environment variable telling a server that its plugin file is its
+/// descriptor 3, the file the host opened and checked (Linux).
+#[cfg(target_os = "linux")]
+pub(crate) const FD_VAR: &str = "RIVET_SERVER_FD";
+
+/// What a server serves. (Where there is no isolated mode, on platforms
+/// other than Unix, nothing reads it.)
+#[cfg_attr(not(unix), allow(dead_code))]
+pub(crate) enum Served {
+    /// A plugin file, opened and checked by the host: on Linux the server
+    /// gets this very file (as its descriptor 3, see [`FD_VAR`]) and loads
+    /// it, not whatever the path names by then; restarts load it again.
+    File(Arc<File>),
+    /// A built-in plugin of the host (`INTERFACE:NAME`), served by the
+    /// host's own executable.
+    Builtin(String),
+}
 
 /// What the server said of its plugin.
 pub(crate) struct Started {

@@ -17,7 +17,7 @@ use rivet_host::ProcessLimits;
 
 use rivet_host::process::describe_status;
 
-use super::{BUILTIN_VAR, COOKIE, COOKIE_VAR, LOG_VAR, Started};
+use super::{BUILTIN_VAR, COOKIE, COOKIE_VAR, LOG_VAR, Served, Started};
 use crate::host::Callbacks;
 use crate::{Error, LoadError, log_bridge};
 
@@ -34,9 +34,7 @@ struct Spec {
     server: PathBuf,
     /// The plugin file, or how messages name a built-in plugin.
     path: PathBuf,
-    /// The built-in plugin `server` (the host's own executable) serves, as
-    /// `INTERFACE:NAME`; `None` for a plugin file.
-    builtin: Option<String>,
+    served: Served,
     config: String,
     limits: ProcessLimits,
 }
@@ -85,14 +83,14 @@ struct Server {
     ended: Option<String>,
 }
 
-/// Starts `server` for the library at `path` (or, with `builtin`, the
-/// host's executable `server` for that built-in plugin, which `path` then
-/// names in messages) and creates its instance from `config`, answering its
-/// callbacks with `callbacks`, under `limits`.
+/// Starts `server` for what it serves (the plugin file at `path`, or a
+/// built-in plugin, which `path` then names in messages) and creates its
+/// instance from `config`, answering its callbacks with `callbacks`, under
+/// `limits`.
 pub(crate) fn start(
     server: &Path,
     path: &Path,
-    builtin: Option<String>,
+    served: Served,
     config: &str,
     callbacks: Option<Callbacks>,
     limits: ProcessLimits,
@@ -100,7 +98,7 @@ pub(crate) fn start(
     let spec = Spec {
         server: server.to_owned(),
         path: path.to_owned(),
-        builtin,
+        served,
         config: config.to_owned(),
         limits,
     };
@@ -135,10 +133,21 @@ pub(crate) fn start(
 fn launch(spec: &Spec, callbacks: Option<&Callbacks>) -> Result<(Server, Identity), LoadError> {
     let path = &spec.path;
     let mut command = Command::new(&spec.server);
-    match &spec.builtin {
-        Some(builtin) => command.env(BUILTIN_VAR, builtin),
-        None => command.arg(path).env_remove(BUILTIN_VAR),
-    };
+    match &spec.served {
+        Served::Builtin(builtin) => {
+            command.env(BUILTIN_VAR, builtin);
+        }
+        Served::File(file) => {
+            command.arg(path).env_remove(BUILTIN_VAR);
+            #[cfg(target_os = "linux")]
+            {
+                rivet_host::process::inherit_as_fd3(&mut command, file);
+                command.env(super::FD_VAR, rivet_host::process::INHERITED_FD.to_string());
+            }
+            #[cfg(not(target_os = "linux"))]
+            let _ = file;
+        }
+    }
     let mut child = command
         .env(COOKIE_VAR, COOKIE)
         .env(LOG_VAR, log::max_level().as_str())

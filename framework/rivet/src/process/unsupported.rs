@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rivet_host::ProcessLimits;
 
-use super::Started;
+use super::{Served, Started};
 use crate::host::Callbacks;
 use crate::{Error, LoadError};
 
@@ -33,7 +33,7 @@ impl Client {
 pub(crate) fn start(
     _server: &Path,
     path: &Path,
-    _builtin: Option<String>,
+    _served: Served,
     _config: &str,
     _callbacks: Option<Callbacks>,
     _limits: ProcessLimits,

@@ -152,27 +152,7 @@ impl<M: DeserializeOwned + Send + 'static> Scanner<M> {
         command.envs(settings.env.iter().map(|(name, value)| (name, value)));
         #[cfg(target_os = "linux")]
         if let Some(file) = file {
-            use std::os::fd::AsRawFd;
-            use std::os::unix::process::CommandExt;
-            let fd = file.as_raw_fd();
-            // SAFETY: between fork and exec the closure only calls `dup2`
-            // or `fcntl`, which are async-signal-safe; `fd` is open in the parent (it is
-            // borrowed for the whole call) and so in the child. `dup2`
-            // leaves the copy without close-on-exec, so the scanner has it.
-            unsafe {
-                command.pre_exec(move || {
-                    // `dup2` onto itself would keep close-on-exec: clear it.
-                    let done = if fd == 3 {
-                        libc::fcntl(3, libc::F_SETFD, 0)
-                    } else {
-                        libc::dup2(fd, 3)
-                    };
-                    if done < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
+            crate::process::inherit_as_fd3(&mut command, file);
         }
         #[cfg(not(target_os = "linux"))]
         let _ = file;
