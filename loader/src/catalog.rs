@@ -21,7 +21,7 @@ use rivet_interface::PluginKind;
 use semver::{Version, VersionReq};
 
 use crate::UnreadableDir;
-use crate::cache::{ChecksumState, Entry, MetadataCache, Stamp};
+use crate::cache::{self, ChecksumState, Entry, MetadataCache, Stamp};
 use crate::discovery::{self, Shadowed};
 use crate::installed::{self, InstalledName, InstalledPlugin, host_interface_major};
 use crate::integrity::{self, Verified};
@@ -124,7 +124,7 @@ impl Loader {
         requirement: &VersionReq,
     ) -> Result<InstalledPlugin, LoadError> {
         let all = self.installed_files();
-        let mut cache = MetadataCache::open(self.trust.cache_file.as_deref());
+        let mut cache = cache::open(self.trust.cache_file.as_deref());
         let candidates = installed::candidates(&all, kind, name, Some(source), Some(requirement));
         self.entries(&mut cache, &requests_for(&candidates));
         let found = candidates
@@ -143,7 +143,7 @@ impl Loader {
     /// with its checksum state and metadata, from the metadata cache where
     /// the file has not changed.
     pub fn installed(&self) -> Vec<Installed> {
-        let mut cache = MetadataCache::open(self.trust.cache_file.as_deref());
+        let mut cache = cache::open(self.trust.cache_file.as_deref());
         let all = self.installed_files();
         let compatible: Vec<&InstalledPlugin> = all
             .iter()
@@ -192,7 +192,7 @@ impl Loader {
     /// the last listing (see [`crate::cache`]).
     pub fn catalog(&self) -> Catalog {
         let scan = discovery::scan(&self.search_path);
-        let mut cache = MetadataCache::open(self.trust.cache_file.as_deref());
+        let mut cache = cache::open(self.trust.cache_file.as_deref());
         let installed = self.installed_files();
         // The files the listing describes (each file on the search path, and
         // the best installed version of each plugin no file hides), vetted

@@ -302,3 +302,46 @@ fn a_file_that_cannot_be_vetted_is_not_loaded() {
         "{text}"
     );
 }
+
+/// Verdicts are kept in `HOME/cache/verdicts.cache` for later runs: once a
+/// file is vetted, another process loads it without a scanner (here: with
+/// `rivet-server` gone), until the file changes.
+#[test]
+fn verdicts_are_kept_for_later_runs_until_the_file_changes() {
+    let bin = tempfile::tempdir().unwrap();
+    for exe in ["imagine", "rivet-server"] {
+        let exe = format!("{exe}{EXE_SUFFIX}");
+        fs::copy(plugins_dir().join(&exe), bin.path().join(&exe)).unwrap();
+    }
+    let (plugins, file) = dir_with_sepia();
+    let home = tempfile::tempdir().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    fs::write(cwd.path().join("in.ppm"), b"P6\n1 1\n255\n\xff\x00\x00").unwrap();
+    let run = || {
+        Command::new(bin.path().join(format!("imagine{EXE_SUFFIX}")))
+            .args(["in.ppm", "out.ppm", "sepia"])
+            .current_dir(cwd.path())
+            .env("IMAGINE_HOME", home.path())
+            .env("IMAGINE_PLUGIN_PATH", plugins.path())
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(first.status.success(), "{first:?}");
+    assert!(home.path().join("cache/verdicts.cache").is_file());
+
+    fs::remove_file(bin.path().join(format!("rivet-server{EXE_SUFFIX}"))).unwrap();
+    let second = run();
+    assert!(second.status.success(), "{second:?}");
+
+    // A new version of the file needs a scanner again.
+    let replacement = plugins.path().join("new.so");
+    fs::copy(sepia(), &replacement).unwrap();
+    fs::rename(&replacement, &file).unwrap();
+    let third = run();
+    let stderr = String::from_utf8_lossy(&third.stderr);
+    assert!(
+        !third.status.success() && stderr.contains("cannot be vetted"),
+        "{third:?}"
+    );
+}

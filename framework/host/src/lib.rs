@@ -19,6 +19,7 @@
 //! Hosts use it through `rivet` (the framework), which re-exports what they
 //! need.
 
+pub mod cache;
 mod config;
 pub mod discovery;
 mod error;

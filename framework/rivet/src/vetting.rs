@@ -2,14 +2,17 @@
 //! [`rivet_host::vetting`]): `rivet-server` in scan mode loads each new
 //! file, checks its root module, framework ABI and interface name, and
 //! runs its `init`; a file that crashes, exits or hangs it is quarantined.
-//! Verdicts are remembered in this process per file version ([`Stamp`] of
-//! the file and of its checksum sidecar), so a file is scanned once.
+//! Verdicts are remembered per file version ([`Stamp`] of the file and of
+//! its checksum sidecar): in this process, and in the cache file
+//! `HOME/cache/verdicts.cache` when the host has a home directory (see
+//! [`rivet_host::cache`]), so a file is scanned once, not once per run.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
+use rivet_host::cache::{Cached, FileCache};
 use rivet_host::integrity::{self, Verified};
 use rivet_host::vetting::{
     Refusal, ScanRequest, ScanSettings, Verdict, scan_open_file, serve_scans,
@@ -31,7 +34,21 @@ struct Wanted {
 }
 
 /// A verdict and the versions of the file and its sidecar it is for.
-type Known = (Stamp, Option<Stamp>, Verdict<About>);
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Known {
+    file: Stamp,
+    sidecar: Option<Stamp>,
+    verdict: Verdict<About>,
+}
+
+impl Cached for Known {
+    fn is_for(&self, file: Stamp, sidecar: Option<Stamp>) -> bool {
+        (self.file, self.sidecar) == (file, sidecar)
+    }
+}
+
+/// Identifies the verdict cache's format.
+const MAGIC: &[u8; 8] = b"RIVETFV1";
 
 /// Verdicts of this process, by file.
 static KNOWN: LazyLock<Mutex<HashMap<PathBuf, Known>>> = LazyLock::new(Default::default);
@@ -80,14 +97,26 @@ pub(crate) fn verdict(
         Stamp::of_metadata(&metadata),
         Stamp::of(&integrity::sidecar_path(path)),
     );
-    let known = KNOWN
+    let remembered = KNOWN
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .get(path)
-        .filter(|(file, sidecar, _)| (*file, *sidecar) == stamps)
-        .map(|(.., verdict)| verdict.clone());
+        .filter(|known| known.is_for(stamps.0, stamps.1))
+        .cloned();
+    let cache_file = config
+        .home_dir()
+        .map(|home| home.join("cache").join("verdicts.cache"));
+    let mut cache = None;
+    let known = remembered.or_else(|| {
+        cache
+            .insert(FileCache::<Known>::open(cache_file.as_deref(), MAGIC))
+            .get(path, stamps.0, stamps.1)
+    });
     let verdict = match known {
-        Some(verdict) => verdict,
+        Some(known) => {
+            remember(path, &known);
+            known.verdict
+        }
         None => {
             let settings = ScanSettings {
                 server: config.server_path(),
@@ -108,10 +137,15 @@ pub(crate) fn verdict(
                         message,
                     }
                 })?;
-            KNOWN
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(path.to_owned(), (stamps.0, stamps.1, verdict.clone()));
+            let known = Known {
+                file: stamps.0,
+                sidecar: stamps.1,
+                verdict: verdict.clone(),
+            };
+            remember(path, &known);
+            let mut cache = cache.unwrap_or_else(|| FileCache::open(cache_file.as_deref(), MAGIC));
+            cache.insert(path, known);
+            cache.save();
             verdict
         }
     };
@@ -125,6 +159,14 @@ pub(crate) fn verdict(
         );
     }
     Ok(Some(verdict))
+}
+
+/// Remembers `known` for `path`, for this process.
+fn remember(path: &Path, known: &Known) {
+    KNOWN
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(path.to_owned(), known.clone());
 }
 
 /// Runs `rivet-server` as a scanner until its stdin ends.

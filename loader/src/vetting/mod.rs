@@ -32,7 +32,7 @@ use std::sync::{LazyLock, Mutex};
 use rivet_host::vetting::{cannot_vet, scan, scan_open_file};
 use rivet_interface::PluginKind;
 
-use crate::cache::{Entry, MetadataCache, Stamp};
+use crate::cache::{self, Entry, MetadataCache, Stamp};
 use crate::catalog::{check_installed_name, checksum_state, installed_name};
 use crate::integrity::sidecar_path;
 use crate::isolated::lock;
@@ -105,7 +105,7 @@ impl Loader {
         let entry = match known(path).filter(|entry| entry.is_for(stamp, sidecar)) {
             Some(entry) => entry,
             None => {
-                let mut cache = MetadataCache::open(self.trust.cache_file.as_deref());
+                let mut cache = cache::open(self.trust.cache_file.as_deref());
                 let entry = match cache.get(path, stamp, sidecar) {
                     Some(entry) => entry,
                     None => {
@@ -166,7 +166,7 @@ impl Loader {
         if self.trust.vetting == Vetting::Off {
             return;
         }
-        let mut cache = MetadataCache::open(self.trust.cache_file.as_deref());
+        let mut cache = cache::open(self.trust.cache_file.as_deref());
         self.entries(&mut cache, requests);
         cache.save();
     }
