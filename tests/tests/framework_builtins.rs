@@ -66,6 +66,15 @@ fn builtins_load_without_files_and_a_file_of_the_same_name_shadows_them() {
         loader.resolve::<dyn ImageFilter>("sepia").unwrap(),
         Source::File(path) if path == file
     ));
+    // A built-in registers its interface: a listing sees the file too.
+    let listed = loader.list();
+    assert!(
+        listed
+            .plugins
+            .iter()
+            .any(|p| p.name == "sepia" && matches!(&p.source, Source::File(path) if *path == file)),
+        "{listed:?}"
+    );
     let shadowed: Vec<_> = loader
         .builtins()
         .into_iter()

@@ -766,7 +766,6 @@ fn a_request_too_large_for_a_frame_fails_without_killing_the_plugin() {
     let mut huge = small.clone();
     huge.metadata.insert("blob".into(), "x".repeat(65 << 20));
 
-    let start = Instant::now();
     let error = echo.provision(&huge).unwrap_err();
 
     assert!(
@@ -774,11 +773,6 @@ fn a_request_too_large_for_a_frame_fails_without_killing_the_plugin() {
         "the plugin did not crash, the request was too large: {error}"
     );
     assert!(error.to_string().contains("exceeds"), "{error}");
-    assert!(
-        start.elapsed() < Duration::from_millis(500),
-        "{:?}",
-        start.elapsed()
-    );
     assert!(is_running(server), "a healthy plugin process was killed");
     assert_eq!(echo.provision(&small).unwrap().id, "small");
     assert_eq!(the_server(&file), server);

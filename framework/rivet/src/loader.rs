@@ -77,7 +77,22 @@ impl Loader {
     /// Registers a plugin compiled into the host (`RIVET_BUILTIN` of its
     /// crate, see [`Builtin`]): loaded when no file of its interface and
     /// name is on the search path (a file shadows it, as Packer's do).
+    ///
+    /// Its interface is registered too (see [`register`](Self::register)),
+    /// so that [`discover`](Self::discover) and [`list`](Self::list) see
+    /// the files that would shadow it.
     pub fn builtin(mut self, builtin: &'static Builtin) -> Loader {
+        let interface = builtin.interface();
+        if !self.kinds.iter().any(|(kind, _)| *kind == interface) {
+            let major = builtin
+                .module()
+                .interface()
+                .version
+                .as_str()
+                .parse::<InterfaceVersion>()
+                .map_or(0, |version| version.major());
+            self.kinds.push((interface, major));
+        }
         self.builtins.push(builtin);
         self
     }
