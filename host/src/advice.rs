@@ -1,8 +1,34 @@
-//! What `rivet` prints for a store error: `rivet-store`'s message, plus the
-//! `rivet` command or setting that helps where there is one (the library
-//! names none).
+//! What `rivet` prints for a store or load error: the library's message,
+//! plus the `rivet` command or setting that helps where there is one (the
+//! libraries name none).
 
+use rivet::{IntegrityError, LoadError};
 use rivet_store::StoreError;
+
+/// The message of load error `error`, with the CLI's advice.
+pub fn load(error: &LoadError) -> String {
+    match error {
+        LoadError::Integrity(
+            IntegrityError::ChecksumMismatch { .. }
+            | IntegrityError::MissingChecksum { .. }
+            | IntegrityError::SidecarTooLarge { .. },
+        )
+        | LoadError::InstalledNameMismatch { .. } => format!(
+            "{error} with `rivet plugins install PACKAGE_OR_FILE` (or remove it with `rivet plugins remove`)"
+        ),
+        LoadError::Integrity(IntegrityError::InsecurePermissions { .. }) => {
+            format!("{error} (`rivet --allow-insecure-plugins`)")
+        }
+        LoadError::NoMatchingVersion { source_id, .. } => format!(
+            "{error} with `rivet plugins install PACKAGE_OR_FILE{}`, or `rivet init TEMPLATE --from DIR`",
+            source_id
+                .as_deref()
+                .map(|source| format!(" --source {source}"))
+                .unwrap_or_default()
+        ),
+        _ => error.to_string(),
+    }
+}
 
 /// The message of `error`, with the CLI's advice.
 pub fn message(error: &StoreError) -> String {

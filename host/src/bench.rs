@@ -4,20 +4,26 @@
 //! The plugin is loaded both ways; the in-process load and the isolated
 //! start (spawn, handshake and first call) are timed, then one real call is
 //! repeated for a few seconds in each mode: `synopsis()` for a command (pure:
-//! no work, no output), `prepare(config)` for the other kinds (it checks the
-//! configuration and does no work). Calls are timed in batches long enough
-//! for the clock not to matter; the table gives the median and mean time per
-//! call and the isolated/in-process ratio.
+//! no work, no output); for the other kinds, whose only method does the
+//! work, creating the plugin from `config` (what each step of a build pays
+//! before it runs: in-process, the checks of the already open file and the
+//! plugin's `prepare`; isolated, a fresh process too). Calls are timed in
+//! batches long enough for the clock not to matter; the table gives the
+//! median and mean time per call and the isolated/in-process ratio.
 //!
 //! What the plugin tells the user while being measured is discarded: the
 //! figures are those of the calls, not of a terminal.
 
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rivet_loader::{CallError, HostUi, Instance, Loader, Mode, Plugin, PluginKind, PluginSource};
+use rivet::{Loader, Mode, Source};
+use rivet_interface::PluginKind;
+use rivet_interface::framework::{CommandPlugin, Console};
+
+use crate::plugins::{Command, Plugins, by_kind, describe};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -26,7 +32,8 @@ pub struct BenchOptions {
     pub kind: String,
     /// The plugin's name.
     pub name: String,
-    /// The configuration `prepare` gets (JSON); unused for commands.
+    /// The configuration the plugin is created with (JSON); unused for
+    /// commands.
     pub config: String,
     /// Seconds of calls in each mode.
     pub seconds: f64,
@@ -37,14 +44,17 @@ const MAX_STARTS: usize = 20;
 /// The shortest batch of calls timed at once.
 const MIN_BATCH: Duration = Duration::from_millis(2);
 
-/// A UI that drops what plugins say while they are measured.
+/// A console that drops what plugins say while they are measured.
 struct Quiet;
 
-impl HostUi for Quiet {
-    fn say(&self, _plugin: &str, _line: &str) {}
-    fn message(&self, _plugin: &str, _line: &str) {}
-    fn error(&self, _plugin: &str, _line: &str) {}
-    fn progress(&self, _plugin: &str, _done: u64, _total: u64) {}
+impl Console for Quiet {
+    fn say(&self, _line: String) {}
+    fn message(&self, _line: String) {}
+    fn error(&self, _line: String) {}
+    fn progress(&self, _done: u64, _total: u64) {}
+    fn locate(&self, _kind: String, _name: String) -> Option<String> {
+        None
+    }
 }
 
 /// Times per call of one mode.
@@ -56,7 +66,7 @@ struct Stats {
 
 /// Runs the comparison and prints the table to `out`.
 pub fn bench(
-    loader: &mut Loader,
+    plugins: &Plugins,
     options: &BenchOptions,
     out: &mut impl Write,
 ) -> Result<(), String> {
@@ -68,35 +78,36 @@ pub fn bench(
             options.seconds
         ));
     }
-    loader.set_ui(Arc::new(Quiet));
+    let config: serde_json::Value =
+        serde_json::from_str(&options.config).map_err(|e| format!("--config is not JSON: {e}"))?;
     let budget = Duration::from_secs_f64(options.seconds);
     let method = if kind == PluginKind::Command {
         "synopsis()".to_owned()
     } else {
-        format!("prepare({})", options.config)
+        format!("create({})", options.config)
+    };
+    let path = match plugins.resolve(kind, name).map_err(|e| e.to_string())? {
+        Source::Builtin(_) => {
+            return Err(format!(
+                "{kind} {name} is built into rivet, so it cannot run isolated; install a plugin file to compare"
+            ));
+        }
+        source => PathBuf::from(describe(&source)),
+    };
+    let call = Call {
+        loader: plugins.loader(),
+        kind,
+        path: &path,
+        creation: rivet_interface::framework::Creation {
+            config,
+            base_dir: PathBuf::from("."),
+        },
     };
 
     let started = Instant::now();
-    let local = loader
-        .load_in(kind, name, Mode::InProcess)
-        .map_err(|e| e.to_string())?;
+    let first_local = call.start(Mode::InProcess)?;
     let load = started.elapsed();
-    let path = local.source().to_string();
-    if *local.source() == PluginSource::BuiltIn {
-        return Err(format!(
-            "{kind} {name} is built into rivet, so it cannot run isolated; install a plugin file to compare"
-        ));
-    }
-
-    let call = |plugin: &Plugin| -> Result<Call, CallError> {
-        if kind == PluginKind::Command {
-            Ok(Call::Synopsis(plugin.command()?))
-        } else {
-            Ok(Call::Prepare(plugin.clone()))
-        }
-    };
-    let first_local = call(&local).map_err(|e| e.to_string())?;
-    let failure = first_local.once(&options.config).err();
+    let failure = call.once(&first_local).err();
 
     // Isolated start: spawn, handshake and the first call, several times.
     let mut starts = Vec::new();
@@ -106,21 +117,18 @@ pub fn bench(
     while starts.len() < MAX_STARTS && (starts.len() < 3 || begun.elapsed() < start_budget) {
         drop(remote.take());
         let started = Instant::now();
-        let plugin = loader
-            .load_in(kind, name, Mode::Process)
-            .map_err(|e| e.to_string())?;
-        let first = call(&plugin).map_err(|e| e.to_string())?;
-        let _ = first.once(&options.config);
+        let plugin = call.start(Mode::Process)?;
+        let _ = call.once(&plugin);
         starts.push(started.elapsed());
-        remote = Some((plugin, first));
+        remote = Some(plugin);
     }
-    let (_remote_plugin, first_remote) = remote.expect("at least one start");
+    let first_remote = remote.expect("at least one start");
 
-    let in_process = measure(budget / 2, || first_local.once(&options.config));
-    let isolated = measure(budget / 2, || first_remote.once(&options.config));
+    let in_process = measure(budget / 2, || call.once(&first_local));
+    let isolated = measure(budget / 2, || call.once(&first_remote));
     let start = Stats::of(&mut starts);
 
-    writeln!(out, "rivet bench: {kind} {name} ({path})").map_err(text)?;
+    writeln!(out, "rivet bench: {kind} {name} ({})", path.display()).map_err(text)?;
     writeln!(out, "call measured: {method}").map_err(text)?;
     if let Some(error) = failure {
         writeln!(
@@ -137,19 +145,55 @@ fn text(error: io::Error) -> String {
     error.to_string()
 }
 
-/// The call measured: a command's synopsis, or preparing an instance.
-enum Call {
-    Synopsis(Instance),
-    Prepare(Plugin),
+/// The plugin measured and how: a command's synopsis, or creating a
+/// plugin of another kind.
+struct Call<'a> {
+    loader: &'a Loader,
+    kind: PluginKind,
+    path: &'a Path,
+    creation: rivet_interface::framework::Creation,
 }
 
-impl Call {
-    /// One call. A prepared instance is returned, to be dropped after the
-    /// clock stopped: dropping an isolated instance is a call of its own.
-    fn once(&self, config: &str) -> Result<Option<Instance>, CallError> {
-        match self {
-            Call::Synopsis(instance) => instance.synopsis().map(|_| None),
-            Call::Prepare(plugin) => plugin.prepare(config, Path::new(".")).map(Some),
+/// A started plugin: a command, or the mode plugins of the other kinds are
+/// created in.
+enum Started {
+    Command(Command),
+    Creating(Mode),
+}
+
+impl Call<'_> {
+    /// Loads the plugin in `mode`.
+    fn start(&self, mode: Mode) -> Result<Started, String> {
+        if self.kind == PluginKind::Command {
+            let command = self
+                .loader
+                .load_file_with_host::<dyn CommandPlugin, _>(
+                    self.path,
+                    mode,
+                    &serde_json::Value::Null,
+                    Arc::new(Quiet),
+                )
+                .map_err(|e| e.to_string())?;
+            return Ok(Started::Command(command));
+        }
+        Ok(Started::Creating(mode))
+    }
+
+    /// One call. A created plugin is returned, to be dropped after the
+    /// clock stopped (dropping an isolated one ends its process).
+    fn once(&self, started: &Started) -> Result<Option<Box<dyn std::any::Any>>, String> {
+        match started {
+            Started::Command(command) => {
+                command.synopsis().map(|_| None).map_err(|e| e.to_string())
+            }
+            Started::Creating(mode) => {
+                let config = serde_json::to_value(&self.creation).map_err(|e| e.to_string())?;
+                by_kind!(self.kind, I => self
+                    .loader
+                    .load_file_with_host::<I, _>(self.path, *mode, &config, Arc::new(Quiet))
+                    .map(|plugin| Some(Box::new(plugin) as Box<dyn std::any::Any>)))
+                .map_err(|e| e.to_string())
+            }
         }
     }
 }

@@ -3,14 +3,14 @@
 //!
 //! Every listing names a command plugin by the name it declares (its
 //! `Plugin::NAME`), as `rivet plugins list` does; its file name spells each
-//! `-` of that name as `_` (see [`rivet_loader::plugin_file_name`]), and
-//! either spelling runs it.
+//! `-` of that name as `_`, and either spelling runs it.
 
 use std::io::{self, Write};
 
-use std::sync::Arc;
+use rivet::LoadError;
+use rivet_interface::framework::CommandPlugin;
 
-use rivet_loader::{CallError, ConsoleUi, HostUi, LoadError, Loader, PluginKind, plugin_file_name};
+use crate::plugins::{Plugins, reason};
 
 /// A synopsis longer than this is cut in the overview (Packer's guideline).
 const SYNOPSIS_WIDTH: usize = 50;
@@ -34,33 +34,16 @@ pub enum CommandError {
         source: Box<LoadError>,
     },
     /// The command plugin exists but could not be loaded.
-    #[error(transparent)]
+    #[error("{}", crate::advice::load(.0))]
     Load(Box<LoadError>),
     /// The command plugin failed.
-    #[error(transparent)]
-    Call(#[from] CallError),
-}
-
-/// The UI of a command plugin: it owns the terminal, so its lines are printed
-/// as they are, without the `==> plugin:` prefix of build steps.
-struct CommandUi;
-
-impl HostUi for CommandUi {
-    fn say(&self, _plugin: &str, line: &str) {
-        let _ = writeln!(io::stdout().lock(), "{line}");
-    }
-
-    fn message(&self, _plugin: &str, line: &str) {
-        let _ = writeln!(io::stdout().lock(), "{line}");
-    }
-
-    fn error(&self, _plugin: &str, line: &str) {
-        let _ = writeln!(io::stderr().lock(), "{line}");
-    }
-
-    fn progress(&self, plugin: &str, done: u64, total: u64) {
-        ConsoleUi.progress(plugin, done, total);
-    }
+    #[error("command {name} {reason}", reason = reason(source))]
+    Call {
+        /// The command.
+        name: String,
+        /// Why.
+        source: Box<rivet::Error>,
+    },
 }
 
 /// Runs command plugin `name` with `args`; returns its exit status. `--help`
@@ -68,36 +51,36 @@ impl HostUi for CommandUi {
 /// there is no such plugin, the error lists the `builtin` commands and the
 /// command plugins.
 pub fn run(
-    loader: &mut Loader,
+    plugins: &Plugins,
     builtin: &[(String, String)],
     name: &str,
     args: &[String],
 ) -> Result<i32, CommandError> {
-    loader.set_ui(Arc::new(CommandUi));
-    let plugin = loader
-        .load(PluginKind::Command, name)
-        .map_err(|source| match source {
-            LoadError::NotFound { .. } => CommandError::Unknown {
-                name: name.to_owned(),
-                available: available(loader, builtin),
-                file_name: plugin_file_name(PluginKind::Command, name),
-                source: Box::new(source),
-            },
-            other => CommandError::Load(Box::new(other)),
-        })?;
-    let command = plugin.command()?;
+    let command = plugins.load_command(name).map_err(|source| match source {
+        LoadError::NotFound { ref file, .. } => CommandError::Unknown {
+            name: name.to_owned(),
+            available: available(plugins, builtin),
+            file_name: file.clone(),
+            source: Box::new(source),
+        },
+        other => CommandError::Load(Box::new(other)),
+    })?;
+    let call = |source| CommandError::Call {
+        name: name.to_owned(),
+        source: Box::new(source),
+    };
     if let [only] = args
         && (only == "--help" || only == "-h")
     {
-        println!("{}", command.help()?.trim_end());
+        println!("{}", command.help().map_err(call)?.trim_end());
         return Ok(0);
     }
-    Ok(command.run(args)?)
+    command.run(args.to_vec()).map_err(call)
 }
 
 /// The usage, built-in commands and command plugins with their synopsis.
 pub fn overview(
-    loader: &Loader,
+    plugins: &Plugins,
     builtin: &[(String, String)],
     out: &mut impl Write,
 ) -> io::Result<()> {
@@ -106,33 +89,32 @@ pub fn overview(
         "Usage: rivet [--version] [--help] <command> [<args>]\n"
     )?;
     writeln!(out, "Available commands are:")?;
-    write_rows(builtin.iter().cloned(), loader, out)
+    write_rows(builtin.iter().cloned(), plugins, out)
 }
 
 /// The command plugins with their synopsis, under a heading: what `rivet
 /// --help` adds to the help of the built-in commands.
-pub fn plugin_section(loader: &Loader, out: &mut impl Write) -> io::Result<()> {
+pub fn plugin_section(plugins: &Plugins, out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
         "\nCommand plugins (`rivet help NAME` shows one's help):"
     )?;
-    write_rows(std::iter::empty(), loader, out)
+    write_rows(std::iter::empty(), plugins, out)
 }
 
 /// Writes `rows`, then one row per command plugin, in aligned columns; then
 /// why any command plugin cannot be used.
 fn write_rows(
     rows: impl Iterator<Item = (String, String)>,
-    loader: &Loader,
+    plugins: &Plugins,
     out: &mut impl Write,
 ) -> io::Result<()> {
     let mut rows: Vec<(String, String)> = rows.collect();
     let mut problems = Vec::new();
-    for name in plugin_names(loader) {
-        let synopsis = loader
-            .load(PluginKind::Command, &name)
+    for name in plugin_names(plugins) {
+        let synopsis = plugins
+            .load_command(&name)
             .map_err(|e| e.to_string())
-            .and_then(|plugin| plugin.command().map_err(|e| e.to_string()))
             .and_then(|command| command.synopsis().map_err(|e| e.to_string()));
         match synopsis {
             Ok(text) => rows.push((name, cut(text.trim()))),
@@ -152,25 +134,26 @@ fn write_rows(
     Ok(())
 }
 
-/// The names the command plugins `loader` finds declare (installed ones
-/// and built-ins included), from the listing cache: none is loaded.
-fn plugin_names(loader: &Loader) -> Vec<String> {
-    loader
-        .catalog()
+/// The names the command plugins `plugins` finds declare (installed ones
+/// and built-ins included), from their vetting verdicts: none is created.
+fn plugin_names(plugins: &Plugins) -> Vec<String> {
+    plugins
+        .loader()
+        .list()
         .plugins
         .into_iter()
-        .filter(|listed| listed.metadata.kind == PluginKind::Command)
-        .map(|listed| listed.metadata.name)
+        .filter(|listed| listed.interface == <dyn CommandPlugin as rivet::Interface>::NAME)
+        .map(|listed| listed.about.map_or(listed.name, |about| about.name))
         .collect()
 }
 
 /// The built-in commands, then the command plugins, as `a, b and c`.
-fn available(loader: &Loader, builtin: &[(String, String)]) -> String {
+fn available(plugins: &Plugins, builtin: &[(String, String)]) -> String {
     let mut names: Vec<String> = builtin
         .iter()
         .map(|(name, _)| format!("`{name}`"))
         .collect();
-    names.extend(plugin_names(loader).iter().map(|name| format!("`{name}`")));
+    names.extend(plugin_names(plugins).iter().map(|name| format!("`{name}`")));
     match names.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
         _ => names.concat(),

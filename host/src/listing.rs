@@ -7,62 +7,80 @@
 
 use std::io::{self, Write};
 
-use rivet_loader::{Catalog, Loader, Mode, PluginSource};
+use rivet::{IntegrityError, Listing, Mode, Source};
+use rivet_host::integrity;
 
-/// Prints the plugins `loader` finds, then the broken and shadowed files.
-pub fn list(loader: &Loader, out: &mut impl Write) -> io::Result<()> {
-    let Catalog {
-        plugins,
-        broken,
-        shadowed,
+use crate::plugins::{Plugins, describe, kind_of};
+
+/// Prints the plugins `plugins` finds, then the broken and shadowed files.
+pub fn list(plugins: &Plugins, out: &mut impl Write) -> io::Result<()> {
+    let Listing {
+        plugins: listed,
+        hidden,
         unreadable,
-    } = loader.catalog();
+        ..
+    } = plugins.loader().list();
 
-    let rows: Vec<[String; 5]> = plugins
-        .iter()
-        .map(|plugin| {
-            let metadata = &plugin.metadata;
-            let mode = match plugin.source {
-                PluginSource::BuiltIn => Mode::InProcess,
-                PluginSource::File(_) => loader.mode(),
-            };
-            [
-                metadata.kind.to_string(),
-                metadata.name.clone(),
-                metadata.version.clone(),
-                mode.to_string(),
-                plugin.source.to_string(),
-            ]
-        })
-        .collect();
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    let mut broken = Vec::new();
+    for plugin in &listed {
+        match &plugin.about {
+            Ok(about) => {
+                let mode = match plugin.source {
+                    Source::Builtin(_) => Mode::InProcess,
+                    _ => plugins.mode(),
+                };
+                rows.push([
+                    kind_name(plugin.interface),
+                    about.name.clone(),
+                    about.version.clone(),
+                    mode.to_string(),
+                    describe(&plugin.source),
+                ]);
+            }
+            Err(message) => broken.push(message),
+        }
+    }
     if rows.is_empty() {
-        writeln!(out, "No plugins found. Searched: {}", dirs(loader))?;
+        writeln!(out, "No plugins found. Searched: {}", dirs(plugins))?;
     } else {
         write_table(out, ["KIND", "NAME", "VERSION", "MODE", "FILE"], &rows)?;
     }
 
     if !broken.is_empty() {
         writeln!(out, "\nBroken plugins (not loaded):")?;
-        for item in &broken {
-            writeln!(out, "  {}", item.message)?;
+        for message in broken {
+            writeln!(out, "  {message}")?;
         }
     }
-    if !shadowed.is_empty() {
+    let shadowed_builtins: Vec<_> = plugins
+        .loader()
+        .builtins()
+        .into_iter()
+        .filter_map(|(builtin, by)| Some((builtin, by?)))
+        .collect();
+    if !hidden.is_empty() || !shadowed_builtins.is_empty() {
         writeln!(
             out,
             "\nShadowed plugins (not used; an earlier file on the search path wins):"
         )?;
-        for item in &shadowed {
-            let hidden = match &item.hidden {
-                PluginSource::File(path) => path.display().to_string(),
-                PluginSource::BuiltIn => "the built-in plugin".to_owned(),
-            };
+        for item in &hidden {
             writeln!(
                 out,
-                "  {} {}: {hidden} is hidden by {}",
-                item.kind,
-                item.name,
+                "  {} {}: {} is hidden by {}",
+                kind_name(item.file.kind),
+                item.file.name,
+                item.file.path.display(),
                 item.by.display()
+            )?;
+        }
+        for (builtin, by) in shadowed_builtins {
+            writeln!(
+                out,
+                "  {} {}: the built-in plugin is hidden by {}",
+                kind_name(builtin.interface()),
+                builtin.name(),
+                by.display()
             )?;
         }
     }
@@ -75,12 +93,32 @@ pub fn list(loader: &Loader, out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
+/// The kind whose interface is `interface`, as users write it
+/// (`post-processor`).
+fn kind_name(interface: &str) -> String {
+    kind_of(interface).map_or(interface.to_owned(), |kind| kind.to_string())
+}
+
+/// How an installed file compares with its checksum sidecar.
+fn checksum_state(path: &std::path::Path) -> String {
+    match integrity::verified_digest(path) {
+        Ok(_) => "ok".to_owned(),
+        Err(IntegrityError::ChecksumMismatch { .. }) => {
+            "MISMATCH (changed since install)".to_owned()
+        }
+        Err(IntegrityError::MissingChecksum { .. }) => "missing".to_owned(),
+        Err(error) => format!("unreadable ({error})"),
+    }
+}
+
 /// Prints every installed plugin file: source, kind, name, version,
 /// checksum state and path; then why any of them cannot be used.
-pub fn installed(loader: &Loader, out: &mut impl Write) -> io::Result<()> {
+pub fn installed(plugins: &Plugins, out: &mut impl Write) -> io::Result<()> {
+    let loader = plugins.loader();
     let installed = loader.installed();
     if installed.is_empty() {
         let root = loader
+            .config()
             .install_dir()
             .map_or("(no install directory)".to_owned(), |d| {
                 d.display().to_string()
@@ -92,18 +130,17 @@ pub fn installed(loader: &Loader, out: &mut impl Write) -> io::Result<()> {
     }
     let rows: Vec<[String; 6]> = installed
         .iter()
-        .map(|item| {
-            let plugin = &item.plugin;
+        .map(|plugin| {
             [
                 if plugin.source.is_empty() {
                     "-".to_owned()
                 } else {
                     plugin.source.clone()
                 },
-                plugin.id.kind.to_string(),
+                kind_name(&plugin.id.kind),
                 plugin.id.name.clone(),
                 plugin.id.version.to_string(),
-                item.checksum.to_string(),
+                checksum_state(&plugin.path),
                 plugin.path.display().to_string(),
             ]
         })
@@ -113,9 +150,9 @@ pub fn installed(loader: &Loader, out: &mut impl Write) -> io::Result<()> {
         ["SOURCE", "KIND", "NAME", "VERSION", "CHECKSUM", "PATH"],
         &rows,
     )?;
-    let unusable: Vec<&String> = installed
+    let unusable: Vec<String> = installed
         .iter()
-        .filter_map(|item| item.metadata.as_ref().err())
+        .filter_map(|plugin| plugins.usable(plugin).err())
         .collect();
     if !unusable.is_empty() {
         writeln!(out, "\nUnusable installed plugins:")?;
@@ -126,9 +163,11 @@ pub fn installed(loader: &Loader, out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
-fn dirs(loader: &Loader) -> String {
-    loader
-        .search_path()
+fn dirs(plugins: &Plugins) -> String {
+    plugins
+        .loader()
+        .config()
+        .dirs()
         .dirs()
         .iter()
         .map(|d| d.display().to_string())

@@ -1,11 +1,14 @@
 //! `rivet`: builds artifacts from templates with plugins, lists plugins and
-//! runs command plugins. One embedding of `rivet-loader`.
+//! runs command plugins. Its four kinds of plugins are framework
+//! interfaces ([`rivet_interface::framework`]), loaded by a `rivet::Loader`.
 
 mod bench;
 mod commands;
+mod console;
 mod listing;
 mod logger;
 mod pipeline;
+mod plugins;
 mod template;
 
 mod advice;
@@ -18,9 +21,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use rivet_loader::{Loader, Mode, Vetting};
+use rivet::{Config, Loader, Mode, Vetting};
 
 use crate::pipeline::BuildOptions;
+use crate::plugins::Plugins;
 
 /// Rivet: build artifacts with plugins.
 #[derive(Debug, Parser)]
@@ -140,22 +144,20 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return parse_error(error),
     };
-    let mut loader = Loader::new();
-    if let Some(mode) = cli.isolation {
-        loader.set_mode(mode);
-    }
+    let mut config = Config::app("rivet");
     if let Some(timeout) = cli.call_timeout {
-        loader.set_call_timeout(timeout);
+        config = config.call_timeout(Some(timeout));
     }
     if let Some(timeout) = cli.handshake_timeout {
-        loader.set_handshake_timeout(timeout);
+        config = config.handshake_timeout(timeout);
     }
     if let Some(timeout) = cli.scan_timeout {
-        loader.set_vetting(Vetting::Scan { timeout });
+        config = config.vetting(Vetting::Scan { timeout });
     }
-    loader.allow_insecure_permissions(cli.allow_insecure_plugins);
-    log::debug!("plugin search path: {:?}", loader.search_path().dirs());
-    match run(cli, &mut loader) {
+    log::debug!("plugin search path: {:?}", config.dirs().dirs());
+    let loader = Loader::new(config).allow_insecure_permissions(cli.allow_insecure_plugins);
+    let plugins = Plugins::new(loader, cli.isolation.unwrap_or_default());
+    match run(cli, &plugins) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("error: {message}");
@@ -164,16 +166,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli, loader: &mut Loader) -> Result<ExitCode, String> {
+fn run(cli: Cli, plugins: &Plugins) -> Result<ExitCode, String> {
     match cli.command {
         None => {
-            commands::overview(loader, &builtin_commands(), &mut io::stdout().lock())
+            commands::overview(plugins, &builtin_commands(), &mut io::stdout().lock())
                 .map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Help { command: None }) => {
             print!("{}", Cli::command().render_long_help());
-            commands::plugin_section(loader, &mut io::stdout().lock())
+            commands::plugin_section(plugins, &mut io::stdout().lock())
                 .map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
@@ -190,13 +192,13 @@ fn run(cli: Cli, loader: &mut Loader) -> Result<ExitCode, String> {
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            run_command(loader, &name, &["--help".to_owned()])
+            run_command(plugins, &name, &["--help".to_owned()])
         }
         Some(Cmd::Build {
             template,
             keep_on_error,
         }) => {
-            let artifacts = pipeline::build(loader, &template, &BuildOptions { keep_on_error })
+            let artifacts = pipeline::build(plugins, &template, &BuildOptions { keep_on_error })
                 .map_err(|e| e.to_string())?;
             println!("==> Build finished. The artifacts:");
             for artifact in &artifacts {
@@ -216,24 +218,24 @@ fn run(cli: Cli, loader: &mut Loader) -> Result<ExitCode, String> {
                 config,
                 seconds,
             };
-            bench::bench(loader, &options, &mut io::stdout().lock())?;
+            bench::bench(plugins, &options, &mut io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Plugins { command }) => match command {
             PluginsCmd::List => {
-                listing::list(loader, &mut io::stdout().lock()).map_err(|e| e.to_string())?;
+                listing::list(plugins, &mut io::stdout().lock()).map_err(|e| e.to_string())?;
                 Ok(ExitCode::SUCCESS)
             }
-            PluginsCmd::Installed => manage::installed(loader),
-            PluginsCmd::Install(args) => manage::install(loader, &args),
-            PluginsCmd::Remove(args) => manage::remove(loader, &args),
-            PluginsCmd::Required { template } => manage::required(loader, &template),
-            PluginsCmd::Pack(args) => manage::pack(loader, &args),
+            PluginsCmd::Installed => manage::installed(plugins),
+            PluginsCmd::Install(args) => manage::install(plugins, &args),
+            PluginsCmd::Remove(args) => manage::remove(plugins, &args),
+            PluginsCmd::Required { template } => manage::required(plugins, &template),
+            PluginsCmd::Pack(args) => manage::pack(plugins, &args),
         },
-        Some(Cmd::Init(args)) => manage::init(loader, &args),
+        Some(Cmd::Init(args)) => manage::init(plugins, &args),
         Some(Cmd::External(args)) => {
             let (name, args) = args.split_first().ok_or("a command name is needed")?;
-            run_command(loader, name, args)
+            run_command(plugins, name, args)
         }
     }
 }
@@ -250,15 +252,17 @@ fn parse_error(error: clap::Error) -> ExitCode {
     };
     let printed = error.print();
     if root_help && printed.is_ok() {
-        let _ = commands::plugin_section(&Loader::new(), &mut io::stdout().lock());
+        let plugins = Plugins::new(Loader::new(Config::app("rivet")), Mode::default());
+        let _ = commands::plugin_section(&plugins, &mut io::stdout().lock());
     }
     ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(u8::MAX))
 }
 
 /// Runs command plugin `name`, exiting with its status (see
 /// [`commands::exit_status`]); a status that does not fit is reported.
-fn run_command(loader: &mut Loader, name: &str, args: &[String]) -> Result<ExitCode, String> {
-    let code = commands::run(loader, &builtin_commands(), name, args).map_err(|e| e.to_string())?;
+fn run_command(plugins: &Plugins, name: &str, args: &[String]) -> Result<ExitCode, String> {
+    let code =
+        commands::run(plugins, &builtin_commands(), name, args).map_err(|e| e.to_string())?;
     let status = commands::exit_status(code);
     if i32::from(status) != code {
         eprintln!(

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use rivet_loader::{Loader, PluginKind};
+use rivet_interface::PluginKind;
 use rivet_store::{DEFAULT_SOURCE, RemoveFilter, Staging};
 
 use crate::advice::message;
+use crate::plugins::Plugins;
 use crate::{listing, required};
 
 /// `rivet plugins install`.
@@ -63,16 +64,17 @@ pub struct InitArgs {
 }
 
 /// `rivet plugins install`.
-pub fn install(loader: &Loader, args: &InstallArgs) -> Result<ExitCode, String> {
-    let root = rivet_store::install_root(loader).map_err(|e| message(&e))?;
+pub fn install(plugins: &Plugins, args: &InstallArgs) -> Result<ExitCode, String> {
+    let root = rivet_store::install_root(plugins.loader()).map_err(|e| message(&e))?;
     let staging = Staging::new(&root).map_err(|e| message(&e))?;
     let (source, staged) = if rivet_store::is_package(&args.path) {
-        let package = rivet_store::read(loader, &staging, &args.path).map_err(|e| message(&e))?;
+        let package =
+            rivet_store::read(plugins.loader(), &staging, &args.path).map_err(|e| message(&e))?;
         let source = args.source.clone().unwrap_or(package.manifest.source);
         (source, package.plugins)
     } else {
-        let staged =
-            rivet_store::verify_file(loader, &staging, &args.path).map_err(|e| message(&e))?;
+        let staged = rivet_store::verify_file(plugins.loader(), &staging, &args.path)
+            .map_err(|e| message(&e))?;
         let source = args
             .source
             .clone()
@@ -84,7 +86,7 @@ pub fn install(loader: &Loader, args: &InstallArgs) -> Result<ExitCode, String> 
     for (path, plugin) in written.iter().zip(&staged) {
         println!(
             "installed {} {} {} from `{source}`: {}",
-            plugin.metadata.kind,
+            plugin.id.kind,
             plugin.metadata.name,
             plugin.metadata.version,
             path.display()
@@ -94,22 +96,23 @@ pub fn install(loader: &Loader, args: &InstallArgs) -> Result<ExitCode, String> 
 }
 
 /// `rivet plugins installed`.
-pub fn installed(loader: &Loader) -> Result<ExitCode, String> {
+pub fn installed(plugins: &Plugins) -> Result<ExitCode, String> {
     let mut out = io::BufWriter::new(io::stdout().lock());
-    listing::installed(loader, &mut out)
+    listing::installed(plugins, &mut out)
         .and_then(|()| out.flush())
         .map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// `rivet plugins remove`.
-pub fn remove(loader: &Loader, args: &RemoveArgs) -> Result<ExitCode, String> {
+pub fn remove(plugins: &Plugins, args: &RemoveArgs) -> Result<ExitCode, String> {
     let filter = RemoveFilter {
         requirement: args.version.clone(),
         kind: args.kind,
         source: args.source.clone(),
     };
-    let removed = rivet_store::remove(loader, &args.name, &filter).map_err(|e| message(&e))?;
+    let removed =
+        rivet_store::remove(plugins.loader(), &args.name, &filter).map_err(|e| message(&e))?;
     for plugin in removed {
         println!(
             "removed {} {} {} from `{}`: {}",
@@ -124,8 +127,8 @@ pub fn remove(loader: &Loader, args: &RemoveArgs) -> Result<ExitCode, String> {
 }
 
 /// `rivet plugins required`: fails when a requirement is not met.
-pub fn required(loader: &Loader, template: &std::path::Path) -> Result<ExitCode, String> {
-    let met = required::show(loader, template, &mut io::stdout().lock())?;
+pub fn required(plugins: &Plugins, template: &std::path::Path) -> Result<ExitCode, String> {
+    let met = required::show(plugins, template, &mut io::stdout().lock())?;
     Ok(if met {
         ExitCode::SUCCESS
     } else {
@@ -134,21 +137,32 @@ pub fn required(loader: &Loader, template: &std::path::Path) -> Result<ExitCode,
 }
 
 /// `rivet plugins pack`.
-pub fn pack(loader: &Loader, args: &PackArgs) -> Result<ExitCode, String> {
+pub fn pack(plugins: &Plugins, args: &PackArgs) -> Result<ExitCode, String> {
     let building = |dir: &std::path::Path| {
         eprintln!(
             "==> building {} with `cargo build --release`",
             dir.display()
         );
     };
-    let out = rivet_store::pack(loader, &args.paths, &args.source, &args.output, building)
-        .map_err(|e| message(&e))?;
+    let out = rivet_store::pack(
+        plugins.loader(),
+        &args.paths,
+        &args.source,
+        &args.output,
+        building,
+    )
+    .map_err(|e| message(&e))?;
     println!("packed {}", out.display());
     Ok(ExitCode::SUCCESS)
 }
 
 /// `rivet init`.
-pub fn init(loader: &Loader, args: &InitArgs) -> Result<ExitCode, String> {
-    required::init(loader, &args.template, &args.from, &mut io::stdout().lock())?;
+pub fn init(plugins: &Plugins, args: &InitArgs) -> Result<ExitCode, String> {
+    required::init(
+        plugins,
+        &args.template,
+        &args.from,
+        &mut io::stdout().lock(),
+    )?;
     Ok(ExitCode::SUCCESS)
 }

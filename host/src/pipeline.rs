@@ -15,8 +15,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use rivet_loader::{Artifact, CallError, Instance, LoadError, Loader, PluginKind};
+use rivet::LoadError;
+use rivet_interface::framework::Creation;
+use rivet_interface::{Artifact, PluginKind};
 
+use crate::plugins::{Pick, Plugins, Step as Loaded, reason};
 use crate::template::{Step, Template, TemplateError};
 
 /// Why a build failed.
@@ -26,7 +29,7 @@ pub enum BuildError {
     #[error(transparent)]
     Template(#[from] TemplateError),
     /// A step's plugin could not be loaded.
-    #[error("{template}: {step}: {source}")]
+    #[error("{template}: {step}: {}", crate::advice::load(source))]
     Load {
         /// The template.
         template: PathBuf,
@@ -36,15 +39,25 @@ pub enum BuildError {
         /// Why.
         source: Box<LoadError>,
     },
+    /// The plugin did not accept the step's configuration.
+    #[error("{template}: {step} rejected its configuration: {message}")]
+    Config {
+        /// The template.
+        template: PathBuf,
+        /// The step and its plugin, as `builder #1 (dir)`.
+        step: String,
+        /// What the plugin said.
+        message: String,
+    },
     /// A plugin call failed.
-    #[error("{template}: {step} {reason}", reason = .source.reason())]
+    #[error("{template}: {step} {reason}", reason = reason(source))]
     Call {
         /// The template.
         template: PathBuf,
         /// The step and its plugin, as `builder #1 (dir)`.
         step: String,
         /// Why.
-        source: CallError,
+        source: Box<rivet::Error>,
     },
 }
 
@@ -57,18 +70,18 @@ pub struct BuildOptions {
 
 struct Prepared {
     step: Step,
-    instance: Instance,
+    plugin: Loaded,
 }
 
 /// Runs the template at `path`; returns the final artifact of each builder.
 pub fn build(
-    loader: &Loader,
+    plugins: &Plugins,
     path: &Path,
     options: &BuildOptions,
 ) -> Result<Vec<Artifact>, BuildError> {
     let started = SystemTime::now();
     let template = Template::load(path)?;
-    let prepared = prepare_all(loader, &template)?;
+    let prepared = prepare_all(plugins, &template)?;
     println!(
         "==> Building {}{}",
         template.path.display(),
@@ -84,10 +97,12 @@ pub fn build(
 
     let mut finished = Vec::new();
     for builder in builders {
-        let artifact = builder
-            .instance
+        let Loaded::Builder(plugin) = &builder.plugin else {
+            continue;
+        };
+        let artifact = plugin
             .build()
-            .map_err(|source| call_error(&template, &builder.step, source))?;
+            .map_err(|source| call_error(&template, &builder.step, Box::new(source)))?;
         match run_steps(&steps, artifact.clone()) {
             Ok(last) => finished.push(last),
             Err((step, source)) => {
@@ -99,48 +114,72 @@ pub fn build(
     Ok(finished)
 }
 
-fn prepare_all(loader: &Loader, template: &Template) -> Result<Vec<Prepared>, BuildError> {
+fn prepare_all(plugins: &Plugins, template: &Template) -> Result<Vec<Prepared>, BuildError> {
     template
         .steps
         .iter()
         .map(|step| {
-            let mode = step.isolation.unwrap_or(loader.mode());
-            let required = template.required(step.kind, &step.plugin);
-            let plugin = match (&step.path, required) {
-                (Some(file), _) => loader.load_file_in(file, step.kind, &step.plugin, mode),
-                (None, Some(r)) => {
-                    loader.load_required(step.kind, &step.plugin, &r.source, &r.version, mode)
-                }
-                (None, None) => loader.load_in(step.kind, &step.plugin, mode),
-            }
-            .map_err(|source| BuildError::Load {
-                template: template.path.clone(),
-                step: step.position(),
-                source: Box::new(source),
-            })?;
-            log::debug!("{step}: using {} ({})", plugin.source(), plugin.mode());
-            let instance = plugin
-                .prepare(&step.config, &template.base_dir)
-                .map_err(|source| call_error(template, step, source))?;
+            let mode = step.isolation.unwrap_or(plugins.mode());
+            let pick = match (&step.path, template.required(step.kind, &step.plugin)) {
+                (Some(file), _) => Pick::File(file),
+                (None, Some(required)) => Pick::Required {
+                    source: &required.source,
+                    requirement: &required.version,
+                },
+                (None, None) => Pick::Resolved,
+            };
+            let creation = Creation {
+                config: step.config.clone(),
+                base_dir: template.base_dir.clone(),
+            };
+            let label = format!("{} {}", step.kind, step.plugin);
+            let plugin = plugins
+                .load_step(step.kind, &step.plugin, pick, mode, &creation, &label)
+                .map_err(|source| match source {
+                    LoadError::Create { message, .. } => BuildError::Config {
+                        template: template.path.clone(),
+                        step: step.to_string(),
+                        message,
+                    },
+                    source => BuildError::Load {
+                        template: template.path.clone(),
+                        step: step.position(),
+                        source: Box::new(source),
+                    },
+                })?;
+            log::debug!("{step}: using {} ({mode})", plugin_source(&pick));
             Ok(Prepared {
                 step: step.clone(),
-                instance,
+                plugin,
             })
         })
         .collect()
+}
+
+/// Where a step's plugin comes from, for the debug log.
+fn plugin_source(pick: &Pick<'_>) -> String {
+    match pick {
+        Pick::Resolved => "the plugin found by name".to_owned(),
+        Pick::File(path) => path.display().to_string(),
+        Pick::Required {
+            source,
+            requirement,
+        } => format!("the installed version from `{source}` matching `{requirement}`"),
+    }
 }
 
 /// Runs the provisioners and post-processors on `artifact`, in order.
 fn run_steps<'a>(
     steps: &[&'a Prepared],
     mut artifact: Artifact,
-) -> Result<Artifact, (&'a Prepared, CallError)> {
+) -> Result<Artifact, (&'a Prepared, Box<rivet::Error>)> {
     for &step in steps {
-        artifact = match step.step.kind {
-            PluginKind::Provisioner => step.instance.provision(&artifact),
-            _ => step.instance.post_process(&artifact),
+        artifact = match &step.plugin {
+            Loaded::Provisioner(plugin) => plugin.provision(artifact),
+            Loaded::PostProcessor(plugin) => plugin.post_process(artifact),
+            Loaded::Builder(_) => continue,
         }
-        .map_err(|error| (step, error))?;
+        .map_err(|error| (step, Box::new(error)))?;
     }
     Ok(artifact)
 }
@@ -159,7 +198,7 @@ pub fn summary(artifact: &Artifact) -> String {
     }
 }
 
-fn call_error(template: &Template, step: &Step, source: CallError) -> BuildError {
+fn call_error(template: &Template, step: &Step, source: Box<rivet::Error>) -> BuildError {
     BuildError::Call {
         template: template.path.clone(),
         step: step.to_string(),

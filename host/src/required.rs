@@ -6,19 +6,21 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use rivet_loader::installed::{host_interface_major, parse_name};
-use rivet_loader::{Loader, parse_plugin_file_name, same_name};
+use rivet_host::same_name;
+use rivet_interface::PluginKind;
+use rivet_interface::files::{interface_major, parse_installed_name, parse_plugin_file_name};
 use rivet_store::{Staged, Staging};
 use semver::Version;
 
 use crate::advice::message;
 use crate::listing::write_table;
+use crate::plugins::Plugins;
 use crate::template::{Required, Template};
 
 /// Prints each requirement of the template at `path` and the installed
 /// file that would be used (or why none would). Returns whether every
 /// requirement is met.
-pub fn show(loader: &Loader, path: &Path, out: &mut impl Write) -> Result<bool, String> {
+pub fn show(plugins: &Plugins, path: &Path, out: &mut impl Write) -> Result<bool, String> {
     let template = Template::load(path).map_err(|e| e.to_string())?;
     if template.required.is_empty() {
         writeln!(out, "{} has no [required_plugins].", path.display())
@@ -32,7 +34,7 @@ pub fn show(loader: &Loader, path: &Path, out: &mut impl Write) -> Result<bool, 
         .iter()
         .map(|r| {
             let (version, file) =
-                match loader.resolve_required(r.kind, &r.name, &r.source, &r.version) {
+                match plugins.resolve_version(r.kind, &r.name, &r.source, &r.version) {
                     Ok(found) => (
                         found.id.version.to_string(),
                         found.path.display().to_string(),
@@ -73,14 +75,20 @@ pub fn show(loader: &Loader, path: &Path, out: &mut impl Write) -> Result<bool, 
 /// Installs every requirement of the template at `path` that no installed
 /// version meets, from the packages and plugin files in `from`. Reports
 /// each step to `out`.
-pub fn init(loader: &Loader, path: &Path, from: &Path, out: &mut impl Write) -> Result<(), String> {
+pub fn init(
+    plugins: &Plugins,
+    path: &Path,
+    from: &Path,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let loader = plugins.loader();
     let template = Template::load(path).map_err(|e| e.to_string())?;
     let root = rivet_store::install_root(loader).map_err(|e| message(&e))?;
     let staging = Staging::new(&root).map_err(|e| message(&e))?;
     let offers = offers(loader, &staging, from)?;
     let mut missing = Vec::new();
     for required in &template.required {
-        if let Ok(found) = loader.resolve_required(
+        if let Ok(found) = plugins.resolve_version(
             required.kind,
             &required.name,
             &required.source,
@@ -133,7 +141,7 @@ pub fn init(loader: &Loader, path: &Path, from: &Path, out: &mut impl Write) -> 
                 .plugins
                 .into_iter()
                 .filter(|s| {
-                    s.metadata.kind == required.kind && same_name(&s.metadata.name, &required.name)
+                    s.id.kind == required.kind && same_name(&s.metadata.name, &required.name)
                 })
                 .collect(),
         };
@@ -168,7 +176,7 @@ enum Offer {
 
 /// A plugin available in the `--from` directory.
 struct Offered {
-    kind: rivet_loader::PluginKind,
+    kind: PluginKind,
     name: String,
     version: Version,
     origin: PathBuf,
@@ -187,7 +195,7 @@ impl Offered {
 /// archives are checked; a bad one is skipped with a warning) and every
 /// plugin file (plain ones are loaded in a plugin server to learn their
 /// version).
-fn offers(loader: &Loader, staging: &Staging, from: &Path) -> Result<Vec<Offered>, String> {
+fn offers(loader: &rivet::Loader, staging: &Staging, from: &Path) -> Result<Vec<Offered>, String> {
     let entries = fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
     let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     paths.sort();
@@ -221,8 +229,8 @@ fn offers(loader: &Loader, staging: &Staging, from: &Path) -> Result<Vec<Offered
             continue;
         }
         let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if let Some(id) = parse_name(file_name) {
-            if id.is_compatible(host_interface_major()) {
+        if let Some(id) = parse_installed_name(file_name) {
+            if id.is_compatible(interface_major()) {
                 offers.push(Offered {
                     kind: id.kind,
                     name: id.name,

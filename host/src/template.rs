@@ -31,7 +31,9 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use rivet_loader::{Mode, PluginKind, is_valid_name, same_name};
+use rivet::Mode;
+use rivet_host::{is_valid_name, same_name};
+use rivet_interface::PluginKind;
 use semver::VersionReq;
 use serde::Deserialize;
 
@@ -83,8 +85,8 @@ pub struct Step {
     pub path: Option<PathBuf>,
     /// How this step's plugin runs, when the template says.
     pub isolation: Option<Mode>,
-    /// The plugin's configuration, as JSON text.
-    pub config: String,
+    /// The plugin's configuration, as JSON.
+    pub config: serde_json::Value,
     /// Its position among the steps of its kind, from 1.
     pub index: usize,
 }
@@ -209,7 +211,7 @@ impl Template {
                     .map(str::parse::<Mode>)
                     .transpose()
                     .map_err(|e| invalid(format!("{kind} #{}: isolation: {e}", i + 1)))?;
-                let config = serde_json::to_string(&entry.config)
+                let config = serde_json::to_value(&entry.config)
                     .map_err(|e| invalid(format!("{kind} #{}: config: {e}", i + 1)))?;
                 steps.push(Step {
                     kind,
@@ -244,7 +246,7 @@ fn required(name: String, entry: RequiredFile, steps: &[Step]) -> Result<Require
             "{at}: `{name}` is not a plugin name; use letters, digits, `_` and `-`"
         ));
     }
-    rivet_loader::installed::check_source(&entry.source).map_err(|e| format!("{at}: {e}"))?;
+    rivet_host::installed::check_source(&entry.source).map_err(|e| format!("{at}: {e}"))?;
     let version = VersionReq::parse(&entry.version).map_err(|e| {
         format!(
             "{at}: `{}` is not a version requirement ({e}); write it like \">= 1.2, < 2\"",
@@ -335,12 +337,15 @@ mod tests {
                 (PluginKind::PostProcessor, "checksum")
             ]
         );
-        assert_eq!(template.steps[0].config, r#"{"n":3,"output":"out"}"#);
+        assert_eq!(
+            template.steps[0].config,
+            serde_json::json!({"n": 3, "output": "out"})
+        );
         assert_eq!(
             template.steps[0].path.as_deref(),
             Some(Path::new("/base/plugins/libplugin_builder_dir.so"))
         );
-        assert_eq!(template.steps[1].config, "{}");
+        assert_eq!(template.steps[1].config, serde_json::json!({}));
     }
 
     #[test]

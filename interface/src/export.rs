@@ -46,13 +46,18 @@ macro_rules! __export_plugin {
 
 /// Exports `$plugin`, adapted by [`Framework`](crate::framework::Framework),
 /// as its kind's framework interface `$interface` (see
-/// [`framework`](crate::framework)): the framework's root module, named
-/// after the crate, and `RIVET_BUILTIN`, for a host compiling it in.
+/// [`framework`](crate::framework)) under the name it declares
+/// ([`Plugin::NAME`](crate::Plugin::NAME)): the framework's root module,
+/// named after the crate, and `RIVET_BUILTIN`, for a host compiling it in.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __export_framework {
     ($interface:path, $plugin:ty) => {
-        $crate::__rivet::export!(@root $interface, $crate::framework::Framework<$plugin>);
+        $crate::__rivet::export!(
+            @root $interface,
+            $crate::framework::Framework<$plugin>,
+            name = <$plugin as $crate::Plugin>::NAME
+        );
     };
 }
 

@@ -44,6 +44,7 @@ mod command;
 mod entry;
 mod error;
 mod export;
+pub mod files;
 pub mod framework;
 mod host;
 mod kind;

@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use rivet_loader::LoadError;
-
 use crate::manifest::MANIFEST;
 
 /// Why checking, installing, removing, reading or packing plugins failed.
@@ -44,13 +42,13 @@ pub enum StoreError {
         example: String,
     },
     /// The file is not a loadable Rivet plugin.
-    #[error("{source} (nothing was installed from {path})")]
+    #[error("{message} (nothing was installed from {path})")]
     NotAPlugin {
         /// The file given (`PACKAGE:FILE` for a file in a package).
         path: PathBuf,
-        /// Why loading it failed.
-        #[source]
-        source: Box<LoadError>,
+        /// Why loading it failed, as the loader (or its vetting scanner,
+        /// in its own process) said it, naming the file given.
+        message: String,
     },
     /// What the plugin reports disagrees with its file name or with its
     /// package's manifest.

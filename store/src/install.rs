@@ -4,9 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use rivet_loader::Loader;
-use rivet_loader::installed::check_source;
-use rivet_loader::integrity::{read_sidecar, sidecar_path, sidecar_text, verified_digest};
+use rivet::Loader;
+use rivet_host::installed::check_source;
+use rivet_host::integrity::{read_sidecar, sidecar_path, sidecar_text, verified_digest};
 
 use crate::error::{StoreError, io};
 use crate::staging::Staging;
@@ -15,13 +15,10 @@ use crate::verify::Staged;
 /// The source of plugins installed without one given.
 pub const DEFAULT_SOURCE: &str = "local";
 
-/// The install root of `loader` (`$RIVET_HOME/plugins` for
-/// [`Loader::new`]), where plugins are installed and staged.
+/// The install root of `loader` (`HOME/plugins` of its configuration, see
+/// [`rivet::Config::install_dir`]), where plugins are installed and staged.
 pub fn install_root(loader: &Loader) -> Result<PathBuf, StoreError> {
-    loader
-        .install_dir()
-        .map(Path::to_owned)
-        .ok_or(StoreError::NoHome)
+    loader.config().install_dir().ok_or(StoreError::NoHome)
 }
 
 /// Moves checked plugins from `staging` (where [`verify_file`] or
@@ -30,7 +27,7 @@ pub fn install_root(loader: &Loader) -> Result<PathBuf, StoreError> {
 ///
 /// Each goes into place with its `_SHA256SUM` sidecar so that a loader,
 /// which opens the plugin before reading the sidecar (see
-/// [`rivet_loader::integrity`]), always finds the digest of the file it
+/// [`rivet_host::integrity`]), always finds the digest of the file it
 /// opened: (1) the sidecar is replaced by one listing the installed file's
 /// digest and the new one, (2) the new file is renamed over the old one,
 /// (3) the sidecar is replaced by one listing the new digest only. Each

@@ -3,19 +3,20 @@
 //! packages.
 //!
 //! Installed plugins live in `<install root>/<source>/` (the install root
-//! is `$RIVET_HOME/plugins` for [`Loader::new`](rivet_loader::Loader::new),
+//! is `HOME/plugins` of a [`rivet::Loader`]'s configuration,
 //! see [`install_root`]), each under its installed name
 //! (`libplugin_builder_dir_v1.2.3_i1_linux_x86_64.so`) with a
-//! `_SHA256SUM` sidecar, as [`rivet_loader::installed`] describes.
+//! `_SHA256SUM` sidecar, as [`rivet_host::installed`] describes.
 //!
 //! Installing and packing work in a [`Staging`] directory of the install
 //! root:
 //!
-//! - [`verify_file`] copies a plugin file there and loads the copy in a
-//!   `rivet-plugin-server` process, so a broken or hostile file crashes
-//!   that process, not the caller (where there is no plugin server, it is
-//!   loaded in-process, with a warning logged); it returns a [`Staged`]
-//!   plugin, with what the plugin reports.
+//! - [`verify_file`] copies a plugin file there and has the loader say
+//!   what the copy is ([`rivet::Loader::about`]): its vetting scanner loads
+//!   it in a process of its own, so a broken or hostile file crashes that
+//!   process, not the caller (where files are not vetted, as on Windows,
+//!   it is loaded in-process); it returns a [`Staged`] plugin, with what
+//!   the plugin reports.
 //! - [`read`] unpacks a package (see [`is_package`]) there and checks all
 //!   of it, each plugin as [`verify_file`] does; [`read_manifest`] checks
 //!   only the archive and returns its [`Manifest`].

@@ -15,8 +15,9 @@
 //! description = "Copies a source directory into a fresh artifact"
 //! ```
 
-use rivet_loader::installed::check_source;
-use rivet_loader::{PluginKind, is_valid_name, same_name};
+use rivet_host::installed::check_source;
+use rivet_host::{is_valid_name, same_name};
+use rivet_interface::PluginKind;
 use serde::{Deserialize, Serialize};
 
 /// The manifest's file name inside a package.

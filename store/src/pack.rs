@@ -5,9 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use rivet_loader::Loader;
-use rivet_loader::installed::{check_source, platform};
-use rivet_loader::integrity::sha256_hex;
+use rivet::Loader;
+use rivet_host::installed::{check_source, platform};
+use rivet_host::integrity::sha256_hex;
 
 use crate::error::StoreError;
 use crate::install::install_root;
@@ -68,7 +68,7 @@ pub fn pack(
             .iter()
             .map(|s| ManifestPlugin {
                 file: s.id.file_name(&rivet_host::FileNames::default()),
-                kind: s.metadata.kind.as_str().to_owned(),
+                kind: s.id.kind.as_str().to_owned(),
                 name: s.metadata.name.clone(),
                 version: s.metadata.version.clone(),
                 interface_version: s.metadata.interface_version.clone(),

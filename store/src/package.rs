@@ -24,8 +24,8 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use rivet_loader::Loader;
-use rivet_loader::installed::platform;
+use rivet::Loader;
+use rivet_host::installed::platform;
 
 use crate::error::StoreError;
 use crate::manifest::{CHECKSUMS, MANIFEST, Manifest, is_plain_file_name};

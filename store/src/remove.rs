@@ -3,9 +3,12 @@
 use std::fs;
 use std::path::Path;
 
-use rivet_loader::installed::same_source;
-use rivet_loader::integrity::sidecar_path;
-use rivet_loader::{InstalledPlugin, Loader, PluginKind, same_name};
+use rivet::Loader;
+use rivet_host::installed::same_source;
+use rivet_host::integrity::sidecar_path;
+use rivet_host::same_name;
+use rivet_interface::PluginKind;
+use rivet_interface::files::{InstalledPlugin, scan_installed};
 use semver::VersionReq;
 
 use crate::error::{StoreError, io};
@@ -42,8 +45,8 @@ pub fn remove(
         })
         .transpose()?;
     // From file names alone: removing never loads a plugin.
-    let named: Vec<InstalledPlugin> = loader
-        .installed_files()
+    let root = crate::install_root(loader)?;
+    let named: Vec<InstalledPlugin> = scan_installed(&root)
         .into_iter()
         .filter(|p| same_name(&p.id.name, name))
         .collect();
@@ -103,9 +106,7 @@ pub fn remove(
             }
             _ => {}
         }
-        if let Some(root) = loader.install_dir() {
-            remove_empty_dirs(&plugin.path, root);
-        }
+        remove_empty_dirs(&plugin.path, &root);
     }
     Ok(matching)
 }

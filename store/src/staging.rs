@@ -20,7 +20,7 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use rivet_loader::integrity::sha256_hex;
+use rivet_host::integrity::sha256_hex;
 
 use crate::error::{StoreError, io};
 

@@ -1,19 +1,24 @@
 //! Checking a plugin file before it is installed or packed: [`Staged`],
 //! [`verify_file`].
 //!
-//! The file is copied into the [`Staging`] directory and the copy is loaded
-//! there in isolated mode, by a `rivet-plugin-server` process, so a broken
-//! or hostile file can crash that process but not the program using the
-//! store (without a plugin server, as on Windows, it is loaded in-process
-//! from the copy, with a warning logged). What the plugin reports (kind,
-//! name, version, interface version) names the installed file.
+//! The file is copied into the [`Staging`] directory, and the loader says
+//! what the copy is ([`Loader::about`]): checked as for a load, then loaded
+//! by the loader's vetting scanner, in a process of its own, so a broken or
+//! hostile file can crash that process but not the program using the store
+//! (where files are not vetted, as on Windows, it is loaded in-process from
+//! the copy). What the plugin reports (name, version, interface version)
+//! names the installed file.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use rivet_loader::installed::{InstalledName, platform};
-use rivet_loader::integrity::open_regular;
-use rivet_loader::{LoadError, Loader, Mode, PluginKind, PluginMetadata, parse_plugin_file_name};
+use rivet::{About, Loader};
+use rivet_host::installed::platform;
+use rivet_host::integrity::open_regular;
+use rivet_interface::PluginKind;
+use rivet_interface::files::{
+    InstalledName, parse_installed_name, parse_plugin_file_name, plugin_file_name,
+};
 use semver::Version;
 
 use crate::error::{StoreError, io};
@@ -30,16 +35,16 @@ pub struct Staged {
     /// Its SHA-256.
     pub(crate) digest: String,
     /// What the plugin reports.
-    pub metadata: PluginMetadata,
+    pub metadata: About,
     /// Its installed name.
     pub id: InstalledName,
 }
 
 /// Checks that the staged file `file` (from `origin`, for messages), whose
-/// SHA-256 is `digest`, is a loadable plugin `(kind, name)`, loading it in
-/// a plugin server process, and returns what it reports. The file moves to
-/// a directory of its own in `staging`, under the plain file name of
-/// `(kind, name)`.
+/// SHA-256 is `digest`, is a loadable plugin `(kind, name)`, having the
+/// loader describe it, and returns what it reports. The file moves to a
+/// directory of its own in `staging`, under the plain file name of `(kind,
+/// name)`.
 pub(crate) fn verify(
     loader: &Loader,
     staging: &Staging,
@@ -49,35 +54,24 @@ pub(crate) fn verify(
     kind: PluginKind,
     name: &str,
 ) -> Result<Staged, StoreError> {
-    let staged = staging
-        .new_dir()?
-        .join(rivet_loader::plugin_file_name(kind, name));
+    let staged = staging.new_dir()?.join(plugin_file_name(kind, name));
     fs::rename(file, &staged).map_err(io(&staged))?;
-    let not_a_plugin = |error: LoadError| StoreError::NotAPlugin {
-        path: origin.to_owned(),
-        source: Box::new(error),
-    };
-    let plugin = match loader.load_file_in(&staged, kind, name, Mode::Process) {
-        Err(LoadError::ServerNotFound { path }) => {
-            log::warn!(
-                "no plugin server at {}; checking {} in-process",
-                path.display(),
-                origin.display()
-            );
-            loader.load_file_in(&staged, kind, name, Mode::InProcess)
-        }
-        Err(LoadError::IsolationUnsupported { .. }) => {
-            log::warn!(
-                "isolated mode is not available on this platform; checking {} in-process",
-                origin.display()
-            );
-            loader.load_file_in(&staged, kind, name, Mode::InProcess)
-        }
-        other => other,
+    // Messages about the staged copy name the file given instead.
+    let metadata = loader
+        .about(&staged, kind.file_token())
+        .map_err(|message| StoreError::NotAPlugin {
+            path: origin.to_owned(),
+            message: message.replace(&staged.display().to_string(), &origin.display().to_string()),
+        })?;
+    if !rivet_host::same_name(&metadata.name, name) {
+        return Err(StoreError::Disagrees {
+            path: origin.to_owned(),
+            message: format!(
+                "the file name says plugin `{name}`, the plugin reports `{}`",
+                metadata.name
+            ),
+        });
     }
-    .map_err(|error| not_a_plugin(rename_error(error, &staged, origin)))?;
-    let metadata = plugin.metadata().clone();
-    drop(plugin);
     let disagrees = |message: String| StoreError::Disagrees {
         path: origin.to_owned(),
         message,
@@ -100,7 +94,7 @@ pub(crate) fn verify(
             ))
         })?;
     let id = InstalledName {
-        kind: metadata.kind,
+        kind,
         name: metadata.name.replace('-', "_"),
         version,
         interface_major,
@@ -114,25 +108,6 @@ pub(crate) fn verify(
     })
 }
 
-/// Errors from loading the staged copy name the copy; name the original.
-fn rename_error(error: LoadError, staged: &Path, origin: &Path) -> LoadError {
-    let text = |s: String| s.replace(&staged.display().to_string(), &origin.display().to_string());
-    match error {
-        LoadError::Isolated { message, .. } => LoadError::Isolated {
-            path: origin.to_owned(),
-            message: text(message),
-        },
-        LoadError::NotALibrary { reason, .. } => LoadError::NotALibrary {
-            path: origin.to_owned(),
-            reason: text(reason),
-        },
-        LoadError::NoRootModule { .. } => LoadError::NoRootModule {
-            path: origin.to_owned(),
-        },
-        other => other,
-    }
-}
-
 /// Copies the plugin file at `path`, whose name says which plugin it is
 /// (plain, `libplugin_KIND_NAME.so`, or installed form), into `staging` and
 /// checks the copy, loading it in a plugin server process: it must be a
@@ -140,17 +115,17 @@ fn rename_error(error: LoadError, staged: &Path, origin: &Path) -> LoadError {
 /// the version and interface major the name gives.
 pub fn verify_file(loader: &Loader, staging: &Staging, path: &Path) -> Result<Staged, StoreError> {
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let named = rivet_loader::installed::parse_name(file_name);
+    let named = parse_installed_name(file_name);
     let (kind, name) = match &named {
         Some(id) => (id.kind, id.name.clone()),
         None => parse_plugin_file_name(file_name).ok_or_else(|| StoreError::BadFileName {
             path: path.to_owned(),
-            example: rivet_loader::plugin_file_name(PluginKind::Builder, "NAME"),
+            example: plugin_file_name(PluginKind::Builder, "NAME"),
         })?,
     };
     let source = open_regular(path).map_err(|error| StoreError::NotAPlugin {
         path: path.to_owned(),
-        source: Box::new(error.into()),
+        message: error.to_string(),
     })?;
     let (file, digest) = staging.write(source, 0o755).map_err(io(path))?;
     let staged = verify(loader, staging, path, &file, digest, kind, &name)?;

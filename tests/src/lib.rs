@@ -379,6 +379,26 @@ pub fn plugin_server() -> PathBuf {
     path
 }
 
+/// The framework's plugin server, which `rivet` runs isolated plugins and
+/// its vetting scanner with: `target/debug/rivet-server`.
+pub fn rivet_server() -> PathBuf {
+    let path = plugins_dir().join(format!("rivet-server{EXE_SUFFIX}"));
+    assert!(path.is_file(), "{} was not built", path.display());
+    path
+}
+
+/// What `/proc/PID/stat` shows as `rivet-server`'s command name.
+pub const RIVET_SERVER_COMM: &str = "rivet-server";
+
+/// The `rivet-server` processes whose parent is `parent` (zombies
+/// included).
+pub fn rivet_servers_of(parent: u32) -> Vec<ProcessInfo> {
+    processes()
+        .into_iter()
+        .filter(|p| p.ppid == parent && p.comm == RIVET_SERVER_COMM)
+        .collect()
+}
+
 /// A loader that searches exactly `dirs`, reports to `ui` and runs plugins
 /// in their own processes with the server in `target/debug`.
 pub fn isolated_loader_for(dirs: &[&Path], ui: &Arc<RecordingUi>) -> Loader {

@@ -44,12 +44,12 @@ fn a_command_is_compared_on_its_synopsis() {
 }
 
 #[test]
-fn a_builder_is_compared_on_prepare_with_its_config() {
+fn a_builder_is_compared_on_creation_with_its_config() {
     let out = tempfile::tempdir().unwrap();
     let config = format!(r#"{{"output":"{}"}}"#, out.path().join("x").display());
     let stdout = success_stdout(&bench(&["builder", "dir", "--config", &config]));
     assert!(
-        stdout.contains(&format!("call measured: prepare({config})")),
+        stdout.contains(&format!("call measured: create({config})")),
         "{stdout}"
     );
     assert!(!stdout.contains("note:"), "{stdout}");
@@ -57,9 +57,9 @@ fn a_builder_is_compared_on_prepare_with_its_config() {
 }
 
 #[test]
-fn a_failing_prepare_is_still_measured_and_said_so() {
+fn a_failing_creation_is_still_measured_and_said_so() {
     let stdout = success_stdout(&bench(&["builder", "dir"]));
-    assert!(stdout.contains("call measured: prepare({})"), "{stdout}");
+    assert!(stdout.contains("call measured: create({})"), "{stdout}");
     assert!(
         stdout.contains("returns an error") && stdout.contains("still a full round trip"),
         "{stdout}"

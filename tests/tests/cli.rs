@@ -84,7 +84,7 @@ fn rivet_plugins_list_shows_a_broken_file_with_the_reason() {
         .join(plugin_file_name(PluginKind::Builder, "junk"));
     fs::write(&junk, "not a library").unwrap();
     install_as(
-        &fixture("interface_v2"),
+        &fixture("builder_v2"),
         extra.path(),
         &plugin_file_name(PluginKind::Builder, "future"),
     );
@@ -105,7 +105,7 @@ fn rivet_plugins_list_shows_a_broken_file_with_the_reason() {
         .find(|line| line.contains(&junk.display().to_string()))
         .unwrap_or_else(|| panic!("junk is not listed:\n{stdout}"));
     assert!(
-        junk_line.contains("not a loadable plugin library"),
+        junk_line.contains("not a Rivet plugin library"),
         "{junk_line}"
     );
     assert!(
@@ -147,7 +147,7 @@ plugin = "nosuch"
     assert_ne!(output.status.code(), Some(0));
     let stderr = text(&output.stderr);
     assert!(
-        stderr.contains("no post-processor plugin named `nosuch`"),
+        stderr.contains("no plugin `nosuch` for interface `post_processor`"),
         "{stderr}"
     );
     assert!(stderr.contains("t.toml"), "the template is named: {stderr}");
@@ -201,7 +201,7 @@ fn rivet_inspect_help_prints_the_command_s_help() {
 }
 
 #[test]
-fn rivet_log_debug_prints_plugin_log_lines_with_the_plugin_target() {
+fn rivet_log_debug_prints_plugin_log_lines_with_the_plugin_crate_target() {
     let dir = tempfile::tempdir().unwrap();
     install_as(&fixture("chatty"), dir.path(), "chatty-dev.so");
     fs::write(
@@ -220,11 +220,11 @@ fn rivet_log_debug_prints_plugin_log_lines_with_the_plugin_target() {
             .any(|l| l.contains(target) && l.ends_with(message))
     };
     assert!(
-        line("INFO  plugin_builder_chatty]", "chatty is building"),
+        line("INFO  fixture_chatty]", "chatty is building"),
         "{stderr}"
     );
     assert!(
-        line("DEBUG plugin_builder_chatty]", "chatty debug detail"),
+        line("DEBUG fixture_chatty]", "chatty debug detail"),
         "{stderr}"
     );
     assert!(!stderr.contains("chatty trace detail"), "{stderr}");
@@ -233,7 +233,7 @@ fn rivet_log_debug_prints_plugin_log_lines_with_the_plugin_target() {
     let quiet = run_rivet(dir.path(), &["build", "t.toml"], &[]);
     assert!(quiet.status.success(), "{}", describe(&quiet));
     assert!(
-        !text(&quiet.stderr).contains("plugin_builder_chatty"),
+        !text(&quiet.stderr).contains("fixture_chatty"),
         "{}",
         describe(&quiet)
     );

@@ -124,8 +124,8 @@ fn a_renamed_plugin_file_is_refused_saying_why() {
         .unwrap();
     let text = error.to_string();
     assert!(
-        matches!(error, LoadError::NotAPlugin { .. })
-            && text.contains("rivet_root_plugin_image_filter_renamed")
+        matches!(error, LoadError::NameMismatch { .. })
+            && text.contains("plugin `sepia`, not `renamed`")
             && text.contains("rename the crate, not the file"),
         "{text}"
     );
@@ -255,10 +255,24 @@ fn installed_versions_resolve_between_the_search_path_and_builtins() {
         .resolve_version::<dyn ImageFilter>(
             "sepia",
             Some("example.org/filters"),
-            &"^0.0".parse().unwrap(),
+            &">=0.1, <0.2".parse().unwrap(),
         )
         .unwrap();
-    assert_eq!(pinned.path, old);
+    assert_eq!(pinned.path, best);
+    // `old` holds 0.1.0's bytes under 0.0.9's name: a file whose plugin
+    // reports another version than its name is ignored.
+    let liar = loader(&[empty.path()])
+        .resolve_version::<dyn ImageFilter>(
+            "sepia",
+            Some("example.org/filters"),
+            &"^0.0".parse().unwrap(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(liar, LoadError::NoMatchingVersion { .. }),
+        "{liar}"
+    );
+    assert!(old.is_file());
     let error = loader(&[empty.path()])
         .resolve_version::<dyn ImageFilter>("sepia", None, &">=1".parse().unwrap())
         .unwrap_err()

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rivet_loader::integrity::{sha256_hex, sidecar_path};
 use rivet_loader::{PluginKind, plugin_file_name};
 use rivet_tests::cli::{describe, example_site, text};
-use rivet_tests::{build_c_library, plugin_server, rivet, rivet_bin};
+use rivet_tests::{build_c_library, rivet, rivet_bin, rivet_server};
 
 /// The hostile constructors: plugin name, C body of the constructor, what
 /// the listing (and an in-process build) must say about the file, and what
@@ -126,9 +126,9 @@ fn a_warm_listing_starts_no_scanner() {
     let home = tempfile::tempdir().unwrap();
     let bin = tempfile::tempdir().unwrap();
     let rivet_copy = bin.path().join(rivet_bin().file_name().unwrap());
-    let server_copy = bin.path().join(plugin_server().file_name().unwrap());
+    let server_copy = bin.path().join(rivet_server().file_name().unwrap());
     fs::copy(rivet_bin(), &rivet_copy).unwrap();
-    fs::copy(plugin_server(), &server_copy).unwrap();
+    fs::copy(rivet_server(), &server_copy).unwrap();
     let list = || {
         Command::new(&rivet_copy)
             .args(["plugins", "list"])
@@ -161,7 +161,7 @@ fn a_warm_listing_starts_no_scanner() {
     );
     let changed = list();
     assert!(
-        line_for(&changed, sleeps.to_str().unwrap()).contains("scanner is missing"),
+        line_for(&changed, sleeps.to_str().unwrap()).contains("did not start"),
         "{}",
         describe(&changed)
     );

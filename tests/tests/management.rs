@@ -169,7 +169,7 @@ fn install_refuses_a_file_that_is_not_a_plugin_and_writes_nothing() {
     fs::write(&junk, "not a library").unwrap();
     let error = env.fails(&["plugins", "install", &junk.to_string_lossy()]);
     assert!(
-        error.contains("not a loadable plugin library") && error.contains("nothing was installed"),
+        error.contains("not a Rivet plugin library") && error.contains("nothing was installed"),
         "{error}"
     );
     let odd = env.scratch.path().join("plugin.so");
@@ -365,7 +365,7 @@ fn a_changed_file_refreshes_the_cache_and_a_corrupt_cache_is_rebuilt() {
             .to_owned()
     };
     assert!(list(&env).contains("1.2.0"));
-    let cache = env.home.path().join("cache/plugins.cache");
+    let cache = env.home.path().join("cache/verdicts.cache");
     assert!(cache.is_file());
     assert!(list(&env).contains("1.2.0"), "warm");
 
@@ -378,10 +378,13 @@ fn a_changed_file_refreshes_the_cache_and_a_corrupt_cache_is_rebuilt() {
     fs::copy(versioned("2.0.0"), &plain).unwrap();
     assert!(list(&env).contains("2.0.0"));
 
-    for junk in [&b"garbage"[..], b"", b"RIVETMC2\x05\xff\xff\xff\xff\xff"] {
+    for junk in [&b"garbage"[..], b"", b"RIVETFV1\x05\xff\xff\xff\xff\xff"] {
         fs::write(&cache, junk).unwrap();
         assert!(list(&env).contains("2.0.0"));
-        assert!(fs::read(&cache).unwrap().starts_with(b"RIVETMC"), "rebuilt");
+        assert!(
+            fs::read(&cache).unwrap().starts_with(b"RIVETFV1"),
+            "rebuilt"
+        );
     }
 }
 

@@ -16,3 +16,52 @@ pub enum Mode {
     /// process (see `Config::call_timeout` and `Config::restart_limit`).
     Process,
 }
+
+impl Mode {
+    /// The name users write: `in-process` or `process`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::InProcess => "in-process",
+            Mode::Process => "process",
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    /// Reads `in-process` or `process`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "in-process" => Ok(Mode::InProcess),
+            "process" => Ok(Mode::Process),
+            other => Err(format!(
+                "`{other}` is not an isolation mode; use `in-process` or `process`"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Mode;
+
+    #[test]
+    fn modes_read_back_as_written() {
+        for mode in [Mode::InProcess, Mode::Process] {
+            assert_eq!(mode.to_string().parse::<Mode>(), Ok(mode));
+        }
+        assert!(
+            "isolated"
+                .parse::<Mode>()
+                .unwrap_err()
+                .contains("in-process")
+        );
+    }
+}

@@ -7,6 +7,44 @@ use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus};
 
+/// Ends this process (with `_exit`, running nothing of the plugin's) once
+/// the process that started it ends: a thread checks every 100 ms whether
+/// this process was reparented. A plugin server or scanner calls it first
+/// thing, so that a host killed while a plugin's constructor runs (before
+/// the server reads anything, and so before it could see its input end)
+/// leaves no process behind. (Not `PR_SET_PDEATHSIG`: that fires when the
+/// host's *thread* that started the server ends, which a host's worker
+/// threads do.)
+pub fn end_with_parent() {
+    // SAFETY: `getppid` has no preconditions.
+    let parent = unsafe { libc::getppid() };
+    let (started, running) = std::sync::mpsc::channel();
+    let watch = move || {
+        let _ = started.send(());
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            // SAFETY: as above.
+            if unsafe { libc::getppid() } != parent {
+                // SAFETY: `_exit` ends the process without running
+                // anything else (no destructors of the plugin's statics).
+                unsafe { libc::_exit(1) };
+            }
+        }
+    };
+    match std::thread::Builder::new()
+        .name("parent-watch".into())
+        .spawn(watch)
+    {
+        // Until the thread runs its loop, it may still need locks (of the
+        // dynamic linker, for thread-local storage) that a plugin's library
+        // constructor, run next, holds while it runs: wait for it.
+        Ok(_) => {
+            let _ = running.recv();
+        }
+        Err(error) => eprintln!("cannot watch the host process: {error}"),
+    }
+}
+
 /// The descriptor a child started with [`inherit_as_fd3`] finds its file at.
 pub const INHERITED_FD: i32 = 3;
 

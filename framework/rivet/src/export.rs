@@ -74,6 +74,13 @@ macro_rules! export {
         $crate::export!(@root $interface, $plugin);
     };
     (@root $interface:path, $plugin:ty) => {
+        $crate::export!(@root $interface, $plugin, name = $crate::__private::crate_plugin_name::<dyn $interface>(
+            env!("CARGO_CRATE_NAME"),
+        ));
+    };
+    // `name`: the plugin's name, a `&'static str` expression (the crate's
+    // name by default, see above).
+    (@root $interface:path, $plugin:ty, name = $name:expr) => {
         /// This crate's plugin, for a host that compiles it in (see
         /// `rivet::Builtin`).
         pub static RIVET_BUILTIN: $crate::Builtin = $crate::Builtin::new(|| {
@@ -81,7 +88,7 @@ macro_rules! export {
                 ::std::sync::OnceLock::new();
             *MODULE.get_or_init(|| {
                 $crate::__private::root_module::<dyn $interface, $plugin>(
-                    env!("CARGO_CRATE_NAME"),
+                    $name,
                     env!("CARGO_PKG_VERSION"),
                     env!("CARGO_PKG_DESCRIPTION"),
                 )
@@ -155,7 +162,7 @@ pub fn create_with_host<C: DeserializeOwned, H, T>(
 /// Builds the root module of plugin type `T` for interface `I`; called by
 /// the code [`export!`](crate::export) generates.
 pub fn root_module<I: Exports<T> + ?Sized, T: Create<I> + Send + Sync + 'static>(
-    crate_name: &'static str,
+    name: &'static str,
     version: &'static str,
     description: &'static str,
 ) -> PluginModRef {
@@ -169,7 +176,7 @@ pub fn root_module<I: Exports<T> + ?Sized, T: Create<I> + Send + Sync + 'static>
             host_signature: RStr::from_str(<I::Host as HostInterface>::SIGNATURE),
         },
         plugin: PluginInfo {
-            name: RStr::from_str(plugin_name(crate_name, I::NAME)),
+            name: RStr::from_str(name),
             version: RStr::from_str(version),
             description: RStr::from_str(description),
         },
@@ -184,7 +191,12 @@ pub fn root_module<I: Exports<T> + ?Sized, T: Create<I> + Send + Sync + 'static>
     .leak_into_prefix()
 }
 
+/// The name of the plugin of interface `I` exported by crate `crate_name`:
 /// `plugin_image_filter_sepia` → `sepia`; other crate names stay whole.
+pub fn crate_plugin_name<I: Interface + ?Sized>(crate_name: &'static str) -> &'static str {
+    plugin_name(crate_name, I::NAME)
+}
+
 fn plugin_name(crate_name: &'static str, interface: &str) -> &'static str {
     crate_name
         .strip_prefix("plugin_")

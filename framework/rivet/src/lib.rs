@@ -58,7 +58,8 @@ pub mod __private {
         decode, encode, guard, instance_mut, instance_ref, unknown_method, write_back,
     };
     pub use crate::export::{
-        Create, HostClient, create_default, create_from_config, create_with_host, root_module,
+        Create, HostClient, crate_plugin_name, create_default, create_from_config,
+        create_with_host, root_module,
     };
     pub use crate::host::{HostBackend, HostInProcess, HostLink};
     pub use crate::interface::Exports;

@@ -40,19 +40,30 @@ pub(crate) fn open(
         |load_path| {
             let library = RawLibrary::load_at(load_path)
                 .map_err(|error| not_a_plugin(error.to_string()))?;
-            let symbol = root_symbol(path);
-            // SAFETY: `rivet_root_<crate>` is the `LibHeader` static that
-            // `export!` defines, whose first field is abi_stable's
-            // `AbiHeader` (what `AbiHeaderRef` points at); `upgrade` checks
-            // that header before anything else of it is read.
-            let header = unsafe { library.get::<AbiHeaderRef>(symbol.as_bytes()) }
-                .map(|header| *header)
-                .map_err(|_| {
-                    not_a_plugin(format!(
-                        "it exports no root module `{}` (a plugin's file is named after its crate, `lib<crate>.so`, and exports it with `rivet::export!`; rename the crate, not the file)",
-                        symbol.trim_end_matches('\0')
-                    ))
-                })?;
+            // The file's stem names its crate's root module; a file
+            // renamed after it was built is found by the name it exports.
+            let mut symbols = vec![root_symbol(path)];
+            let find = |symbol: &String| {
+                // SAFETY: `rivet_root_<crate>` is the `LibHeader` static
+                // that `export!` defines, whose first field is abi_stable's
+                // `AbiHeader` (what `AbiHeaderRef` points at); `upgrade`
+                // checks that header before anything else of it is read.
+                unsafe { library.get::<AbiHeaderRef>(symbol.as_bytes()) }
+                    .ok()
+                    .map(|header| *header)
+            };
+            let header = match find(&symbols[0]) {
+                Some(header) => header,
+                None => {
+                    symbols = exported_roots(load_path);
+                    symbols.iter().find_map(find).ok_or_else(|| {
+                        not_a_plugin(format!(
+                            "it exports no root module `{}` (a plugin's file is named after its crate, `lib<crate>.so`, and exports it with `rivet::export!`)",
+                            root_symbol(path).trim_end_matches('\0')
+                        ))
+                    })?
+                }
+            };
             let header = header
                 .upgrade()
                 .map_err(|error| not_a_plugin(error.to_string()))?;
@@ -87,6 +98,63 @@ fn root_symbol(path: &Path) -> String {
         .map(|name| name.to_string_lossy())
         .unwrap_or_default();
     format!("rivet_root_{}\0", rivet_host::installed::plain_stem(&file))
+}
+
+/// The root module symbols (`rivet_root_` and a crate's name,
+/// NUL-terminated) the file at `path` names in its symbol table, found in
+/// its bytes, at most [`MAX_ROOTS`]: how a plugin file renamed after it was
+/// built is still found. Candidates only: each is then looked up in the
+/// loaded library and its header checked.
+fn exported_roots(path: &Path) -> Vec<String> {
+    const PREFIX: &[u8] = b"rivet_root_";
+    const MAX_ROOTS: usize = 16;
+    const MAX_NAME: usize = 256;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = Vec::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    // Bytes carried over from the end of the previous chunk, so a name
+    // across two reads is seen whole.
+    let mut kept = 0;
+    loop {
+        let read = match std::io::Read::read(&mut file, &mut buffer[kept..]) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => read,
+        };
+        let filled = kept + read;
+        let data = &buffer[..filled];
+        let mut at = 0;
+        while let Some(offset) = data[at..]
+            .windows(PREFIX.len())
+            .position(|window| window == PREFIX)
+        {
+            let start = at + offset;
+            let name = &data[start + PREFIX.len()..];
+            let length = name
+                .iter()
+                .take(MAX_NAME)
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                .count();
+            if length > 0 && name.get(length) == Some(&0) {
+                let symbol = format!(
+                    "{}{}\0",
+                    String::from_utf8_lossy(PREFIX),
+                    String::from_utf8_lossy(&name[..length])
+                );
+                if !found.contains(&symbol) {
+                    found.push(symbol);
+                }
+                if found.len() == MAX_ROOTS {
+                    return found;
+                }
+            }
+            at = start + 1;
+        }
+        kept = filled.min(PREFIX.len() + MAX_NAME + 1);
+        buffer.copy_within(filled - kept..filled, 0);
+    }
+    found
 }
 
 /// The root module of the library whose header the dynamic linker mapped,

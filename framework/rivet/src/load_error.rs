@@ -151,6 +151,35 @@ pub enum LoadError {
         /// What differs.
         detail: String,
     },
+    /// A plugin file found for a name holds a plugin of another name (it
+    /// was renamed after it was built).
+    #[error(
+        "{path} holds plugin `{plugin_says}`, not `{file_says}` as its name says: a plugin's file is named after its crate (`lib<crate>.so`); rename the crate, not the file"
+    )]
+    NameMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The name its file name gives.
+        file_says: String,
+        /// The name the plugin reports.
+        plugin_says: String,
+    },
+    /// An installed plugin file's name says another name or version than
+    /// the plugin reports: the file is ignored (the next installed version
+    /// is used).
+    #[error(
+        "{path}: the file name says {field} {file_says}, but the plugin reports {plugin_says}; the file is ignored. Reinstall the plugin"
+    )]
+    InstalledNameMismatch {
+        /// The file.
+        path: PathBuf,
+        /// What disagrees: `name` or `version`.
+        field: &'static str,
+        /// What the file name says.
+        file_says: String,
+        /// What the plugin reports.
+        plugin_says: String,
+    },
     /// The plugin's `init` failed.
     #[error("plugin {path} failed to initialise: {message}")]
     Init {

@@ -11,7 +11,7 @@ use rivet_host::discovery::{self, Scan};
 use rivet_host::installed::{self, InstalledName, InstalledPlugin};
 use rivet_host::integrity::{self, Verified};
 use rivet_host::vetting::Verdict;
-use rivet_host::{InterfaceVersion, SearchPath, is_valid_name, same_name};
+use rivet_host::{InterfaceVersion, SearchPath, compatible, is_valid_name, same_name};
 
 use crate::host::GivenHost;
 use crate::listing::{About, Listed, Listing};
@@ -36,7 +36,7 @@ pub struct Loader {
     config: Config,
     dirs: SearchPath,
     /// The registered interfaces: names and major versions.
-    kinds: Vec<(&'static str, u64)>,
+    kinds: Vec<(&'static str, &'static str)>,
     builtins: Vec<&'static Builtin>,
     allow_insecure: bool,
 }
@@ -69,7 +69,7 @@ impl Loader {
     /// [`discover`](Self::discover) lists its plugins.
     pub fn register<I: Interface + ?Sized>(mut self) -> Loader {
         if !self.kinds.iter().any(|(kind, _)| *kind == I::NAME) {
-            self.kinds.push((I::NAME, major::<I>()));
+            self.kinds.push((I::NAME, I::VERSION));
         }
         self
     }
@@ -84,14 +84,8 @@ impl Loader {
     pub fn builtin(mut self, builtin: &'static Builtin) -> Loader {
         let interface = builtin.interface();
         if !self.kinds.iter().any(|(kind, _)| *kind == interface) {
-            let major = builtin
-                .module()
-                .interface()
-                .version
-                .as_str()
-                .parse::<InterfaceVersion>()
-                .map_or(0, |version| version.major());
-            self.kinds.push((interface, major));
+            let version = builtin.module().interface().version.as_str();
+            self.kinds.push((interface, version));
         }
         self.builtins.push(builtin);
         self
@@ -168,9 +162,9 @@ impl Loader {
         };
         let major = major::<I>();
         let installed = self.installed_of(&[I::NAME]);
-        let best = installed::candidates(&installed, &I::NAME.to_owned(), name, None, None, major)
-            .first()
-            .map(|plugin| (*plugin).clone());
+        let candidates =
+            installed::candidates(&installed, &I::NAME.to_owned(), name, None, None, major);
+        let best = self.first_truthful(&candidates, I::NAME).0;
         match (best, self.builtin_for(I::NAME, name)) {
             (Some(plugin), _) => Ok(Source::Installed(plugin)),
             (None, Some(builtin)) => Ok(Source::Builtin(builtin)),
@@ -191,10 +185,10 @@ impl Loader {
         let major = major::<I>();
         let installed = self.installed_of(&[I::NAME]);
         let kind = I::NAME.to_owned();
-        if let Some(plugin) =
-            installed::candidates(&installed, &kind, name, source, Some(requirement), major).first()
-        {
-            return Ok((*plugin).clone());
+        let candidates =
+            installed::candidates(&installed, &kind, name, source, Some(requirement), major);
+        if let (Some(plugin), _) = self.first_truthful(&candidates, I::NAME) {
+            return Ok(plugin);
         }
         let versions: Vec<String> =
             installed::candidates(&installed, &kind, name, source, None, major)
@@ -235,7 +229,17 @@ impl Loader {
                 interface: file.kind,
                 name: file.name.clone(),
                 source: Source::File(file.path.clone()),
-                about: self.about_file(&file.path, file.kind),
+                about: self.about(&file.path, file.kind).and_then(|about| {
+                    if same_name(&about.name, &file.name) {
+                        return Ok(about);
+                    }
+                    Err(LoadError::NameMismatch {
+                        path: file.path.clone(),
+                        file_says: file.name.clone(),
+                        plugin_says: about.name,
+                    }
+                    .to_string())
+                }),
             })
             .collect();
         let listed = |plugins: &[Listed], kind: &str, name: &str| {
@@ -244,20 +248,30 @@ impl Loader {
                 .any(|p| p.interface == kind && same_name(&p.name, name))
         };
         let installed = self.installed();
-        for &(kind, major) in &self.kinds {
+        for &(kind, version) in &self.kinds {
+            let major = version_major(version);
             let token = kind.to_owned();
             for plugin in installed.iter().filter(|p| p.id.kind == kind) {
                 if listed(&plugins, kind, &plugin.id.name) {
                     continue;
                 }
-                let best =
+                let candidates =
                     installed::candidates(&installed, &token, &plugin.id.name, None, None, major);
-                if let Some(best) = best.first() {
+                let (best, liars) = self.first_truthful(&candidates, kind);
+                for (liar, error) in liars {
+                    plugins.push(Listed {
+                        interface: kind,
+                        name: liar.id.name.clone(),
+                        source: Source::Installed(liar),
+                        about: Err(error.to_string()),
+                    });
+                }
+                if let Some(best) = best {
                     plugins.push(Listed {
                         interface: kind,
                         name: best.id.name.clone(),
-                        source: Source::Installed((*best).clone()),
-                        about: self.about_file(&best.path, kind),
+                        about: self.about(&best.path, kind),
+                        source: Source::Installed(best),
                     });
                 }
             }
@@ -282,11 +296,13 @@ impl Loader {
     }
 
     /// What the plugin file at `path` says of itself as a plugin of
-    /// `interface`: checked as for a load, then from the scanner's verdict
-    /// when files are vetted, else opened in this process.
-    fn about_file(&self, path: &Path, interface: &str) -> Result<About, String> {
+    /// `interface` (a registered interface's name), or why it cannot be
+    /// loaded: checked as for a load, then from the scanner's verdict when
+    /// files are vetted (the plugin is not created), else opened in this
+    /// process.
+    pub fn about(&self, path: &Path, interface: &str) -> Result<About, String> {
         let verified = self.check_file(path).map_err(|error| error.to_string())?;
-        match vetting::verdict(&self.config, path, &verified, interface)
+        let about = match vetting::verdict(&self.config, path, &verified, interface)
             .map_err(|error| error.to_string())?
         {
             Some(Verdict::Loaded(outcome)) => outcome,
@@ -294,7 +310,58 @@ impl Loader {
             None => library::open(path, verified, log_bridge::host_sink())
                 .and_then(|module| About::of(path, module, interface))
                 .map_err(|error| error.to_string()),
+        }?;
+        // A plugin of another major version of the interface is listed as
+        // what a load would say of it.
+        match self.kinds.iter().find(|(kind, _)| *kind == interface) {
+            Some(&(_, expected)) if !compatible(&about.interface_version, expected) => {
+                Err(LoadError::InterfaceVersion {
+                    path: path.to_owned(),
+                    interface: interface.to_owned(),
+                    found: about.interface_version,
+                    expected: expected.to_owned(),
+                }
+                .to_string())
+            }
+            _ => Ok(about),
         }
+    }
+
+    /// The first of `candidates` (installed files of `interface`, best
+    /// first) whose plugin reports the name and version its file name says,
+    /// and the ones before it that report others (each with its error):
+    /// such a file is ignored, as a file that lies about what it is. A
+    /// candidate that cannot be described at all is taken (loading it
+    /// reports why).
+    fn first_truthful(
+        &self,
+        candidates: &[&InstalledPlugin],
+        interface: &str,
+    ) -> (Option<InstalledPlugin>, Vec<(InstalledPlugin, LoadError)>) {
+        let mut liars = Vec::new();
+        for &plugin in candidates {
+            let Ok(about) = self.about(&plugin.path, interface) else {
+                return (Some(plugin.clone()), liars);
+            };
+            let says = |field: &'static str, file_says: String, plugin_says: String| {
+                LoadError::InstalledNameMismatch {
+                    path: plugin.path.clone(),
+                    field,
+                    file_says,
+                    plugin_says,
+                }
+            };
+            let error = if !same_name(&about.name, &plugin.id.name) {
+                says("name", plugin.id.name.clone(), about.name)
+            } else if about.version != plugin.id.version.to_string() {
+                says("version", plugin.id.version.to_string(), about.version)
+            } else {
+                return (Some(plugin.clone()), liars);
+            };
+            log::warn!("{error}");
+            liars.push((plugin.clone(), error));
+        }
+        (None, liars)
     }
 
     /// The registered interfaces' names.
@@ -391,7 +458,15 @@ impl Loader {
     ) -> Result<I::Handle, LoadError> {
         match self.resolve::<I>(name)? {
             Source::File(path) | Source::Installed(InstalledPlugin { path, .. }) => {
-                self.load_given::<I>(&path, mode, config, host)
+                let plugin = self.load_given::<I>(&path, mode, config, host)?;
+                if !same_name(plugin.name(), name) {
+                    return Err(LoadError::NameMismatch {
+                        path,
+                        file_says: name.to_owned(),
+                        plugin_says: plugin.name().to_owned(),
+                    });
+                }
+                Ok(I::wrap(plugin))
             }
             Source::Builtin(builtin) => self.load_builtin::<I>(builtin, mode, config, host),
         }
@@ -404,7 +479,7 @@ impl Loader {
         mode: Mode,
         config: &serde_json::Value,
     ) -> Result<I::Handle, LoadError> {
-        self.load_given::<I>(path, mode, config, None)
+        self.load_given::<I>(path, mode, config, None).map(I::wrap)
     }
 
     /// Loads the plugin library at `path` as a plugin of interface `I`,
@@ -423,6 +498,7 @@ impl Loader {
     {
         let host = GivenHost::new::<I::Host, T>(host, mode == Mode::InProcess);
         self.load_given::<I>(path, mode, config, Some(host))
+            .map(I::wrap)
     }
 
     fn load_given<I: Interface + ?Sized>(
@@ -431,7 +507,7 @@ impl Loader {
         mode: Mode,
         config: &serde_json::Value,
         host: Option<GivenHost>,
-    ) -> Result<I::Handle, LoadError> {
+    ) -> Result<Plugin<I>, LoadError> {
         let verified = self.check_file(path)?;
         let config = config.to_string();
         let plugin = match mode {
@@ -445,7 +521,7 @@ impl Loader {
                 self.load_isolated::<I>(&self.config.server_path(), path, served, &config, host)?
             }
         };
-        Ok(I::wrap(plugin))
+        Ok(plugin)
     }
 
     /// Loads the built-in plugin `builtin` (in-process: it is part of the
@@ -611,7 +687,12 @@ fn create_in_process<I: Interface + ?Sized>(
 
 /// The major version of interface `I`.
 fn major<I: Interface + ?Sized>() -> u64 {
-    I::VERSION
+    version_major(I::VERSION)
+}
+
+/// The major version of interface version `version`.
+fn version_major(version: &str) -> u64 {
+    version
         .parse::<InterfaceVersion>()
         .map_or(0, |version| version.major())
 }

@@ -70,6 +70,8 @@ pub(crate) fn serve_builtin(builtins: &[&'static Builtin]) -> Option<ExitCode> {
 
 /// Serves `target` over this process's stdin and stdout.
 fn serve_target(target: Target<'_>) -> ExitCode {
+    #[cfg(unix)]
+    rivet_host::process::end_with_parent();
     let (input, output) = match protocol_pipes() {
         Ok(pipes) => pipes,
         Err(error) => {

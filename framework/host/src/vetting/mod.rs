@@ -22,9 +22,9 @@
 //! before opening it (permissions, checksum) says nothing about what its
 //! code does: that is an `Err` (the file is not vetted), not a verdict.
 //!
-//! A scanner ends when its stdin closes, and on Linux when the thread that
-//! started it ends (`PR_SET_PDEATHSIG`), so a host killed mid-scan leaves
-//! none behind.
+//! A scanner ends when its stdin closes, and when the process that started
+//! it ends ([`crate::process::end_with_parent`]), so a host killed
+//! mid-scan leaves none behind.
 //!
 //! The scanner is Unix-only, as isolated mode is. This module is its
 //! facade: `unix` holds the scanner, and elsewhere `unsupported` has none,

@@ -60,12 +60,7 @@ pub fn scan_requested() -> bool {
 pub fn serve_scans<P: DeserializeOwned, M: Serialize>(
     mut load: impl FnMut(&ScanRequest<P>) -> Result<M, Refusal>,
 ) -> ExitCode {
-    #[cfg(target_os = "linux")]
-    // SAFETY: `prctl(PR_SET_PDEATHSIG)` only sets a flag of this process;
-    // the arguments are plain integers.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-    }
+    crate::process::end_with_parent();
     let mut out = match private_stdout() {
         Ok(out) => out,
         Err(message) => {
