@@ -1,16 +1,20 @@
 //! Isolated mode through the real `rivet` binary: the example site builds to
 //! the same bytes in both modes (chosen by flag, by environment or per
 //! step), `plugins list` shows the mode, a crashing plugin is an error
-//! rather than a dead `rivet`, and plugin servers never outlive a killed
-//! `rivet`.
+//! rather than a dead `rivet` (even when a process it forked holds its
+//! pipes), a plugin's endless output line costs `rivet` little memory, and
+//! plugin servers never outlive a killed `rivet`.
 
 use std::fs;
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use rivet_loader::{PluginKind, plugin_file_name};
-use rivet_tests::cli::{describe, example_site, plugin_row, run_rivet_with, success_stdout, text};
+use rivet_interface::PluginKind;
+use rivet_interface::files::plugin_file_name;
+use rivet_tests::cli::{
+    describe, example_site, plugin_row, run_bounded, run_rivet_with, success_stdout, text,
+};
 use rivet_tests::{
     fixture, is_running, process_info, real_plugin_file_names, rivet, rivet_servers_of, wait_until,
 };
@@ -136,6 +140,62 @@ fn a_crashing_isolated_plugin_fails_the_build_but_not_rivet() {
         stderr.contains("builder #1 (misbehave) crashed") && stderr.contains("SIGSEGV"),
         "{}",
         describe(&output)
+    );
+}
+
+/// A plugin printing 256 MiB without a newline: `rivet` reads all of it (the
+/// plugin's writes never block for good) but keeps only the start of the
+/// line, so its peak memory stays far below the line's size.
+#[test]
+fn a_huge_output_line_costs_rivet_little_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let template = misbehave_template(dir.path(), "huge-line", Some("process"));
+    let mut command = rivet(home.path(), dir.path());
+    command.arg("build").arg(&template).env_remove("RIVET_LOG");
+    let run = run_bounded(&mut command, Duration::from_secs(120));
+
+    assert!(run.output.status.success(), "{}", describe(&run.output));
+    let stderr = text(&run.output.stderr);
+    let cut: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("[line cut at 65536 bytes"))
+        .collect();
+    assert_eq!(cut.len(), 1, "one line says it was cut");
+    assert!(cut[0].starts_with("xxxx"), "{:.60}", cut[0]);
+    assert!(stderr.contains("after the huge line"), "{:.2000}", stderr);
+    eprintln!("rivet's peak RSS: {} KiB", run.peak_rss / 1024);
+    assert!(
+        run.peak_rss < 100 << 20,
+        "rivet's peak RSS reached {} MiB reading a 256 MiB line",
+        run.peak_rss >> 20
+    );
+}
+
+/// A plugin that forks a child keeping every descriptor (its pipes to
+/// `rivet` too) and then aborts: the build fails at once naming the signal,
+/// not when the child ends 30 s later.
+#[test]
+fn a_crash_is_noticed_even_when_a_forked_child_keeps_the_pipes_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = misbehave_template(dir.path(), "fork-and-abort", Some("process"));
+    let home = tempfile::tempdir().unwrap();
+    let mut command = rivet(home.path(), dir.path());
+    command.arg("build").arg(&template);
+    // The child sleeps 30 s: a build waiting for it would take that long.
+    let run = run_bounded(&mut command, Duration::from_secs(25));
+
+    assert_eq!(
+        run.output.status.code(),
+        Some(1),
+        "{}",
+        describe(&run.output)
+    );
+    let stderr = text(&run.output.stderr);
+    assert!(
+        stderr.contains("builder #1 (misbehave) crashed") && stderr.contains("SIGABRT"),
+        "{}",
+        describe(&run.output)
     );
 }
 

@@ -417,7 +417,7 @@ impl Server {
         };
         let hello = receive(&mut timed_input, &mut timed_output, callbacks)?;
         set_nonblocking(input_fd, false)?;
-        set_nonblocking(output_fd, false)?;
+        // The output stays non-blocking: calls read it through `Watched`.
         Ok(hello)
     }
 
@@ -431,7 +431,15 @@ impl Server {
             Err(FrameError::TooLarge(bytes)) => Err(Failure::TooLarge(bytes)),
             Err(FrameError::Io(_)) => Err(Failure::Ended),
             Err(error) => Err(Failure::Broken(error)),
-            Ok(()) => match receive(input, &mut self.output, callbacks) {
+            Ok(()) => match receive(
+                input,
+                &mut Watched {
+                    fd: self.output.get_ref().as_raw_fd(),
+                    io: &mut self.output,
+                    child: &self.child,
+                },
+                callbacks,
+            ) {
                 Ok(Some(Response::Reply(reply))) => Ok(reply),
                 Ok(Some(_)) => Err(Failure::Broken(unexpected())),
                 Ok(None) | Err(FrameError::Io(_)) => Err(Failure::Ended),
@@ -579,6 +587,46 @@ impl<T: Write> Write for Timed<'_, T> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.io.flush()
+    }
+}
+
+/// The server's non-blocking output, read during a call: waits for data,
+/// and ends (as end-of-file) once the server has exited and nothing is left
+/// to read, even if the pipe is still open: a process the plugin forked
+/// keeps its copy of the pipe's write end, and the call must fail when the
+/// server dies, not when that process ends.
+struct Watched<'a, T> {
+    io: &'a mut T,
+    fd: RawFd,
+    child: &'a Mutex<Child>,
+}
+
+/// How often a call waiting for its reply checks whether its server lives.
+const WATCH_INTERVAL: Duration = Duration::from_millis(50);
+
+impl<T: Read> Read for Watched<'_, BufReader<T>> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.io.read(buf) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    let waited = wait_for(
+                        self.fd,
+                        libc::POLLIN,
+                        Instant::now().checked_add(WATCH_INTERVAL),
+                    );
+                    match waited {
+                        Err(error) if error.kind() == io::ErrorKind::TimedOut => {
+                            // `try_wait` keeps the status for `Server::end`.
+                            if let Ok(Some(_)) = lock(self.child).try_wait() {
+                                return Ok(0);
+                            }
+                        }
+                        other => other?,
+                    }
+                }
+                other => return other,
+            }
+        }
     }
 }
 
