@@ -88,3 +88,9 @@ pub mod __private {
 pub use abi_stable;
 #[doc(hidden)]
 pub use rivet as __rivet;
+
+/// The README's Rust examples (writing a plugin, embedding the four kinds),
+/// compiled and run as doc tests so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

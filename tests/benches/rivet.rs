@@ -6,14 +6,16 @@
 //! b/a, c/b and c/d (from the medians of this same run), memory, and which
 //! targets of the brief are met. Everything runs release builds: this binary,
 //! the benchmark plugins (`tests/fixtures/bench-*`, built into
-//! `target/fixtures/release`) and `rivet-plugin-server` (`target/release`).
+//! `target/fixtures/release`) and `rivet-server` (`target/release`).
 //!
 //! The call rows, each for a no-op method (`run(&[])` of command `noop`) and
 //! an echo that moves a payload (`provision` of provisioner `bench-echo`,
 //! the payload in the artifact's `id`, 8 B and 64 KiB, the same out):
 //!
 //! - (a) `native`: the same two methods on a `&dyn Trait` in this binary;
-//! - (b) `in_process`: the plugin loaded in-process, through the ABI;
+//! - (b) `in_process`: the plugin loaded in-process by a framework loader,
+//!   through its kind's framework interface (`rivet_interface::framework`,
+//!   where an artifact crosses serialized);
 //! - (c) `isolated`: the same plugin file in its own process;
 //! - (d) `socketpair`: the same bytes ping-ponged over a Unix socketpair
 //!   with a child process, no framing, no serialization: the IPC floor
@@ -43,8 +45,8 @@
 //! (c), (d) and (e) run pinned to one CPU (`framework/*`) and unpinned
 //! (`framework_spread/*`).
 //!
-//! Also: loading N = 1, 10, 100 distinct plugin files (discover, check, load,
-//! in a fresh host process each time), isolated start (spawn + handshake +
+//! Also: loading N = 1, 10, 100 distinct plugin files (check and load, in a
+//! fresh host process each time), isolated start (spawn + handshake +
 //! first call), discovery over 10,000 unrelated files and 10 plugins, and
 //! memory (RSS added per in-process plugin, RSS of a plugin process).
 //!
@@ -66,11 +68,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode};
-use rivet_interface::Error;
-use rivet_loader::{
-    Artifact, Instance, Loader, Mode, Plugin, PluginFile, PluginKind, SearchPath, Vetting,
-    plugin_file_name,
+use rivet::{Config, Loader, Mode, Vetting};
+use rivet_interface::framework::{
+    CommandPlugin, CommandPluginHandle, Creation, ProvisionerPlugin, ProvisionerPluginHandle,
 };
+use rivet_interface::{Artifact, Error};
 use rivet_tests::{release_dir, release_fixtures_dir, target_dir};
 use rivet_tests_bench::{Bench, BenchHandle, invert};
 
@@ -123,10 +125,10 @@ fn criterion_dir() -> PathBuf {
 struct Plugins {
     noop: PathBuf,
     echo: PathBuf,
-    server: PathBuf,
-    /// The framework's `Bench` plugin and plugin server.
+    /// The framework's `Bench` plugin.
     framework: PathBuf,
-    framework_server: PathBuf,
+    /// The plugin server.
+    server: PathBuf,
 }
 
 impl Plugins {
@@ -135,17 +137,14 @@ impl Plugins {
         let plugins = Plugins {
             noop: fixtures.join(lib_name("fixture_bench_noop")),
             echo: fixtures.join(lib_name("fixture_bench_echo")),
-            server: release_dir().join(format!("rivet-plugin-server{}", env::consts::EXE_SUFFIX)),
             framework: fixtures.join(lib_name("fixture_framework_bench")),
-            framework_server: release_dir()
-                .join(format!("rivet-server{}", env::consts::EXE_SUFFIX)),
+            server: release_dir().join(format!("rivet-server{}", env::consts::EXE_SUFFIX)),
         };
         for path in [
             &plugins.noop,
             &plugins.echo,
-            &plugins.server,
             &plugins.framework,
-            &plugins.framework_server,
+            &plugins.server,
         ] {
             assert!(path.is_file(), "{} was not built", path.display());
         }
@@ -154,41 +153,41 @@ impl Plugins {
 
     /// A loader whose isolated plugins run the release plugin server.
     fn loader(&self) -> Loader {
-        let mut loader = Loader::with_search_path(SearchPath::new());
-        loader.set_plugin_server(&self.server);
         // In-process rows measure calls and warm loads, not the scanner.
-        loader.set_vetting(Vetting::Off);
+        Loader::new(bench_config().server(&self.server))
+    }
+
+    fn noop(&self, loader: &Loader, mode: Mode) -> CommandPluginHandle {
         loader
+            .load_file::<dyn CommandPlugin>(&self.noop, mode, &serde_json::Value::Null)
+            .expect("the noop plugin loads")
     }
 
-    fn noop(&self, loader: &Loader, mode: Mode) -> (Plugin, Instance) {
-        let plugin = loader
-            .load_file_in(&self.noop, PluginKind::Command, "noop", mode)
-            .expect("the noop plugin loads");
-        let instance = plugin.command().expect("noop prepares");
-        (plugin, instance)
-    }
-
-    fn echo(&self, loader: &Loader, mode: Mode) -> (Plugin, Instance) {
-        let plugin = loader
-            .load_file_in(&self.echo, PluginKind::Provisioner, "bench-echo", mode)
-            .expect("the bench-echo plugin loads");
-        let instance = plugin
-            .prepare("{}", Path::new("."))
-            .expect("bench-echo prepares");
-        (plugin, instance)
+    fn echo(&self, loader: &Loader, mode: Mode) -> ProvisionerPluginHandle {
+        let creation = serde_json::to_value(Creation::default()).expect("JSON");
+        loader
+            .load_file::<dyn ProvisionerPlugin>(&self.echo, mode, &creation)
+            .expect("the bench-echo plugin loads")
     }
 
     /// The framework's `Bench` plugin, through its generated handle.
-    fn bench(&self, mode: rivet::Mode) -> BenchHandle {
-        rivet::Loader::new(
-            rivet::Config::app("rivet-bench")
+    fn bench(&self, mode: Mode) -> BenchHandle {
+        Loader::new(
+            Config::app("rivet-bench")
                 .search_path(Vec::<PathBuf>::new())
-                .server(&self.framework_server),
+                .server(&self.server),
         )
         .load_file::<dyn Bench>(&self.framework, mode, &serde_json::Value::Null)
         .expect("the framework bench plugin loads")
     }
+}
+
+/// The configuration of the benchmarks' loaders: no search path (plugins
+/// are loaded by path) and no vetting.
+fn bench_config() -> Config {
+    Config::app("rivet-bench")
+        .search_path(Vec::<PathBuf>::new())
+        .vetting(Vetting::Off)
 }
 
 fn lib_name(stem: &str) -> String {
@@ -210,22 +209,22 @@ fn payload(size: usize) -> Artifact {
 // ---------------------------------------------------------------- (a) native
 
 /// Row (a): the two methods as a plain trait object, with the signatures
-/// hosts call on an [`Instance`] (`run(&[String])`, `provision(&Artifact)`)
+/// hosts call on the handles (`run(Vec<String>)`, `provision(Artifact)`)
 /// and the same work as the plugins: nothing, and returning the input.
 trait Native {
-    fn run(&self, args: &[String]) -> Result<i32, Error>;
-    fn provision(&self, artifact: &Artifact) -> Result<Artifact, Error>;
+    fn run(&self, args: Vec<String>) -> Result<i32, Error>;
+    fn provision(&self, artifact: Artifact) -> Result<Artifact, Error>;
 }
 
 struct NativeImpl;
 
 impl Native for NativeImpl {
-    fn run(&self, _args: &[String]) -> Result<i32, Error> {
+    fn run(&self, _args: Vec<String>) -> Result<i32, Error> {
         Ok(0)
     }
 
-    fn provision(&self, artifact: &Artifact) -> Result<Artifact, Error> {
-        Ok(artifact.clone())
+    fn provision(&self, artifact: Artifact) -> Result<Artifact, Error> {
+        Ok(artifact)
     }
 }
 
@@ -407,7 +406,6 @@ impl Drop for PinnedToOneCpu {
 fn calls(c: &mut Criterion, plugins: &Plugins) {
     let loader = plugins.loader();
     let native: &dyn Native = &NativeImpl;
-    let no_args: &[String] = &[];
     let artifacts: Vec<(&str, Artifact, Vec<u8>)> = PAYLOADS
         .iter()
         .map(|&(label, size)| (label, payload(size), vec![b'x'; size]))
@@ -419,21 +417,21 @@ fn calls(c: &mut Criterion, plugins: &Plugins) {
         .measurement_time(Duration::from_secs(3));
 
     // (a) and (b): one thread.
-    let (_noop_in, noop_in) = plugins.noop(&loader, Mode::InProcess);
-    let (_echo_in, echo_in) = plugins.echo(&loader, Mode::InProcess);
+    let noop_in = plugins.noop(&loader, Mode::InProcess);
+    let echo_in = plugins.echo(&loader, Mode::InProcess);
     group.bench_function(BenchmarkId::new("a_native", "noop"), |b| {
-        b.iter(|| black_box(native).run(black_box(no_args)))
+        b.iter(|| black_box(native).run(black_box(Vec::new())))
     });
     group.bench_function(BenchmarkId::new("b_in_process", "noop"), |b| {
-        b.iter(|| noop_in.run(black_box(no_args)))
+        b.iter(|| noop_in.run(black_box(Vec::new())))
     });
     for (label, artifact, _) in &artifacts {
-        assert_eq!(&echo_in.provision(artifact).unwrap(), artifact);
+        assert_eq!(&echo_in.provision(artifact.clone()).unwrap(), artifact);
         group.bench_function(BenchmarkId::new("a_native", label), |b| {
-            b.iter(|| black_box(native).provision(black_box(artifact)))
+            b.iter(|| black_box(native).provision(black_box(artifact.clone())))
         });
         group.bench_function(BenchmarkId::new("b_in_process", label), |b| {
-            b.iter(|| echo_in.provision(black_box(artifact)))
+            b.iter(|| echo_in.provision(black_box(artifact.clone())))
         });
     }
 
@@ -441,19 +439,19 @@ fn calls(c: &mut Criterion, plugins: &Plugins) {
     // the IPC costs, not a wake-up of another (virtual) CPU.
     {
         let _pinned = PinnedToOneCpu::new();
-        let (_noop_out, noop_out) = plugins.noop(&loader, Mode::Process);
-        let (_echo_out, echo_out) = plugins.echo(&loader, Mode::Process);
+        let noop_out = plugins.noop(&loader, Mode::Process);
+        let echo_out = plugins.echo(&loader, Mode::Process);
         let mut peer = Peer::start();
         group.bench_function(BenchmarkId::new("c_isolated", "noop"), |b| {
-            b.iter(|| noop_out.run(black_box(no_args)))
+            b.iter(|| noop_out.run(black_box(Vec::new())))
         });
         group.bench_function(BenchmarkId::new("d_socketpair", "noop"), |b| {
             b.iter(|| peer.ping(black_box(b"x")))
         });
         for (label, artifact, bytes) in &artifacts {
-            assert_eq!(&echo_out.provision(artifact).unwrap(), artifact);
+            assert_eq!(&echo_out.provision(artifact.clone()).unwrap(), artifact);
             group.bench_function(BenchmarkId::new("c_isolated", label), |b| {
-                b.iter(|| echo_out.provision(black_box(artifact)))
+                b.iter(|| echo_out.provision(black_box(artifact.clone())))
             });
             group.bench_function(BenchmarkId::new("d_socketpair", label), |b| {
                 b.iter(|| peer.ping(black_box(bytes)))
@@ -468,11 +466,11 @@ fn calls(c: &mut Criterion, plugins: &Plugins) {
     group
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    let (_echo_out, echo_out) = plugins.echo(&loader, Mode::Process);
+    let echo_out = plugins.echo(&loader, Mode::Process);
     let mut peer = Peer::start();
     let (_, artifact, bytes) = &artifacts[0];
     group.bench_function(BenchmarkId::new("c_isolated", "8B"), |b| {
-        b.iter(|| echo_out.provision(black_box(artifact)))
+        b.iter(|| echo_out.provision(black_box(artifact.clone())))
     });
     group.bench_function(BenchmarkId::new("d_socketpair", "8B"), |b| {
         b.iter(|| peer.ping(black_box(bytes)))
@@ -588,11 +586,11 @@ fn isolated_start(c: &mut Criterion, plugins: &Plugins) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let start = Instant::now();
-                let (plugin, instance) = plugins.noop(&loader, Mode::Process);
-                instance.run(&[]).expect("noop runs");
+                let noop = plugins.noop(&loader, Mode::Process);
+                noop.run(Vec::new()).expect("noop runs");
                 total += start.elapsed();
                 // Stopping the process is not part of starting it.
-                drop((instance, plugin));
+                drop(noop);
             }
             total
         })
@@ -602,15 +600,36 @@ fn isolated_start(c: &mut Criterion, plugins: &Plugins) {
 
 // -------------------------------------------------------------------- loads
 
-/// A temporary directory holding `count` copies of the noop plugin, named
-/// `libplugin_command_noop0.so`, ... (distinct files, so each is loaded).
+/// A temporary directory holding `count` copies of the noop plugin, each
+/// in a directory of its own under its own name (`0/`, `1/`, ...: distinct
+/// files, so each is loaded).
 fn noop_copies(plugins: &Plugins, count: usize) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
+    let name = plugins.noop.file_name().expect("a file name");
     for i in 0..count {
-        let name = plugin_file_name(PluginKind::Command, &format!("noop{i}"));
-        fs::copy(&plugins.noop, dir.path().join(name)).expect("a copy of the plugin");
+        let copy = dir.path().join(i.to_string());
+        fs::create_dir(&copy).expect("a directory");
+        fs::copy(&plugins.noop, copy.join(name)).expect("a copy of the plugin");
     }
     dir
+}
+
+/// The noop copies of [`noop_copies`] in the directory `dir`.
+fn copies_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .expect("the copies' directory")
+        .map(|entry| {
+            let copy = entry.expect("a copy's directory").path();
+            fs::read_dir(&copy)
+                .expect("a copy's directory")
+                .next()
+                .expect("one copy")
+                .expect("a copy")
+                .path()
+        })
+        .collect();
+    files.sort();
+    files
 }
 
 /// This binary in role `role` over the plugins in `dir`; returns its stdout.
@@ -648,36 +667,26 @@ fn loads(c: &mut Criterion, plugins: &Plugins) {
     group.finish();
 }
 
-/// A host loader over the single directory named by `RIVET_BENCH_DIR`,
-/// without vetting: it measures loading a file already vetted (a warm load;
-/// a host with a metadata cache vets a file once per version of it).
-fn role_loader() -> Loader {
+/// A host loader without vetting, and the copies of the noop plugin under
+/// the directory named by `RIVET_BENCH_DIR`: it measures loading a file
+/// already vetted (a warm load; a host vets a file once per version of it).
+fn role_loader() -> (Loader, Vec<PathBuf>) {
     let dir = PathBuf::from(env::var_os(DIR_VAR).expect("RIVET_BENCH_DIR"));
-    let mut loader = Loader::with_search_path([dir].into_iter().collect());
-    loader.set_vetting(Vetting::Off);
-    loader
+    (Loader::new(bench_config()), copies_in(&dir))
 }
 
-/// Role `load`: discover, check and load every plugin of the directory (a
-/// fresh host process, as at a host's start); print the nanoseconds taken.
+/// Role `load`: check and load every copy (a fresh host process, as at a
+/// host's start); print the nanoseconds taken.
 fn load_role() {
     let start = Instant::now();
-    let loader = role_loader();
-    // The copies have distinct file names but all declare `command noop`.
-    let files: Vec<PluginFile> = loader
-        .scan()
-        .files
-        .into_iter()
-        .map(|file| PluginFile {
-            kind: PluginKind::Command,
-            name: "noop".to_owned(),
-            ..file
+    let (loader, files) = role_loader();
+    let loaded: Vec<CommandPluginHandle> = files
+        .iter()
+        .map(|path| {
+            loader
+                .load_file::<dyn CommandPlugin>(path, Mode::InProcess, &serde_json::Value::Null)
+                .expect("a copy of noop loads")
         })
-        .collect();
-    let loaded: Vec<Plugin> = loader
-        .load_files(&files)
-        .into_iter()
-        .map(|result| result.expect("a copy of noop loads"))
         .collect();
     let elapsed = start.elapsed();
     assert!(!loaded.is_empty());
@@ -685,30 +694,26 @@ fn load_role() {
 }
 
 /// Role `memory`: the RSS the first plugin adds, then the mean each further
-/// one adds (loaded, prepared and called once), in KiB.
+/// one adds (loaded and called once), in KiB.
 fn memory_role() {
-    let loader = role_loader();
-    let scan = loader.scan();
+    let (loader, files) = role_loader();
     let use_plugin = |path: &Path| {
         let plugin = loader
-            .load_file(path, PluginKind::Command, "noop")
+            .load_file::<dyn CommandPlugin>(path, Mode::InProcess, &serde_json::Value::Null)
             .expect("a copy of noop loads");
-        plugin.command().unwrap().run(&[]).unwrap();
+        plugin.run(Vec::new()).unwrap();
         plugin
     };
     let before = rss_kib("self");
-    let first = use_plugin(&scan.files[0].path);
+    let first = use_plugin(&files[0]);
     let after_first = rss_kib("self");
-    let rest: Vec<Plugin> = scan.files[1..]
-        .iter()
-        .map(|file| use_plugin(&file.path))
-        .collect();
+    let rest: Vec<CommandPluginHandle> = files[1..].iter().map(|file| use_plugin(file)).collect();
     let after_rest = rss_kib("self");
     drop((first, rest));
     println!(
         "{} {}",
         after_first - before,
-        (after_rest - after_first) / (scan.files.len() as u64 - 1)
+        (after_rest - after_first) / (files.len() as u64 - 1)
     );
 }
 
@@ -725,15 +730,20 @@ fn rss_kib(pid: &str) -> u64 {
 // ---------------------------------------------------------------- discovery
 
 fn discovery(c: &mut Criterion, plugins: &Plugins) {
-    let dir = noop_copies(plugins, 10);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for i in 0..10 {
+        let name = format!("libplugin_command_noop{i}{}", env::consts::DLL_SUFFIX);
+        fs::copy(&plugins.noop, dir.path().join(name)).expect("a copy of the plugin");
+    }
     for i in 0..10_000 {
         fs::write(dir.path().join(format!("data-{i:05}.txt")), b"").expect("a file");
     }
-    let loader = Loader::with_search_path([dir.path()].into_iter().collect());
-    assert_eq!(loader.scan().files.len(), 10);
+    let loader = Loader::new(Config::app("rivet-bench").search_path([dir.path()]))
+        .register::<dyn CommandPlugin>();
+    assert_eq!(loader.discover().files.len(), 10);
     let mut group = c.benchmark_group("discovery");
     group.sample_size(20);
-    group.bench_function("scan_10k_files", |b| b.iter(|| loader.scan()));
+    group.bench_function("scan_10k_files", |b| b.iter(|| loader.discover()));
     group.finish();
 }
 
@@ -755,18 +765,16 @@ impl Memory {
         let (first_plugin, per_plugin) = (figures.next().unwrap(), figures.next().unwrap());
 
         let loader = plugins.loader();
-        let isolated = |(plugin, instance): (Plugin, Instance), call: &dyn Fn(&Instance)| {
-            call(&instance);
-            let rss = rss_kib(&plugin_server_pid().to_string());
-            drop((instance, plugin));
-            rss
+        let isolated_noop = {
+            let noop = plugins.noop(&loader, Mode::Process);
+            noop.run(Vec::new()).unwrap();
+            rss_kib(&plugin_server_pid().to_string())
         };
-        let isolated_noop = isolated(plugins.noop(&loader, Mode::Process), &|i| {
-            i.run(&[]).unwrap();
-        });
-        let isolated_echo = isolated(plugins.echo(&loader, Mode::Process), &|i| {
-            i.provision(&payload(64 << 10)).unwrap();
-        });
+        let isolated_echo = {
+            let echo = plugins.echo(&loader, Mode::Process);
+            echo.provision(payload(64 << 10)).unwrap();
+            rss_kib(&plugin_server_pid().to_string())
+        };
         Memory {
             first_plugin,
             per_plugin,
@@ -776,7 +784,7 @@ impl Memory {
     }
 }
 
-/// The pid of this process's one running `rivet-plugin-server` child.
+/// The pid of this process's one running `rivet-server` child.
 fn plugin_server_pid() -> u32 {
     let me = std::process::id();
     let mut found = Vec::new();
@@ -793,7 +801,7 @@ fn plugin_server_pid() -> u32 {
             continue;
         };
         let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
-        if ppid == Some(me) && comm.contains("rivet-plugin") {
+        if ppid == Some(me) && comm.contains("rivet-server") {
             found.push(pid);
         }
     }

@@ -7,7 +7,7 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 
-use rivet_loader::Artifact;
+use rivet_interface::Artifact;
 
 /// The files under `root`, relative, with their contents.
 pub fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {

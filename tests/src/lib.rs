@@ -27,10 +27,8 @@ use std::env::consts::{DLL_PREFIX, DLL_SUFFIX, EXE_SUFFIX};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
-use rivet_loader::{Artifact, CallError, HostUi, Loader, PluginKind, SearchPath, plugin_file_name};
-use tempfile::TempDir;
 
 /// The root of the Cargo workspace (the parent of this crate).
 pub fn workspace_root() -> PathBuf {
@@ -118,19 +116,13 @@ pub fn fixtures_dir() -> &'static Path {
     once(&BUILT, || Ok(build_fixtures(&[])?.join("debug")))
 }
 
-/// `target/release`, after building the release plugin servers
-/// (`rivet-plugin-server`, and the framework's `rivet-server`) once per
-/// process (the benchmarks run release builds only).
+/// `target/release`, after building the release plugin server
+/// (`rivet-server`) once per process (the benchmarks run release builds
+/// only).
 pub fn release_dir() -> &'static Path {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     once(&BUILT, || {
-        cargo_build(&[
-            "--release",
-            "-p",
-            "rivet-plugin-server",
-            "-p",
-            "rivet-server",
-        ])?;
+        cargo_build(&["--release", "-p", "rivet-server"])?;
         Ok(target_dir().join("release"))
     })
 }
@@ -188,13 +180,6 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The built file of the workspace's real plugin `(kind, name)`.
-pub fn real_plugin(kind: PluginKind, name: &str) -> PathBuf {
-    let path = plugins_dir().join(plugin_file_name(kind, name));
-    assert!(path.is_file(), "{} was not built", path.display());
-    path
-}
-
 /// The built library of fixture crate `crate_name` (`panicky`,
 /// `abi_mismatch`, ...): `target/fixtures/debug/libfixture_<crate_name>.so`.
 pub fn fixture(crate_name: &str) -> PathBuf {
@@ -242,142 +227,6 @@ pub fn install_as(source: &Path, dir: &Path, file_name: &str) -> PathBuf {
     target
 }
 
-/// Copies `source` into `dir` under the file name of plugin `(kind, name)`.
-pub fn install(source: &Path, dir: &Path, kind: PluginKind, name: &str) -> PathBuf {
-    install_as(source, dir, &plugin_file_name(kind, name))
-}
-
-/// A fresh temporary directory holding `source` installed as plugin
-/// `(kind, name)` (see [`install`]), and the installed file. The directory
-/// is removed when the returned guard is dropped.
-pub fn install_in_temp_dir(source: &Path, kind: PluginKind, name: &str) -> (TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = install(source, dir.path(), kind, name);
-    (dir, path)
-}
-
-/// Loads builder `name` with `loader`, prepares it with `config` in `base`
-/// and builds it once, returning the build's result; a failure to load or
-/// prepare fails the test.
-pub fn build_builder(
-    loader: &Loader,
-    name: &str,
-    config: &str,
-    base: &Path,
-) -> Result<Artifact, CallError> {
-    loader
-        .load(PluginKind::Builder, name)
-        .unwrap()
-        .prepare(config, base)
-        .unwrap()
-        .build()
-}
-
-/// A loader that searches exactly `dirs`, reports to `ui`, and vets files
-/// with the plugin server in `target/debug` (see [`plugin_server`]).
-pub fn loader_for(dirs: &[&Path], ui: &Arc<RecordingUi>) -> Loader {
-    let mut loader = Loader::with_search_path(dirs.iter().copied().collect::<SearchPath>());
-    loader.set_ui(ui.clone());
-    loader.set_plugin_server(plugin_server());
-    loader
-}
-
-/// One thing a plugin told the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UiEvent {
-    /// [`HostUi::say`].
-    Say(String),
-    /// [`HostUi::message`].
-    Message(String),
-    /// [`HostUi::error`].
-    Error(String),
-    /// [`HostUi::progress`]: done, total.
-    Progress(u64, u64),
-}
-
-/// A [`HostUi`] that records what each plugin says, by plugin label
-/// (`builder dir`), in order.
-#[derive(Debug, Default)]
-pub struct RecordingUi {
-    events: Mutex<Vec<(String, UiEvent)>>,
-}
-
-impl RecordingUi {
-    /// A new, empty recorder, shared with the loader.
-    pub fn new() -> Arc<RecordingUi> {
-        Arc::new(RecordingUi::default())
-    }
-
-    /// Everything plugin `label` reported, in order.
-    pub fn events(&self, label: &str) -> Vec<UiEvent> {
-        self.lock()
-            .iter()
-            .filter(|(plugin, _)| plugin == label)
-            .map(|(_, event)| event.clone())
-            .collect()
-    }
-
-    /// The text lines (say, message and error) plugin `label` reported.
-    pub fn lines(&self, label: &str) -> Vec<String> {
-        self.events(label)
-            .into_iter()
-            .filter_map(|event| match event {
-                UiEvent::Say(line) | UiEvent::Message(line) | UiEvent::Error(line) => Some(line),
-                UiEvent::Progress(..) => None,
-            })
-            .collect()
-    }
-
-    /// The labels of the plugins that reported anything, in first-seen order.
-    pub fn plugins(&self) -> Vec<String> {
-        let mut labels: Vec<String> = Vec::new();
-        for (plugin, _) in self.lock().iter() {
-            if !labels.contains(plugin) {
-                labels.push(plugin.clone());
-            }
-        }
-        labels
-    }
-
-    fn record(&self, plugin: &str, event: UiEvent) {
-        self.lock().push((plugin.to_owned(), event));
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, UiEvent)>> {
-        self.events
-            .lock()
-            .unwrap_or_else(|error| error.into_inner())
-    }
-}
-
-impl HostUi for RecordingUi {
-    fn say(&self, plugin: &str, line: &str) {
-        self.record(plugin, UiEvent::Say(line.to_owned()));
-    }
-
-    fn message(&self, plugin: &str, line: &str) {
-        self.record(plugin, UiEvent::Message(line.to_owned()));
-    }
-
-    fn error(&self, plugin: &str, line: &str) {
-        self.record(plugin, UiEvent::Error(line.to_owned()));
-    }
-
-    fn progress(&self, plugin: &str, done: u64, total: u64) {
-        self.record(plugin, UiEvent::Progress(done, total));
-    }
-}
-
-/// The plugin server (for isolated mode and vetting),
-/// `target/debug/rivet-plugin-server` (built if needed). Tests run from
-/// `target/debug/deps`, where the loader's default (beside the current
-/// executable) finds nothing, so loaders must be given this path with
-/// `Loader::set_plugin_server`.
-pub fn plugin_server() -> PathBuf {
-    let path = plugins_dir().join(format!("rivet-plugin-server{EXE_SUFFIX}"));
-    assert!(path.is_file(), "{} was not built", path.display());
-    path
-}
 
 /// The framework's plugin server, which `rivet` runs isolated plugins and
 /// its vetting scanner with: `target/debug/rivet-server`.
@@ -398,18 +247,6 @@ pub fn rivet_servers_of(parent: u32) -> Vec<ProcessInfo> {
         .filter(|p| p.ppid == parent && p.comm == RIVET_SERVER_COMM)
         .collect()
 }
-
-/// A loader that searches exactly `dirs`, reports to `ui` and runs plugins
-/// in their own processes with the server in `target/debug`.
-pub fn isolated_loader_for(dirs: &[&Path], ui: &Arc<RecordingUi>) -> Loader {
-    let mut loader = loader_for(dirs, ui);
-    loader.set_mode(rivet_loader::Mode::Process);
-    loader
-}
-
-/// The first 15 bytes of `rivet-plugin-server`: what `/proc/PID/stat` shows
-/// as its command name.
-pub const SERVER_COMM: &str = "rivet-plugin-se";
 
 /// A process as `/proc/PID/stat` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -454,50 +291,6 @@ pub fn processes() -> Vec<ProcessInfo> {
         .collect()
 }
 
-/// The `rivet-plugin-server` processes whose parent is `parent` (zombies
-/// included).
-pub fn plugin_servers_of(parent: u32) -> Vec<ProcessInfo> {
-    processes()
-        .into_iter()
-        .filter(|p| p.ppid == parent && p.comm == SERVER_COMM)
-        .collect()
-}
-
-/// The value of variable `name` in the environment process `pid` started
-/// with.
-pub fn process_env(pid: u32, name: &str) -> Option<String> {
-    let environ = fs::read(format!("/proc/{pid}/environ")).ok()?;
-    environ.split(|byte| *byte == 0).find_map(|entry| {
-        let entry = String::from_utf8_lossy(entry);
-        let (key, value) = entry.split_once('=')?;
-        (key == name).then(|| value.to_owned())
-    })
-}
-
-/// The pids of this process's plugin servers that serve the plugin file
-/// `file` (told by their `RIVET_PLUGIN_FILE`). Tests copy plugins into
-/// their own temporary directories, so this finds one test's servers even
-/// while other tests run theirs.
-pub fn servers_for_file(file: &Path) -> Vec<u32> {
-    plugin_servers_of(std::process::id())
-        .into_iter()
-        .filter(|p| process_env(p.pid, "RIVET_PLUGIN_FILE").as_deref() == file.to_str())
-        .map(|p| p.pid)
-        .collect()
-}
-
-/// The pids of this process's plugin servers for `file` (see
-/// [`servers_for_file`]), waiting up to 5 s for at least one to show up in
-/// `/proc` (a server may still be starting); empty when none did.
-pub fn wait_for_servers_for_file(file: &Path) -> Vec<u32> {
-    let mut servers = Vec::new();
-    wait_until(std::time::Duration::from_secs(5), || {
-        servers = servers_for_file(file);
-        !servers.is_empty()
-    });
-    servers
-}
-
 /// Whether `pid` is a process that has not ended (a zombie has ended).
 pub fn is_running(pid: u32) -> bool {
     process_info(pid).is_some_and(|p| p.state != 'Z')
@@ -518,15 +311,6 @@ pub fn wait_until(timeout: std::time::Duration, mut condition: impl FnMut() -> b
     }
 }
 
-/// Field `field` of `/proc/PID/status` (`VmHWM`, `VmRSS`, `VmData`...) in
-/// KiB, or `None` when there is no such process or field.
-pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|line| {
-        let value = line.strip_prefix(field)?.strip_prefix(':')?;
-        value.trim().strip_suffix("kB")?.trim().parse().ok()
-    })
-}
 
 /// Compiles (with `cc`, or `$CC`) a shared library at `dir/file_name`
 /// whose ELF constructor runs the C statements `body`: a hostile plugin

@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use rivet_loader::installed::platform;
+use rivet_host::installed::platform;
 
 use crate::cli::{describe, text};
 use crate::{fixture, rivet};
@@ -215,7 +215,7 @@ pub fn resum(files: &mut [(String, Vec<u8>)]) {
         .iter()
         .filter(|(name, _)| name != "SHA256SUMS")
         .map(|(name, bytes)| {
-            let digest = rivet_loader::integrity::sha256_hex(bytes.as_slice()).unwrap();
+            let digest = rivet_host::integrity::sha256_hex(bytes.as_slice()).unwrap();
             format!("{digest}  {name}\n")
         })
         .collect();

@@ -10,8 +10,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rivet_loader::{PluginKind, Vetting, plugin_file_name};
-use rivet_tests::{RecordingUi, loader_for};
+use rivet::{Loader, Vetting};
+use rivet_interface::PluginKind;
+use rivet_interface::files::plugin_file_name;
+use rivet_interface::framework::BuilderPlugin;
+use rivet_tests::framework_config;
 
 /// Compiles a shared library at `path` whose constructor runs `body`.
 fn c_library(path: &Path, body: &str) {
@@ -90,11 +93,16 @@ fn a_link_swapped_in_a_loop_never_runs_another_users_library() {
     let mut attempts = 0;
     while attempts < 1000 || (opened == 0 || refused == 0) && started.elapsed().as_secs() < 60 {
         attempts += 1;
-        let mut loader = loader_for(&[search.path()], &RecordingUi::new());
-        loader.set_vetting(Vetting::Off);
+        let loader = Loader::new(
+            framework_config("rivet")
+                .search_path([search.path()])
+                .vetting(Vetting::Off),
+        )
+        .register::<dyn BuilderPlugin>();
         let error = loader
-            .load(PluginKind::Builder, "dir")
-            .unwrap_err()
+            .load::<dyn BuilderPlugin>("dir")
+            .err()
+            .expect("neither library is a plugin")
             .to_string();
         if error.contains("owned by user id 65534") {
             refused += 1;

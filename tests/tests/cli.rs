@@ -4,7 +4,8 @@
 
 use std::fs;
 
-use rivet_loader::{PluginKind, plugin_file_name};
+use rivet_interface::PluginKind;
+use rivet_interface::files::plugin_file_name;
 use rivet_tests::cli::{describe, example_site, plugin_row, run_rivet, success_stdout, text};
 use rivet_tests::files::{tree, unpack};
 use rivet_tests::{fixture, install_as, real_plugin_file_names, rivet};
@@ -67,7 +68,7 @@ fn rivet_plugins_list_shows_the_real_plugins() {
     let stdout = success_stdout(&output);
     for file_name in real_plugin_file_names() {
         let row = plugin_row(&stdout, &file_name);
-        let (kind, name) = rivet_loader::parse_plugin_file_name(&file_name).unwrap();
+        let (kind, name) = rivet_interface::files::parse_plugin_file_name(&file_name).unwrap();
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(&cells[..2], [kind.as_str(), name.as_str()], "{row}");
         assert!(row.contains("in-process"), "{row}");

@@ -202,7 +202,7 @@ fn imagine_alone_filters_with_its_builtin_sepia() {
 #[test]
 fn installed_versions_resolve_between_the_search_path_and_builtins() {
     use rivet::installed::InstalledName;
-    use rivet_loader::integrity::{sha256_hex, sidecar_path};
+    use rivet_host::integrity::{sha256_hex, sidecar_path};
 
     let home = tempfile::tempdir().unwrap();
     let source = home.path().join("plugins/example.org/filters");
@@ -322,7 +322,7 @@ fn installed_versions_resolve_between_the_search_path_and_builtins() {
 fn the_listing_shows_each_plugin_once_from_where_it_loads() {
     use rivet::Vetting;
     use rivet::installed::InstalledName;
-    use rivet_loader::integrity::{sha256_hex, sidecar_path};
+    use rivet_host::integrity::{sha256_hex, sidecar_path};
 
     let files = tempfile::tempdir().unwrap();
     fs::copy(

@@ -87,7 +87,7 @@ fn a_file_that_does_not_match_its_checksum_sidecar_is_refused_in_both_modes() {
     let (dir, file) = dir_with_sepia();
     let mut sidecar = file.clone().into_os_string();
     sidecar.push("_SHA256SUM");
-    let digest = rivet_loader::integrity::sha256_hex(fs::File::open(&file).unwrap()).unwrap();
+    let digest = rivet_host::integrity::sha256_hex(fs::File::open(&file).unwrap()).unwrap();
     let loader = loader_in(dir.path());
 
     fs::write(&sidecar, format!("{}  x\n", "0".repeat(64))).unwrap();

@@ -9,8 +9,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use rivet_loader::integrity::{sha256_hex, sidecar_path};
-use rivet_loader::{PluginKind, plugin_file_name};
+use rivet_host::integrity::{sha256_hex, sidecar_path};
+use rivet_interface::PluginKind;
+use rivet_interface::files::plugin_file_name;
 use rivet_tests::cli::{describe, example_site, text};
 use rivet_tests::{build_c_library, rivet, rivet_bin, rivet_server};
 

@@ -7,7 +7,7 @@
 use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
 use std::fs;
 
-use rivet_loader::installed::platform;
+use rivet_host::installed::platform;
 use rivet_tests::cli::{describe, text};
 use rivet_tests::rivet;
 use rivet_tests::store::{Env, SOURCE, entries, installed_name, pack, repack, resum, versioned};

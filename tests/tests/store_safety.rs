@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rivet_loader::integrity::sidecar_path;
+use rivet_host::integrity::sidecar_path;
 use rivet_tests::cli::{Bounded, describe, run_bounded, text};
 use rivet_tests::rivet;
 use rivet_tests::store::{Env, SOURCE, append_files, entries, installed_name, pack, repack, resum};
@@ -278,7 +278,7 @@ fn a_large_package_is_streamed_not_held_in_memory() {
     let package = pack(&env, "1.2.0");
     let mut files = entries(&package);
     // A valid package with one more file, as large as a plugin may be.
-    let digest = rivet_loader::integrity::sha256_hex(io::repeat(0).take(EXTRA)).unwrap();
+    let digest = rivet_host::integrity::sha256_hex(io::repeat(0).take(EXTRA)).unwrap();
     files[1]
         .1
         .extend(format!("{digest}  extra.bin\n").into_bytes());

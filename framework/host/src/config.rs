@@ -25,9 +25,7 @@ use crate::{FileNames, SearchPath, Vetting};
 /// The first file found for a kind and name wins; later ones are hidden
 /// (and reported as such by listings). The environment is read once, by
 /// [`Config::app`].
-///
-/// The isolated plugins' limits are those of the `rivet` CLI's isolated
-/// mode (`rivet-loader`), with the same defaults.
+
 #[derive(Debug, Clone)]
 pub struct Config {
     app: String,
