@@ -5,9 +5,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use abi_stable::StableAbi;
-use abi_stable::std_types::{RString, RVec, Tuple2};
-
 use crate::{Error, OUTPUT_MARKER};
 
 /// The result of a build step: a set of files under one root directory, with
@@ -207,71 +204,18 @@ fn collect_files(dir: &Path, prefix: &str, files: &mut Vec<String>) -> io::Resul
     Ok(())
 }
 
-/// The FFI form of an [`Artifact`], as it crosses the plugin boundary.
-///
-/// Paths travel as UTF-8 text; a path that is not valid UTF-8 is converted
-/// lossily, so keep artifact paths UTF-8.
-#[repr(C)]
-#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
-pub struct RArtifact {
-    /// See [`Artifact::id`].
-    pub id: RString,
-    /// See [`Artifact::root`].
-    pub root: RString,
-    /// See [`Artifact::files`].
-    pub files: RVec<RString>,
-    /// See [`Artifact::metadata`], as sorted pairs.
-    pub metadata: RVec<Tuple2<RString, RString>>,
-}
-
-impl From<&Artifact> for RArtifact {
-    fn from(artifact: &Artifact) -> Self {
-        RArtifact {
-            id: artifact.id.as_str().into(),
-            root: artifact.root.to_string_lossy().as_ref().into(),
-            files: artifact
-                .files
-                .iter()
-                .map(|f| RString::from(f.as_str()))
-                .collect(),
-            metadata: artifact
-                .metadata
-                .iter()
-                .map(|(k, v)| Tuple2(RString::from(k.as_str()), RString::from(v.as_str())))
-                .collect(),
-        }
-    }
-}
-
-impl From<&RArtifact> for Artifact {
-    fn from(artifact: &RArtifact) -> Self {
-        Artifact {
-            id: artifact.id.to_string(),
-            root: PathBuf::from(artifact.root.as_str()),
-            files: artifact.files.iter().map(|f| f.to_string()).collect(),
-            metadata: artifact
-                .metadata
-                .iter()
-                .map(|Tuple2(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn round_trips_through_ffi_form() {
+    fn paths_of_files_are_under_the_root() {
         let artifact = Artifact {
             id: "site".into(),
             root: "/tmp/out/site".into(),
             files: vec!["index.html".into(), "css/main.css".into()],
             metadata: [("builder".to_string(), "dir".to_string())].into(),
         };
-        let ffi = RArtifact::from(&artifact);
-        assert_eq!(Artifact::from(&ffi), artifact);
         assert_eq!(
             artifact.path_of("index.html"),
             PathBuf::from("/tmp/out/site/index.html")

@@ -1,12 +1,8 @@
 //! Builders: the first step of a build, creating an artifact.
 
-use abi_stable::sabi_trait;
-use abi_stable::std_types::{RBox, RResult};
 use serde::de::DeserializeOwned;
 
-use crate::boundary::guard;
-use crate::prepared::Prepared;
-use crate::{Artifact, Context, Error, Plugin, RArtifact, RError, Ui};
+use crate::{Artifact, Context, Error, Plugin, Ui};
 
 /// A plugin that creates an artifact, like a Packer builder.
 ///
@@ -46,21 +42,4 @@ pub trait Builder: Plugin {
 
     /// Creates the artifact.
     fn build(&self, ui: &Ui) -> Result<Artifact, Error>;
-}
-
-/// The FFI form of a prepared [`Builder`].
-#[sabi_trait]
-pub trait BuilderAbi: Send + Sync {
-    /// Runs [`Builder::build`].
-    #[sabi(last_prefix_field)]
-    fn build(&self) -> RResult<RArtifact, RError>;
-}
-
-/// An owned prepared builder, as returned across the boundary.
-pub type BuilderBox = BuilderAbi_TO<'static, RBox<()>>;
-
-impl<T: Builder> BuilderAbi for Prepared<T> {
-    fn build(&self) -> RResult<RArtifact, RError> {
-        guard(|| self.plugin.build(&self.ui).map(|a| RArtifact::from(&a)))
-    }
 }

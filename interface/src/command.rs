@@ -1,11 +1,6 @@
 //! Commands: subcommands a plugin adds to the host's CLI.
 
-use abi_stable::sabi_trait;
-use abi_stable::std_types::{RBox, RResult, RSlice, RString};
-
-use crate::boundary::guard;
-use crate::prepared::Prepared;
-use crate::{Error, Plugin, RError, Ui};
+use crate::{Error, Plugin, Ui};
 
 /// A plugin that adds a subcommand to the host, like a Packer custom command:
 /// `rivet NAME ARGS...` runs it.
@@ -22,39 +17,4 @@ pub trait Command: Plugin + Default {
     /// status (0 for success, at most 255: `rivet` reports any other code
     /// and exits 255). An error is shown to the user and exits 1.
     fn run(&self, ui: &Ui, args: &[String]) -> Result<i32, Error>;
-}
-
-/// The FFI form of a [`Command`].
-#[sabi_trait]
-pub trait CommandAbi: Send + Sync {
-    /// Runs [`Command::synopsis`].
-    fn synopsis(&self) -> RResult<RString, RError>;
-    /// Runs [`Command::help`].
-    fn help(&self) -> RResult<RString, RError>;
-    /// Runs [`Command::run`].
-    #[sabi(last_prefix_field)]
-    fn run(&self, args: RSlice<'_, RString>) -> RResult<i32, RError>;
-}
-
-/// An owned command, as returned across the boundary.
-pub type CommandBox = CommandAbi_TO<'static, RBox<()>>;
-
-impl<T: Command> CommandAbi for Prepared<T> {
-    fn synopsis(&self) -> RResult<RString, RError> {
-        guard(|| Ok(self.plugin.synopsis().into()))
-    }
-
-    fn help(&self) -> RResult<RString, RError> {
-        guard(|| Ok(self.plugin.help().into()))
-    }
-
-    fn run(&self, args: RSlice<'_, RString>) -> RResult<i32, RError> {
-        guard(|| {
-            if args.is_empty() {
-                return self.plugin.run(&self.ui, &[]);
-            }
-            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-            self.plugin.run(&self.ui, &args)
-        })
-    }
 }

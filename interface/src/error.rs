@@ -3,9 +3,6 @@
 use std::fmt;
 use std::path::Path;
 
-use abi_stable::StableAbi;
-use abi_stable::std_types::RString;
-
 /// What went wrong in a plugin, as its author reports it.
 ///
 /// Any error type converts into it with `?`, keeping its chain of causes in
@@ -92,10 +89,7 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for Error {
 }
 
 /// The broad class of a plugin error.
-#[repr(u8)]
-#[derive(
-    StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ErrorKind {
     /// The user's configuration for the plugin is wrong.
     Config,
@@ -112,44 +106,6 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Failed => "failed",
             ErrorKind::Panicked => "panicked",
         })
-    }
-}
-
-/// The FFI form of [`Error`], returned by every entry point of a plugin.
-#[repr(C)]
-#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
-pub struct RError {
-    /// What kind of error this is.
-    pub kind: ErrorKind,
-    /// The plugin's message (for a panic, the panic message and location).
-    pub message: RString,
-}
-
-impl From<Error> for RError {
-    fn from(error: Error) -> Self {
-        RError {
-            kind: error.kind,
-            message: error.message.into(),
-        }
-    }
-}
-
-impl From<RError> for Error {
-    fn from(error: RError) -> Self {
-        Error {
-            kind: error.kind,
-            message: error.message.into(),
-        }
-    }
-}
-
-impl RError {
-    /// An error for a caught panic.
-    pub fn panicked(message: String) -> Self {
-        RError {
-            kind: ErrorKind::Panicked,
-            message: message.into(),
-        }
     }
 }
 
@@ -177,11 +133,5 @@ mod tests {
             error.message(),
             "cannot hash `site/a b.txt`: no such file; check it exists"
         );
-    }
-
-    #[test]
-    fn survives_the_ffi_form() {
-        let error = Error::config("`dir` is required");
-        assert_eq!(Error::from(RError::from(error.clone())), error);
     }
 }

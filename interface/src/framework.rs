@@ -19,14 +19,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
-use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{ROption, RStr, RString};
 use serde::{Deserialize, Serialize};
 
-use crate::entry::parse_config;
+use crate::config::parse_config;
 use crate::{
-    Artifact, Builder, Command, Context, Error, HostServices, HostServices_TO, LogLevel,
-    PluginKind, PostProcessor, Provisioner, Ui,
+    Artifact, Builder, Command, Context, Error, HostServices, PluginKind, PostProcessor,
+    Provisioner, Ui,
 };
 
 /// What a plugin of the four kinds asks of its host: the services behind
@@ -100,7 +98,7 @@ pub struct Framework<P> {
 impl<P> Framework<P> {
     /// The [`Ui`] whose services are `console`'s.
     fn ui(console: ConsoleHost) -> Ui {
-        Ui::new(HostServices_TO::from_value(Bridge(console), TD_Opaque))
+        Ui::new(Bridge(console))
     }
 }
 
@@ -209,40 +207,28 @@ fn framework_error(error: Error) -> rivet::Error {
 struct Bridge(ConsoleHost);
 
 impl HostServices for Bridge {
-    fn say(&self, line: RStr<'_>) {
+    fn say(&self, line: &str) {
         // A failed call to the host (it went away) has no one to tell.
-        let _ = self.0.say(line.as_str().to_owned());
+        let _ = self.0.say(line.to_owned());
     }
 
-    fn message(&self, line: RStr<'_>) {
-        let _ = self.0.message(line.as_str().to_owned());
+    fn message(&self, line: &str) {
+        let _ = self.0.message(line.to_owned());
     }
 
-    fn error(&self, line: RStr<'_>) {
-        let _ = self.0.error(line.as_str().to_owned());
+    fn error(&self, line: &str) {
+        let _ = self.0.error(line.to_owned());
     }
 
     fn progress(&self, done: u64, total: u64) {
         let _ = self.0.progress(done, total);
     }
 
-    fn log_level(&self) -> LogLevel {
-        LogLevel::from(log::max_level())
-    }
-
-    fn log(&self, level: LogLevel, target: RStr<'_>, message: RStr<'_>) {
-        if let Some(level) = level.to_level() {
-            log::log!(target: target.as_str(), level, "{message}");
-        }
-    }
-
-    fn locate(&self, kind: PluginKind, name: RStr<'_>) -> ROption<RString> {
+    fn locate(&self, kind: PluginKind, name: &str) -> Option<String> {
         self.0
-            .locate(kind.file_token().to_owned(), name.as_str().to_owned())
+            .locate(kind.file_token().to_owned(), name.to_owned())
             .ok()
             .flatten()
-            .map(RString::from)
-            .into()
     }
 }
 

@@ -3,26 +3,13 @@
 use std::fmt;
 use std::str::FromStr;
 
-use abi_stable::StableAbi;
-
 /// What a plugin does, which decides the trait it implements and the step of a
 /// build it takes part in.
 ///
 /// The kinds are those of Packer (builder, provisioner, post-processor) plus
 /// Packer's custom commands.
-#[repr(u8)]
 #[derive(
-    StableAbi,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum PluginKind {

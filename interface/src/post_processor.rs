@@ -1,12 +1,8 @@
 //! Post-processors: steps that turn an artifact into another one.
 
-use abi_stable::sabi_trait;
-use abi_stable::std_types::{RBox, RResult};
 use serde::de::DeserializeOwned;
 
-use crate::boundary::guard;
-use crate::prepared::Prepared;
-use crate::{Artifact, Context, Error, Plugin, RArtifact, RError, Ui};
+use crate::{Artifact, Context, Error, Plugin, Ui};
 
 /// A plugin that takes the artifact of the previous step and returns a new
 /// one, like a Packer post-processor: an archive, a checksum file.
@@ -20,25 +16,4 @@ pub trait PostProcessor: Plugin {
 
     /// Produces the new artifact from `input`.
     fn post_process(&self, ui: &Ui, input: Artifact) -> Result<Artifact, Error>;
-}
-
-/// The FFI form of a prepared [`PostProcessor`].
-#[sabi_trait]
-pub trait PostProcessorAbi: Send + Sync {
-    /// Runs [`PostProcessor::post_process`].
-    #[sabi(last_prefix_field)]
-    fn post_process(&self, input: &RArtifact) -> RResult<RArtifact, RError>;
-}
-
-/// An owned prepared post-processor, as returned across the boundary.
-pub type PostProcessorBox = PostProcessorAbi_TO<'static, RBox<()>>;
-
-impl<T: PostProcessor> PostProcessorAbi for Prepared<T> {
-    fn post_process(&self, input: &RArtifact) -> RResult<RArtifact, RError> {
-        guard(|| {
-            self.plugin
-                .post_process(&self.ui, input.into())
-                .map(|a| RArtifact::from(&a))
-        })
-    }
 }

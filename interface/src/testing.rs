@@ -6,10 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{ROption, RStr, RString};
-
-use crate::{HostServices, HostServices_TO, LogLevel, PluginKind, Ui};
+use crate::{HostServices, PluginKind, Ui};
 
 /// One thing a plugin asked the host's UI to show.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,8 +31,7 @@ pub enum UiEvent {
 /// [`RecordingUi::ui`] gives the [`Ui`] to pass to the plugin; clones share
 /// the same record, so the test keeps one and reads it afterwards with
 /// [`events`](RecordingUi::events) (everything, in order) or the accessors
-/// for one kind of event. The host asks for no log records
-/// ([`LogLevel::Off`]), and knows no plugins unless told of them with
+/// for one kind of event. It knows no plugins unless told of them with
 /// [`with_plugin`](RecordingUi::with_plugin) (for commands that call
 /// [`Ui::locate_plugin`]).
 ///
@@ -80,7 +76,7 @@ impl RecordingUi {
 
     /// The UI to hand to the plugin; what it shows is recorded here.
     pub fn ui(&self) -> Ui {
-        Ui::new(HostServices_TO::from_value(self.clone(), TD_Opaque))
+        Ui::new(self.clone())
     }
 
     /// Everything shown so far, in order.
@@ -138,33 +134,24 @@ impl RecordingUi {
 }
 
 impl HostServices for RecordingUi {
-    fn say(&self, line: RStr<'_>) {
-        self.record(UiEvent::Say(line.into()));
+    fn say(&self, line: &str) {
+        self.record(UiEvent::Say(line.to_owned()));
     }
 
-    fn message(&self, line: RStr<'_>) {
-        self.record(UiEvent::Message(line.into()));
+    fn message(&self, line: &str) {
+        self.record(UiEvent::Message(line.to_owned()));
     }
 
-    fn error(&self, line: RStr<'_>) {
-        self.record(UiEvent::Error(line.into()));
+    fn error(&self, line: &str) {
+        self.record(UiEvent::Error(line.to_owned()));
     }
 
     fn progress(&self, done: u64, total: u64) {
         self.record(UiEvent::Progress { done, total });
     }
 
-    fn log_level(&self) -> LogLevel {
-        LogLevel::Off
-    }
-
-    fn log(&self, _: LogLevel, _: RStr<'_>, _: RStr<'_>) {}
-
-    fn locate(&self, kind: PluginKind, name: RStr<'_>) -> ROption<RString> {
-        self.plugins
-            .get(&(kind, name.as_str().to_owned()))
-            .map(|location| RString::from(location.as_str()))
-            .into()
+    fn locate(&self, kind: PluginKind, name: &str) -> Option<String> {
+        self.plugins.get(&(kind, name.to_owned())).cloned()
     }
 }
 
@@ -199,7 +186,7 @@ mod tests {
     }
 
     #[test]
-    fn locates_only_the_plugins_it_was_told_of_and_wants_no_logs() {
+    fn locates_only_the_plugins_it_was_told_of() {
         let recorder = RecordingUi::new().with_plugin(PluginKind::Builder, "dir", "/p/dir.so");
         let ui = recorder.ui();
         assert_eq!(
@@ -213,7 +200,6 @@ mod tests {
                 .locate_plugin(PluginKind::Builder, "dir"),
             None
         );
-        assert_eq!(recorder.log_level(), LogLevel::Off);
         assert!(recorder.events().is_empty());
     }
 }

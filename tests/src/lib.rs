@@ -29,7 +29,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-
 /// The root of the Cargo workspace (the parent of this crate).
 pub fn workspace_root() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -227,7 +226,6 @@ pub fn install_as(source: &Path, dir: &Path, file_name: &str) -> PathBuf {
     target
 }
 
-
 /// The framework's plugin server, which `rivet` runs isolated plugins and
 /// its vetting scanner with: `target/debug/rivet-server`.
 pub fn rivet_server() -> PathBuf {
@@ -310,7 +308,6 @@ pub fn wait_until(timeout: std::time::Duration, mut condition: impl FnMut() -> b
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
-
 
 /// Compiles (with `cc`, or `$CC`) a shared library at `dir/file_name`
 /// whose ELF constructor runs the C statements `body`: a hostile plugin
