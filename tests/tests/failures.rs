@@ -37,42 +37,36 @@ fn failed(output: &Output) -> String {
     text(&output.stderr)
 }
 
-#[test]
-fn a_panic_in_a_call_is_an_error_naming_the_step() {
+/// Builds with `panicky` configured with `config` in both modes; each
+/// build must fail saying `names` and `panic`.
+fn panicky_fails(config: &str, names: &str, panic: &str) {
     for mode in MODES {
         let dir = tempfile::tempdir().unwrap();
-        let stderr = failed(&build_one(
-            dir.path(),
-            mode,
-            "panicky",
-            &fixture("panicky"),
-            "{}",
-        ));
+        let file = fixture("panicky");
+        let stderr = failed(&build_one(dir.path(), mode, "panicky", &file, config));
         assert!(
-            stderr.contains("builder #1 (panicky) panicked: ")
-                && stderr.contains("panicky builder exploded on purpose"),
+            stderr.contains(names) && stderr.contains(panic),
             "{mode}: {stderr}"
         );
     }
 }
 
 #[test]
+fn a_panic_in_a_call_is_an_error_naming_the_step() {
+    panicky_fails(
+        "{}",
+        "builder #1 (panicky) panicked: ",
+        "panicky builder exploded on purpose",
+    );
+}
+
+#[test]
 fn a_panic_at_creation_is_an_error_naming_the_plugin() {
-    for mode in MODES {
-        let dir = tempfile::tempdir().unwrap();
-        let stderr = failed(&build_one(
-            dir.path(),
-            mode,
-            "panicky",
-            &fixture("panicky"),
-            "{ panic_in_prepare = true }",
-        ));
-        assert!(
-            stderr.contains("panicky")
-                && stderr.contains("panicky builder refused its config on purpose"),
-            "{mode}: {stderr}"
-        );
-    }
+    panicky_fails(
+        "{ panic_in_prepare = true }",
+        "panicky",
+        "panicky builder refused its config on purpose",
+    );
 }
 
 #[test]
