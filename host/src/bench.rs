@@ -89,7 +89,7 @@ pub fn bench(
     let path = match plugins.resolve(kind, name).map_err(|e| e.to_string())? {
         Source::Builtin(_) => {
             return Err(format!(
-                "{kind} {name} is built into rivet, so it cannot run isolated; install a plugin file to compare"
+                "{kind} {name} is built into rivet, and `rivet bench` compares plugin files; put its file on the search path (`cargo build` makes it) to compare"
             ));
         }
         source => PathBuf::from(describe(&source)),

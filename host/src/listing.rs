@@ -7,7 +7,7 @@
 
 use std::io::{self, Write};
 
-use rivet::{IntegrityError, Listing, Mode, Source};
+use rivet::{IntegrityError, Listing};
 use rivet_host::integrity;
 
 use crate::plugins::{Plugins, describe, kind_of};
@@ -25,19 +25,13 @@ pub fn list(plugins: &Plugins, out: &mut impl Write) -> io::Result<()> {
     let mut broken = Vec::new();
     for plugin in &listed {
         match &plugin.about {
-            Ok(about) => {
-                let mode = match plugin.source {
-                    Source::Builtin(_) => Mode::InProcess,
-                    _ => plugins.mode(),
-                };
-                rows.push([
-                    kind_name(plugin.interface),
-                    about.name.clone(),
-                    about.version.clone(),
-                    mode.to_string(),
-                    describe(&plugin.source),
-                ]);
-            }
+            Ok(about) => rows.push([
+                kind_name(plugin.interface),
+                about.name.clone(),
+                about.version.clone(),
+                plugins.mode().to_string(),
+                describe(&plugin.source),
+            ]),
             Err(message) => broken.push(message),
         }
     }
@@ -77,9 +71,10 @@ pub fn list(plugins: &Plugins, out: &mut impl Write) -> io::Result<()> {
         for (builtin, by) in shadowed_builtins {
             writeln!(
                 out,
-                "  {} {}: the built-in plugin is hidden by {}",
+                "  {} {}: the built-in plugin (version {}) is hidden by {}",
                 kind_name(builtin.interface()),
                 builtin.name(),
+                builtin.version(),
                 by.display()
             )?;
         }

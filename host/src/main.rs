@@ -140,11 +140,17 @@ fn main() -> ExitCode {
     if let Some(warning) = logger::init() {
         eprintln!("warning: {warning}");
     }
+    // Started by a `rivet` as its plugin server or scanner (see
+    // `rivet_config`), or to run a built-in plugin isolated: serve.
+    let served = Plugins::new(Loader::new(rivet_config()), Mode::default()).serve_builtin();
+    if let Some(code) = served.or_else(rivet::serve_requested) {
+        return code;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return parse_error(error),
     };
-    let mut config = Config::app("rivet");
+    let mut config = rivet_config();
     if let Some(timeout) = cli.call_timeout {
         config = config.call_timeout(Some(timeout));
     }
@@ -240,6 +246,24 @@ fn run(cli: Cli, plugins: &Plugins) -> Result<ExitCode, String> {
     }
 }
 
+/// The configuration of `rivet`'s loader before the options: the
+/// environment's, with built-in plugins run isolated by this executable,
+/// which is also the plugin server (isolated plugin files, the vetting
+/// scanner) when no `rivet-server` lies beside it (an installed `rivet`
+/// alone).
+fn rivet_config() -> Config {
+    let config = Config::app("rivet");
+    let Ok(exe) = std::env::current_exe() else {
+        return config;
+    };
+    let config = config.builtin_server(&exe);
+    if config.server_path().is_file() {
+        config
+    } else {
+        config.server(exe)
+    }
+}
+
 /// Prints what clap says when it does not parse the command line: an error,
 /// the version, or a help, where `rivet --help` (or `-h`) is followed by the
 /// command plugins (found with the default configuration, as the options
@@ -252,7 +276,7 @@ fn parse_error(error: clap::Error) -> ExitCode {
     };
     let printed = error.print();
     if root_help && printed.is_ok() {
-        let plugins = Plugins::new(Loader::new(Config::app("rivet")), Mode::default());
+        let plugins = Plugins::new(Loader::new(rivet_config()), Mode::default());
         let _ = commands::plugin_section(&plugins, &mut io::stdout().lock());
     }
     ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(u8::MAX))

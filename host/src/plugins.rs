@@ -60,8 +60,9 @@ pub fn kind_of(interface: &str) -> Option<PluginKind> {
         .find(|kind| kind.file_token() == interface)
 }
 
-/// `rivet`'s loader of its four kinds, and the mode plugins run in unless a
-/// step says otherwise.
+/// `rivet`'s loader of its four kinds, with the core plugins built in (a
+/// file of the same kind and name shadows each), and the mode plugins run
+/// in unless a step says otherwise.
 pub struct Plugins {
     loader: Arc<Loader>,
     mode: Mode,
@@ -95,18 +96,30 @@ pub enum Step {
 }
 
 impl Plugins {
-    /// The four kinds over `loader`'s configuration, plugins running in
-    /// `mode` by default.
+    /// The four kinds and the built-in plugins over `loader`'s
+    /// configuration, plugins running in `mode` by default.
     pub fn new(loader: Loader, mode: Mode) -> Plugins {
         let loader = loader
             .register::<dyn BuilderPlugin>()
             .register::<dyn ProvisionerPlugin>()
             .register::<dyn PostProcessorPlugin>()
-            .register::<dyn CommandPlugin>();
+            .register::<dyn CommandPlugin>()
+            .builtin(&plugin_builder_dir::RIVET_BUILTIN)
+            .builtin(&plugin_provisioner_file::RIVET_BUILTIN)
+            .builtin(&plugin_provisioner_shell::RIVET_BUILTIN)
+            .builtin(&plugin_post_processor_checksum::RIVET_BUILTIN)
+            .builtin(&plugin_post_processor_compress::RIVET_BUILTIN)
+            .builtin(&plugin_command_inspect::RIVET_BUILTIN);
         Plugins {
             loader: Arc::new(loader),
             mode,
         }
+    }
+
+    /// Serves a built-in plugin isolated when this process was started to
+    /// (see [`Loader::serve_builtin`]): the exit code for `main`.
+    pub fn serve_builtin(&self) -> Option<std::process::ExitCode> {
+        self.loader.serve_builtin()
     }
 
     /// The loader.

@@ -119,8 +119,9 @@ fn listing_reports_each_hostile_file_and_every_good_plugin() {
     }
 }
 
-/// A warm listing needs no scanner: it runs with the scanner gone and says
-/// the same. (`rivet` and the scanner are copied so one can be removed.)
+/// A warm listing needs no scanner: it runs with a scanner that cannot start
+/// and says the same. (`rivet` and the scanner are copied so one can be
+/// broken.)
 #[test]
 fn a_warm_listing_starts_no_scanner() {
     let hostile = hostile_dir();
@@ -144,7 +145,12 @@ fn a_warm_listing_starts_no_scanner() {
 
     let cold = list();
     assert!(cold.status.success(), "{}", describe(&cold));
-    fs::remove_file(&server_copy).unwrap();
+    // A scanner that cannot start (were it missing, `rivet` would scan
+    // with its own executable).
+    let mut perms = fs::metadata(&server_copy).unwrap().permissions();
+    fs::write(&server_copy, b"").unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
+    fs::set_permissions(&server_copy, perms).unwrap();
     let warm = list();
     assert!(warm.status.success(), "{}", describe(&warm));
     assert_eq!(text(&warm.stdout), text(&cold.stdout));

@@ -50,6 +50,7 @@ pub use rivet_host::{
     installed,
 };
 pub use rivet_macros::{host, interface};
+pub use server::serve_requested;
 
 /// What the generated code, [`export!`] and the plugin server use; not an API.
 #[doc(hidden)]

@@ -31,20 +31,34 @@ enum Target<'a> {
 
 /// The `main` of `rivet-server`.
 pub fn serve_process() -> ExitCode {
-    if rivet_host::vetting::scan_requested() {
-        return vetting::serve();
-    }
-    if env::var(COOKIE_VAR).as_deref() != Ok(COOKIE) {
+    serve_requested().unwrap_or_else(|| {
         eprintln!(
             "rivet-server runs a Rivet plugin in its own process for a host application; it is not meant to be executed directly"
         );
-        return ExitCode::from(2);
+        ExitCode::from(2)
+    })
+}
+
+/// Serves what this process was started to serve, when a host started it
+/// as its plugin server or vetting scanner (see `Config::server`), and
+/// returns the exit code for `main`; `None` otherwise, and for a built-in
+/// plugin (which [`Loader::serve_builtin`](crate::Loader::serve_builtin)
+/// serves). A host whose own executable is its plugin server calls it (and
+/// `serve_builtin`) first thing in `main`, before reading its arguments.
+pub fn serve_requested() -> Option<ExitCode> {
+    if rivet_host::vetting::scan_requested() {
+        return Some(vetting::serve());
     }
-    let Some(path) = env::args_os().nth(1) else {
-        eprintln!("rivet-server: no plugin library given");
-        return ExitCode::from(2);
-    };
-    serve_target(Target::File(Path::new(&path)))
+    if env::var(COOKIE_VAR).as_deref() != Ok(COOKIE) || env::var_os(BUILTIN_VAR).is_some() {
+        return None;
+    }
+    Some(match env::args_os().nth(1) {
+        Some(path) => serve_target(Target::File(Path::new(&path))),
+        None => {
+            eprintln!("rivet-server: no plugin library given");
+            ExitCode::from(2)
+        }
+    })
 }
 
 /// Serves the built-in plugin this process was started for, if it was
