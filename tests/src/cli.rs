@@ -73,6 +73,19 @@ pub fn example_site() -> tempfile::TempDir {
     dir
 }
 
+/// The archive `rivet build` (from `target/debug`, with the plugin files
+/// there) makes of a fresh copy of the example site: the bytes other ways
+/// of building it must give.
+pub fn reference_site_archive() -> Vec<u8> {
+    let reference = example_site();
+    let output = rivet(reference.path(), reference.path())
+        .args(["build", "site.toml"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    fs::read(reference.path().join("build/site.tar.gz")).unwrap()
+}
+
 /// The row of `rivet plugins list`'s output `stdout` that ends with the
 /// plugin file name `file_name` (panicking, with the output, when none does).
 pub fn plugin_row<'a>(stdout: &'a str, file_name: &str) -> &'a str {

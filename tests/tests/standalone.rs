@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use rivet_tests::cli::{describe, example_site, success_stdout, text};
-use rivet_tests::{plugins_dir, rivet, target_dir, workspace_root};
+use rivet_tests::cli::{describe, example_site, reference_site_archive, success_stdout, text};
+use rivet_tests::{plugins_dir, target_dir, workspace_root};
 
 /// `rivet`, installed once per test process with `cargo install` (debug
 /// profile, sharing the workspace's target directory so nothing is built
@@ -62,14 +62,7 @@ fn installed_rivet_alone_builds_the_example_with_its_builtins_in_both_modes() {
     let files: Vec<_> = fs::read_dir(bin).unwrap().flatten().collect();
     assert_eq!(files.len(), 1, "only rivet is installed: {files:?}");
 
-    // The reference: `rivet` from target/debug, with the plugin files there.
-    let reference = example_site();
-    let output = rivet(reference.path(), reference.path())
-        .args(["build", "site.toml"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", describe(&output));
-    let expected = fs::read(reference.path().join("build/site.tar.gz")).unwrap();
+    let expected = reference_site_archive();
 
     for mode in ["in-process", "process"] {
         let site = example_site();
