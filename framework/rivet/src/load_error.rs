@@ -12,7 +12,8 @@ use rivet_abi::frame::FrameError;
 pub enum LoadError {
     /// No file of that name on the search path.
     #[error(
-        "no plugin `{name}` for interface `{interface}`: none of {searched:?} holds `{file}`; put it in one of them or add its directory to {var}"
+        "no plugin `{name}` for interface `{interface}`: {}",
+        where_to_put(searched, file, var)
     )]
     NotFound {
         /// The interface's name.
@@ -235,4 +236,19 @@ pub enum LoadError {
         /// The server's message.
         message: String,
     },
+}
+
+/// Where the file `file` of a plugin that was not found should go: in one
+/// of the directories `searched`, or, when none was, in a directory of the
+/// environment variable `var`.
+fn where_to_put(searched: &[PathBuf], file: &str, var: &str) -> String {
+    if searched.is_empty() {
+        format!(
+            "the search path is empty, so `{file}` was looked for nowhere; put it in a directory of {var}"
+        )
+    } else {
+        format!(
+            "none of {searched:?} holds `{file}`; put it in one of them or add its directory to {var}"
+        )
+    }
 }
