@@ -337,10 +337,13 @@ pub fn build_c_library(dir: &Path, file_name: &str, body: &str) -> PathBuf {
 
 /// The framework configuration of application `app` the tests use:
 /// searching `target/debug` (the workspace's plugins), and running
-/// isolated plugins with the `rivet-server` built there.
+/// isolated plugins with the `rivet-server` built there, with no home
+/// directory (nothing installed is found and no verdict cache is written:
+/// the user's home is never read or written).
 pub fn framework_config(app: &str) -> rivet::Config {
     let dir = plugins_dir();
     rivet::Config::app(app)
         .search_path([dir])
+        .home(None)
         .server(dir.join(format!("rivet-server{EXE_SUFFIX}")))
 }
