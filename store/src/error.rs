@@ -136,6 +136,14 @@ pub enum StoreError {
         /// What this host needs (`linux_x86_64 with interface 1.x`).
         expected: String,
     },
+    /// A lock file cannot be read, or is not one.
+    #[error("{path}: not a usable lock file: {reason}; it was left as it is")]
+    BadLock {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// Packing could not build or find a plugin, or had nothing to pack.
     #[error("{path}: cannot pack: {message}")]
     Pack {

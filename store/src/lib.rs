@@ -24,6 +24,9 @@
 //!   that never leave a half-written file or a plugin whose digest its
 //!   sidecar does not list.
 //!
+//! [`registry`] publishes packages to OCI registries and installs from
+//! them, with a lock file.
+//!
 //! [`remove()`] takes installed versions out again, and [`pack()`] writes
 //! checked plugin files (building plugin crates first) into one package.
 //! Every failure is a [`StoreError`].
@@ -42,6 +45,7 @@ mod install;
 mod manifest;
 mod pack;
 mod package;
+pub mod registry;
 mod remove;
 mod staging;
 mod verify;

@@ -79,7 +79,12 @@ pub fn is_package(path: &Path) -> bool {
 /// ([`StoreError::TooLarge`]) as soon as a tar header says so, before
 /// that file is inflated.
 pub fn read(loader: &Loader, staging: &Staging, path: &Path) -> Result<Package, StoreError> {
-    let (manifest, mut files) = unpack(path, staging)?;
+    let Unpacked {
+        manifest,
+        mut files,
+        ..
+    } = unpack(path, staging)?;
+    check_platform(path, &manifest)?;
     let mut plugins = Vec::new();
     for entry in &manifest.plugins {
         let unpacked = files
@@ -126,16 +131,44 @@ pub fn read(loader: &Loader, staging: &Staging, path: &Path) -> Result<Package, 
 /// [`read`] does, but not the plugins, which are not loaded: returns the
 /// manifest, and removes the unpacked files.
 pub fn read_manifest(staging: &Staging, path: &Path) -> Result<Manifest, StoreError> {
-    let (manifest, files) = unpack(path, staging)?;
-    for unpacked in files.values() {
-        let _ = fs::remove_file(&unpacked.file);
+    let unpacked = unpack_only(staging, path)?;
+    check_platform(path, &unpacked.manifest)?;
+    Ok(unpacked.manifest)
+}
+
+/// Reads the package at `path` into `staging` and checks the archive, as
+/// [`read`] does, but neither its platform nor its plugins, which are not
+/// loaded (it may be built for another machine): returns what it holds,
+/// and removes the unpacked files.
+pub(crate) fn read_any_platform(staging: &Staging, path: &Path) -> Result<Unpacked, StoreError> {
+    unpack_only(staging, path)
+}
+
+fn unpack_only(staging: &Staging, path: &Path) -> Result<Unpacked, StoreError> {
+    let unpacked = unpack(path, staging)?;
+    for file in unpacked.files.values() {
+        let _ = fs::remove_file(&file.file);
     }
-    Ok(manifest)
+    Ok(unpacked)
+}
+
+/// A package, unpacked into the staging directory and checked (not its
+/// plugins).
+#[derive(Debug)]
+pub(crate) struct Unpacked {
+    /// Its manifest.
+    pub(crate) manifest: Manifest,
+    /// The text of its manifest.
+    pub(crate) manifest_text: String,
+    /// The text of its `SHA256SUMS`.
+    pub(crate) sums_text: String,
+    /// Its other files, by name.
+    files: BTreeMap<String, UnpackedFile>,
 }
 
 /// A file of a package, unpacked into the staging directory.
 #[derive(Debug)]
-struct Unpacked {
+struct UnpackedFile {
     /// The staged file.
     file: PathBuf,
     /// Its SHA-256.
@@ -144,10 +177,7 @@ struct Unpacked {
 
 /// Unpacks the archive into `staging` and checks it (not the plugins):
 /// the manifest and every other file by name.
-fn unpack(
-    path: &Path,
-    staging: &Staging,
-) -> Result<(Manifest, BTreeMap<String, Unpacked>), StoreError> {
+fn unpack(path: &Path, staging: &Staging) -> Result<Unpacked, StoreError> {
     let corrupt = |reason: String| StoreError::Corrupt {
         path: path.to_owned(),
         reason,
@@ -215,7 +245,7 @@ fn unpack(
             .write(&mut entry, 0o755)
             .map_err(|e| corrupt(format!("cannot unpack `{name}`: {e}")))?;
         if files
-            .insert(name.clone(), Unpacked { file, digest })
+            .insert(name.clone(), UnpackedFile { file, digest })
             .is_some()
         {
             return Err(corrupt(format!("`{name}` is in it twice")));
@@ -264,7 +294,8 @@ fn unpack(
         )));
     }
 
-    let manifest: Manifest = toml::from_str(&text(MANIFEST)?)
+    let manifest_text = text(MANIFEST)?;
+    let manifest: Manifest = toml::from_str(&manifest_text)
         .map_err(|e| corrupt(format!("bad {MANIFEST}: {}", e.message())))?;
     files.remove(CHECKSUMS);
     files.remove(MANIFEST);
@@ -278,6 +309,17 @@ fn unpack(
         path: path.to_owned(),
         reason,
     })?;
+    Ok(Unpacked {
+        manifest,
+        manifest_text,
+        sums_text: sums,
+        files,
+    })
+}
+
+/// Checks that the package at `path`, whose manifest is `manifest`, is
+/// built for this platform and this host's interface major.
+fn check_platform(path: &Path, manifest: &Manifest) -> Result<(), StoreError> {
     let host = rivet_interface::INTERFACE_VERSION;
     let host_series = host
         .parse::<rivet_host::InterfaceVersion>()
@@ -297,5 +339,5 @@ fn unpack(
             });
         }
     }
-    Ok((manifest, files))
+    Ok(())
 }

@@ -40,6 +40,13 @@ pub struct Staged {
     pub id: InstalledName,
 }
 
+impl Staged {
+    /// The SHA-256 of the checked file (lowercase hex).
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+}
+
 /// Checks that the staged file `file` (from `origin`, for messages), whose
 /// SHA-256 is `digest`, is a loadable plugin `(kind, name)`, having the
 /// loader describe it, and returns what it reports. The file moves to a

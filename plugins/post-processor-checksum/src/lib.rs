@@ -16,7 +16,7 @@
 //! temporary file and renamed into place, and added to the artifact's files.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use rivet_interface::{Artifact, Context, Error, Plugin, PostProcessor, Ui};
@@ -127,8 +127,17 @@ rivet_interface::export_post_processor!(Checksum);
 
 /// The SHA-256 digest of the file at `path`, read in blocks.
 fn sha256_file(path: &Path) -> io::Result<[u8; 32]> {
+    let mut file = File::open(path)?;
     let mut hasher = Sha256::new();
-    io::copy(&mut File::open(path)?, &mut hasher)?;
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buffer[..n]),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
     Ok(hasher.finalize().into())
 }
 
