@@ -248,7 +248,7 @@ mod tests {
         let text = a.to_text();
         assert!(text.starts_with("# Written by rivet init"));
         assert!(text.find("a.org/x").unwrap() < text.find("b.org/x").unwrap());
-        assert!(text.find("linux_aarch64").unwrap() < text.find("m-linux_x86_64").unwrap());
+        assert!(text.find("m-linux_aarch64").unwrap() < text.rfind("m-linux_x86_64").unwrap());
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(LOCK_FILE);
