@@ -4,6 +4,7 @@
 
 use rivet::{IntegrityError, LoadError};
 use rivet_store::StoreError;
+use rivet_store::registry::{PASSWORD_VAR, RegistryError, USERNAME_VAR};
 
 /// The message of load error `error`, with the CLI's advice.
 pub fn load(error: &LoadError) -> String {
@@ -44,6 +45,31 @@ pub fn message(error: &StoreError) -> String {
         StoreError::WrongPlatform { .. } => {
             format!("{error} (`rivet plugins pack` on such a machine)")
         }
+        _ => error.to_string(),
+    }
+}
+
+/// The message of registry error `error`, with the CLI's advice.
+pub fn registry(error: &RegistryError) -> String {
+    match error {
+        RegistryError::Unauthorized {
+            anonymous: true, ..
+        } => format!(
+            "{error}: log in with `docker login REGISTRY`, or set {USERNAME_VAR} and {PASSWORD_VAR}"
+        ),
+        RegistryError::Unauthorized { .. } => format!(
+            "{error}: check the user name and password ({USERNAME_VAR} and {PASSWORD_VAR}, else ~/.docker/config.json)"
+        ),
+        RegistryError::Unreachable { .. } => format!(
+            "{error}: check the address and that the registry runs; a registry not on this machine that speaks plain HTTP needs --plain-http"
+        ),
+        RegistryError::NotFound { .. } => format!(
+            "{error}: check the repository and version (`rivet plugins push PACKAGE REPOSITORY` publishes one)"
+        ),
+        RegistryError::Digest { .. } => {
+            format!("{error}. Tell the registry's operator; do not use this release meanwhile")
+        }
+        RegistryError::Store(error) => message(error),
         _ => error.to_string(),
     }
 }

@@ -9,6 +9,7 @@ mod listing;
 mod logger;
 mod pipeline;
 mod plugins;
+mod registry;
 mod template;
 
 mod advice;
@@ -105,7 +106,7 @@ enum Cmd {
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
     },
-    /// Install a template's missing [required_plugins] from a local directory
+    /// Install a template's [required_plugins] from their registries (pinned by rivet.lock) or a local directory
     Init(manage::InitArgs),
     /// Print the help of rivet, or of a command (built-in or plugin)
     Help {
@@ -123,7 +124,7 @@ enum PluginsCmd {
     List,
     /// List installed plugins: source, kind, name, version, checksum state, path
     Installed,
-    /// Install a built plugin file or a package into $RIVET_HOME/plugins
+    /// Install a plugin file, a package or a registry release into $RIVET_HOME/plugins
     Install(manage::InstallArgs),
     /// Remove installed versions of a plugin (and their checksum files)
     Remove(manage::RemoveArgs),
@@ -134,6 +135,10 @@ enum PluginsCmd {
     },
     /// Pack plugin crates or built plugin files into one .tar.gz package
     Pack(manage::PackArgs),
+    /// Publish a package to an OCI registry repository, as release VERSION
+    Push(registry::PushArgs),
+    /// Download every platform's package of a registry release into a directory
+    Pull(registry::PullArgs),
 }
 
 fn main() -> ExitCode {
@@ -237,6 +242,8 @@ fn run(cli: Cli, plugins: &Plugins) -> Result<ExitCode, String> {
             PluginsCmd::Remove(args) => manage::remove(plugins, &args),
             PluginsCmd::Required { template } => manage::required(plugins, &template),
             PluginsCmd::Pack(args) => manage::pack(plugins, &args),
+            PluginsCmd::Push(args) => registry::push(plugins, &args),
+            PluginsCmd::Pull(args) => registry::pull(&args),
         },
         Some(Cmd::Init(args)) => manage::init(plugins, &args),
         Some(Cmd::External(args)) => {

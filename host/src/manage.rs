@@ -11,17 +11,21 @@ use rivet_store::{DEFAULT_SOURCE, RemoveFilter, Staging};
 
 use crate::advice::message;
 use crate::plugins::Plugins;
+use crate::registry::{self, NetArgs};
 use crate::{listing, required};
 
 /// `rivet plugins install`.
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// A built plugin file (`libplugin_KIND_NAME.so`) or a package (`.tar.gz`)
+    /// A built plugin file (`libplugin_KIND_NAME.so`), a package
+    /// (`.tar.gz`), or a release in a registry (`REPOSITORY@VERSION`)
     pub path: PathBuf,
     /// Where it comes from, a path-like id (`example.org/acme/tools`);
     /// default: the package's source, else `local`
     #[arg(long)]
     pub source: Option<String>,
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 /// `rivet plugins remove`.
@@ -58,13 +62,29 @@ pub struct PackArgs {
 pub struct InitArgs {
     /// The template whose [required_plugins] to install
     pub template: PathBuf,
-    /// A directory of packages and built plugin files to install from
+    /// Install from this directory of packages and built plugin files
+    /// instead of the registries the sources name (offline; no lock file)
     #[arg(long, value_name = "DIR")]
-    pub from: PathBuf,
+    pub from: Option<PathBuf>,
+    /// Resolve every requirement again (the highest matching release) and
+    /// rewrite rivet.lock, instead of the versions it locks
+    #[arg(long, conflicts_with = "from")]
+    pub upgrade: bool,
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 /// `rivet plugins install`.
 pub fn install(plugins: &Plugins, args: &InstallArgs) -> Result<ExitCode, String> {
+    if registry::is_release(&args.path) {
+        if args.source.is_some() {
+            return Err(
+                "--source: a release from a registry is installed with its repository as its source"
+                    .to_owned(),
+            );
+        }
+        return registry::install(plugins, &args.path.to_string_lossy(), &args.net);
+    }
     let root = rivet_store::install_root(plugins.loader()).map_err(|e| message(&e))?;
     let staging = Staging::new(&root).map_err(|e| message(&e))?;
     let (source, staged) = if rivet_store::is_package(&args.path) {
@@ -158,11 +178,12 @@ pub fn pack(plugins: &Plugins, args: &PackArgs) -> Result<ExitCode, String> {
 
 /// `rivet init`.
 pub fn init(plugins: &Plugins, args: &InitArgs) -> Result<ExitCode, String> {
-    required::init(
-        plugins,
-        &args.template,
-        &args.from,
-        &mut io::stdout().lock(),
-    )?;
+    let out = &mut io::stdout().lock();
+    match &args.from {
+        Some(from) => required::init(plugins, &args.template, from, out)?,
+        None => {
+            required::init_from_registries(plugins, &args.template, &args.net, args.upgrade, out)?
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

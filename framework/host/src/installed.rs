@@ -174,6 +174,75 @@ pub fn scan_installed<K: Kind>(
 ) -> Vec<InstalledPlugin<K>> {
     let mut found = Vec::new();
     walk(root, String::new(), 0, &parse, &mut found);
+    sort(&mut found);
+    found
+}
+
+/// Every installed plugin file of the search path `dirs` and the install
+/// root `install_root`, as Packer looks for them: in `<dir>/<source>/` of
+/// every directory of `dirs`, in order, then of `install_root` when it is
+/// not one of them. The install root is walked as [`scan_installed`]
+/// does; in the other directories, which are anything (the working
+/// directory, the program's), only sources that start with a host name
+/// (`example.org/…`, `127.0.0.1:5000/…`, `localhost/…`) or are `local` are
+/// looked in, so that a build tree is never walked. A plugin version found
+/// in two directories is the first one's. Sorted as [`scan_installed`]
+/// sorts.
+pub fn scan_search_path<K: Kind>(
+    dirs: &[PathBuf],
+    install_root: Option<&Path>,
+    parse: impl Fn(&str) -> Option<InstalledName<K>>,
+) -> Vec<InstalledPlugin<K>> {
+    let mut found = Vec::new();
+    let mut walked = Vec::new();
+    for dir in dirs.iter().map(PathBuf::as_path).chain(install_root) {
+        if walked.contains(&dir) {
+            continue;
+        }
+        walked.push(dir);
+        let mut here = Vec::new();
+        if Some(dir) == install_root {
+            walk(dir, String::new(), 0, &parse, &mut here);
+        } else {
+            walk_sources(dir, &parse, &mut here);
+        }
+        for plugin in here {
+            let seen = found.iter().any(|p: &InstalledPlugin<K>| {
+                same_source(&p.source, &plugin.source) && p.id == plugin.id
+            });
+            if !seen {
+                found.push(plugin);
+            }
+        }
+    }
+    sort(&mut found);
+    found
+}
+
+/// The installed files of `dir` (a search-path directory, not the install
+/// root) in its host-like source directories (see [`scan_search_path`]).
+fn walk_sources<K>(
+    dir: &Path,
+    parse: &impl Fn(&str) -> Option<InstalledName<K>>,
+    found: &mut Vec<InstalledPlugin<K>>,
+) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let host_like = !name.starts_with('.')
+            && (name.contains(['.', ':']) || name == "localhost" || name == "local");
+        if host_like && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            walk(&entry.path(), name.to_owned(), 1, parse, found);
+        }
+    }
+}
+
+fn sort<K: Kind>(found: &mut [InstalledPlugin<K>]) {
     found.sort_by(|a, b| {
         (
             &a.source,
@@ -188,7 +257,6 @@ pub fn scan_installed<K: Kind>(
                 Reverse(&b.id.version),
             ))
     });
-    found
 }
 
 fn walk<K>(
@@ -274,14 +342,24 @@ fn split_source(source: &str) -> Vec<String> {
 
 /// Checks that `source` can be a directory path below the install root:
 /// non-empty `/`-separated parts of ASCII letters, digits, `.`, `_` and
-/// `-`, none of them `.` or `..`. Returns what is wrong.
+/// `-`, none of them starting with `.`; the first may end in a registry's
+/// port (`127.0.0.1:5000/acme/tools`). Returns what is wrong.
 pub fn check_source(source: &str) -> Result<(), String> {
     let parts = split_source(source);
     if parts.is_empty() {
         return Err("a source cannot be empty; use something like `example.org/acme/tools`".into());
     }
-    for part in &parts {
-        if part == "." || part == ".." || part.starts_with('.') {
+    for (i, part) in parts.iter().enumerate() {
+        // A registry's port: `127.0.0.1:5000/acme/tools`.
+        let part = match part.split_once(':') {
+            Some((host, port))
+                if i == 0 && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                host
+            }
+            _ => part.as_str(),
+        };
+        if part.is_empty() || part.starts_with('.') {
             return Err(format!(
                 "`{source}`: source parts cannot start with `.`; use something like `example.org/acme/tools`"
             ));
@@ -451,5 +529,10 @@ mod tests {
         assert!(check_source("").is_err());
         assert!(check_source("a/../b").is_err());
         assert!(check_source("a/b c").is_err());
+        assert!(check_source("127.0.0.1:5000/acme/tools").is_ok());
+        assert!(check_source("a/b:5000").is_err());
+        assert!(check_source("a:/b").is_err());
+        assert!(check_source("a:b/c").is_err());
+        assert!(check_source(":5000/c").is_err());
     }
 }

@@ -208,8 +208,9 @@ impl Loader {
     }
 
     /// The installed plugin files of the registered interfaces under
+    /// `<dir>/<source>/` of every search-path directory and of
     /// [`Config::install_dir`], every version, platform and interface
-    /// version (see [`rivet_host::installed`]).
+    /// version (see [`installed::scan_search_path`]).
     pub fn installed(&self) -> Vec<InstalledPlugin> {
         self.installed_of(&self.kind_names())
     }
@@ -369,13 +370,13 @@ impl Loader {
         self.kinds.iter().map(|(kind, _)| *kind).collect()
     }
 
-    /// The installed plugin files of the kinds `kinds`.
+    /// The installed plugin files of the kinds `kinds`, in every
+    /// directory of the search path and the install root (see
+    /// [`installed::scan_search_path`]).
     fn installed_of(&self, kinds: &[&str]) -> Vec<InstalledPlugin> {
-        let Some(root) = self.config.install_dir() else {
-            return Vec::new();
-        };
+        let root = self.config.install_dir();
         let names = self.config.file_names();
-        installed::scan_installed(&root, |file| {
+        installed::scan_search_path(self.dirs.dirs(), root.as_deref(), |file| {
             InstalledName::parse(file, |plain| {
                 names
                     .parse(plain, kinds)
