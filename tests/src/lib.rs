@@ -20,6 +20,7 @@
 pub mod cli;
 pub mod files;
 pub mod logger;
+pub mod registry;
 pub mod store;
 
 use std::env;
@@ -152,15 +153,20 @@ pub fn rivet_bin() -> PathBuf {
 
 /// A `rivet` command (the binary in `target/debug`, built if needed) that
 /// runs in `cwd` with `RIVET_HOME` set to `home`, and without the caller's
-/// `RIVET_PLUGIN_PATH` and `RIVET_LOG`: the user's home and plugins are never
-/// touched. `cwd` is on rivet's search path, so make it a directory you own.
+/// `RIVET_PLUGIN_PATH`, `RIVET_LOG`, registry credentials and Docker
+/// configuration (`DOCKER_CONFIG` is `home/.docker`): the user's home,
+/// plugins and credentials are never touched. `cwd` is on rivet's search
+/// path, so make it a directory you own.
 pub fn rivet(home: &Path, cwd: &Path) -> Command {
     let mut command = Command::new(rivet_bin());
     command
         .current_dir(cwd)
         .env("RIVET_HOME", home)
+        .env("DOCKER_CONFIG", home.join(".docker"))
         .env_remove("RIVET_PLUGIN_PATH")
-        .env_remove("RIVET_LOG");
+        .env_remove("RIVET_LOG")
+        .env_remove("RIVET_REGISTRY_USERNAME")
+        .env_remove("RIVET_REGISTRY_PASSWORD");
     command
 }
 

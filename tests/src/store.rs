@@ -45,8 +45,14 @@ impl Env {
 
     /// Runs `rivet ARGS` with this home and working directory.
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[])
+    }
+
+    /// Runs `rivet ARGS` with the environment variables `env` added.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         rivet(self.home.path(), self.cwd.path())
             .args(args)
+            .envs(env.iter().copied())
             .output()
             .expect("rivet runs")
     }
@@ -102,11 +108,17 @@ impl Env {
 
     /// A template with one `versioned` builder requiring `requirement`.
     pub fn template(&self, requirement: &str) -> PathBuf {
+        self.template_from(SOURCE, requirement)
+    }
+
+    /// A template with one `versioned` builder requiring `requirement`
+    /// from `source`.
+    pub fn template_from(&self, source: &str, requirement: &str) -> PathBuf {
         let path = self.cwd.path().join("t.toml");
         fs::write(
             &path,
             format!(
-                "[[builders]]\nplugin = \"versioned\"\n\n[required_plugins]\nversioned = {{ source = \"{SOURCE}\", version = \"{requirement}\" }}\n"
+                "[[builders]]\nplugin = \"versioned\"\n\n[required_plugins]\nversioned = {{ source = \"{source}\", version = \"{requirement}\" }}\n"
             ),
         )
         .unwrap();

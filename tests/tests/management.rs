@@ -470,3 +470,69 @@ fn pack_refuses_an_output_it_cannot_create_before_building_anything() {
     );
     assert!(!error.contains("building"), "cargo ran first: {error}");
 }
+
+/// Moves the installed `versioned` fixture at `version` (file and
+/// sidecar) from the home's plugin directory to `<dir>/<SOURCE>/`.
+fn move_installed(env: &Env, version: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    env.install(version);
+    let from = env.installed_path(version);
+    let to_dir = dir.join(SOURCE);
+    fs::create_dir_all(&to_dir).unwrap();
+    let to = to_dir.join(installed_name(version));
+    fs::rename(&from, &to).unwrap();
+    fs::rename(
+        format!("{}_SHA256SUM", from.display()),
+        format!("{}_SHA256SUM", to.display()),
+    )
+    .unwrap();
+    to
+}
+
+#[test]
+fn installed_plugins_are_found_under_every_search_directory() {
+    let env = Env::new();
+    env.install("1.2.0");
+    // Packer's lookup: `<dir>/<source>/` of the working directory...
+    let in_cwd = move_installed(&env, "1.3.0", env.cwd.path());
+    // ...and of a RIVET_PLUGIN_PATH directory; a build tree's directories
+    // (no host name) are not looked in.
+    let path_dir = env.scratch.path().join("path");
+    let in_path = move_installed(&env, "2.0.0", &path_dir);
+    let hidden = env.cwd.path().join("build");
+    fs::create_dir_all(hidden.join(SOURCE)).unwrap();
+    fs::copy(&in_path, hidden.join(SOURCE).join(installed_name("2.0.0"))).unwrap();
+
+    let template = env.template(">= 1.2, < 2");
+    let required = env.ok(&["plugins", "required", &template.to_string_lossy()]);
+    assert!(
+        required.contains("1.3.0") && required.contains(&in_cwd.display().to_string()),
+        "{required}"
+    );
+    let build = env.ok(&["build", &template.to_string_lossy()]);
+    assert!(build.contains("versioned 1.3.0 built"), "{build}");
+
+    let template = env.template(">= 2");
+    let error = env.fails(&["plugins", "required", &template.to_string_lossy()]);
+    assert!(error.contains("1.3.0, 1.2.0"), "{error}");
+    let path = path_dir.to_string_lossy();
+    let output = env.run_env(
+        &["plugins", "required", &template.to_string_lossy()],
+        &[("RIVET_PLUGIN_PATH", &path)],
+    );
+    let out = text(&output.stdout);
+    assert!(
+        output.status.success() && out.contains(&in_path.display().to_string()),
+        "{}",
+        describe(&output)
+    );
+
+    // The same version in two directories: the first directory's wins
+    // (the working directory comes before the home).
+    env.install("1.3.0");
+    let template = env.template("=1.3.0");
+    let required = env.ok(&["plugins", "required", &template.to_string_lossy()]);
+    assert!(
+        required.contains(&in_cwd.display().to_string()),
+        "{required}"
+    );
+}
