@@ -221,7 +221,9 @@ pub fn init_from_registries(
             problems.join("\n  ")
         ));
     }
-    if old.as_ref().map(Lock::to_text) != Some(lock.to_text()) {
+    // No lock is written for a template that needs no registry.
+    let changed = old.as_ref().map(Lock::to_text) != Some(lock.to_text());
+    if changed && (old.is_some() || !lock.plugins.is_empty()) {
         lock.write(&lock_path).map_err(|e| message(&e))?;
         let _ = writeln!(out, "wrote {}", lock_path.display());
     }
