@@ -12,9 +12,12 @@
 //!
 //! The directory between the install root (`HOME/plugins`, see
 //! [`Config::install_dir`](crate::Config::install_dir)) and the file is the
-//! plugin's source, a path-like id such as `example.org/acme/tools`; several
-//! versions of one plugin live side by side in it. Every installed file has
-//! a `<file>_SHA256SUM` sidecar (see [`crate::integrity`]).
+//! plugin's source, a path-like id such as `example.org/acme/tools` (or a
+//! registry repository, `127.0.0.1:5000/acme/tools`); several versions of
+//! one plugin live side by side in it. Every installed file has a
+//! `<file>_SHA256SUM` sidecar (see [`crate::integrity`]). Hosts look for
+//! installed files under `<dir>/<source>/` of every search-path directory
+//! too, as Packer does (see [`scan_search_path`]).
 //!
 //! A kind is any [`Kind`]: the token of a registered interface (a
 //! `String`), or a host's own kind type.
