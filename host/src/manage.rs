@@ -101,9 +101,19 @@ pub fn install(plugins: &Plugins, args: &InstallArgs) -> Result<ExitCode, String
             .unwrap_or_else(|| DEFAULT_SOURCE.to_owned());
         (source, vec![staged])
     };
+    write_installed(&root, &staging, &source, &staged)
+}
+
+/// Installs the checked plugins `staged` from `source` and says so.
+pub(crate) fn write_installed(
+    root: &std::path::Path,
+    staging: &Staging,
+    source: &str,
+    staged: &[rivet_store::Staged],
+) -> Result<ExitCode, String> {
     let written =
-        rivet_store::write_installed(&root, &staging, &source, &staged).map_err(|e| message(&e))?;
-    for (path, plugin) in written.iter().zip(&staged) {
+        rivet_store::write_installed(root, staging, source, staged).map_err(|e| message(&e))?;
+    for (path, plugin) in written.iter().zip(staged) {
         println!(
             "installed {} {} {} from `{source}`: {}",
             plugin.id.kind,

@@ -11,6 +11,7 @@ use rivet_store::{Staging, StoreError};
 use semver::Version;
 
 use crate::advice::{message, registry as registry_message};
+use crate::manage;
 use crate::plugins::Plugins;
 
 /// How to reach registries (shared by every command that does).
@@ -111,12 +112,7 @@ pub fn install(plugins: &Plugins, release: &str, net: &NetArgs) -> Result<ExitCo
         format!(
             "{repository}: {version} has no build for {} with interface {major} (it has: {}); build and push one on such a machine",
             rivet_host::installed::platform(),
-            release
-                .builds
-                .iter()
-                .map(|b| format!("{} with interface {}", b.platform, b.interface_major))
-                .collect::<Vec<_>>()
-                .join(", ")
+            release.platforms()
         )
     })?;
     let root = rivet_store::install_root(plugins.loader()).map_err(|e| message(&e))?;
@@ -127,19 +123,7 @@ pub fn install(plugins: &Plugins, release: &str, net: &NetArgs) -> Result<ExitCo
     let staged = rivet_store::read(plugins.loader(), &staging, &package)
         .map_err(|e| message(&e))?
         .plugins;
-    let source = repository.to_string();
-    let written =
-        rivet_store::write_installed(&root, &staging, &source, &staged).map_err(|e| message(&e))?;
-    for (path, plugin) in written.iter().zip(&staged) {
-        println!(
-            "installed {} {} {} from `{source}`: {}",
-            plugin.id.kind,
-            plugin.metadata.name,
-            plugin.metadata.version,
-            path.display()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    manage::write_installed(&root, &staging, &repository.to_string(), &staged)
 }
 
 /// Whether `text` names a release (`REPOSITORY@VERSION`) rather than a

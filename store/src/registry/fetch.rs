@@ -71,6 +71,16 @@ impl Build {
 }
 
 impl Release {
+    /// The platforms it is built for, as text:
+    /// `linux_aarch64 with interface 1, linux_x86_64 with interface 1`.
+    pub fn platforms(&self) -> String {
+        self.builds
+            .iter()
+            .map(|b| format!("{} with interface {}", b.platform, b.interface_major))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Its build for this machine and interface major `interface_major`.
     pub fn build_for(&self, interface_major: u64) -> Option<&Build> {
         self.builds.iter().find(|b| b.is_for(interface_major))
@@ -199,15 +209,7 @@ impl Registry {
             match release.build_for(interface_major) {
                 Some(build) if build.plugin_file(kind, name).is_some() => return Ok(release),
                 Some(_) => seen.push(format!("{version} (holds {})", release.plugins)),
-                None => seen.push(format!(
-                    "{version} (built for {})",
-                    release
-                        .builds
-                        .iter()
-                        .map(|b| format!("{} with interface {}", b.platform, b.interface_major))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
+                None => seen.push(format!("{version} (built for {})", release.platforms())),
             }
         }
         Err(RegistryError::NoMatch {
