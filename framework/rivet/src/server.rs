@@ -97,6 +97,16 @@ fn serve_target(target: Target<'_>) -> ExitCode {
         .ok()
         .and_then(|level| level.parse().ok())
         .unwrap_or(log::LevelFilter::Warn);
+    // Requests are read spinning briefly before blocking (see
+    // `process::wait`), as the host reads replies.
+    #[cfg(unix)]
+    let input = match crate::process::wait::SpinningPipe::new(input) {
+        Ok(input) => input,
+        Err(error) => {
+            eprintln!("rivet-server: cannot set up its input: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     match serve(
         &target,
         level,

@@ -16,11 +16,16 @@
 //!   write first waits (`poll(2)`) until the pipe is ready or the handshake
 //!   deadline passes, so a server that never answers, never reads, or
 //!   leaves a child of its own holding the pipes cannot hold the load up.
-//! - **A call** runs on blocking pipes, as fast as without a limit: a
+//! - **A call** writes its request and reads the reply from the
+//!   non-blocking output, first spinning for it briefly (see `wait::Spin`:
+//!   an unpinned call then needs no kernel wake-up), then waiting in
+//!   `poll(2)` in 50 ms slices, checking between slices whether the server
+//!   still lives (so that a process the plugin forked, holding the pipe,
+//!   cannot hang the call). The server reads requests the same way. A
 //!   watchdog thread per server sleeps until the running call's deadline
-//!   and kills the server if that call is still running; the caller,
-//!   blocked on the pipe, then reads end-of-file. On the call's path this
-//!   costs a clock read and two atomic operations, no system call.
+//!   and kills the server if that call is still running; the caller then
+//!   reads end-of-file. On the call's path the watchdog costs a clock read
+//!   and two atomic operations, no system call.
 //! - **A server that ended** (a crash, an exit, a timeout, a protocol
 //!   error) fails the call that found it so, and is reaped; the next call
 //!   starts a fresh server for the same file, configuration and host
@@ -32,6 +37,8 @@
 
 #[cfg(unix)]
 mod unix;
+#[cfg(unix)]
+pub(crate) mod wait;
 #[cfg(unix)]
 use unix as platform;
 

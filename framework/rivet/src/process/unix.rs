@@ -17,6 +17,7 @@ use rivet_host::ProcessLimits;
 
 use rivet_host::process::describe_status;
 
+use super::wait::{Spin, set_nonblocking, wait_for};
 use super::{BUILTIN_VAR, COOKIE, COOKIE_VAR, LOG_VAR, Served, Started};
 use crate::host::Callbacks;
 use crate::{Error, LoadError, log_bridge};
@@ -79,6 +80,8 @@ struct Server {
     output: BufReader<ChildStdout>,
     /// None without a call timeout.
     watchdog: Option<Watchdog>,
+    /// How long a call spins for its reply before it blocks.
+    spin: Spin,
     /// How it ended, once reaped.
     ended: Option<String>,
 }
@@ -170,6 +173,7 @@ fn launch(spec: &Spec, callbacks: Option<&Callbacks>) -> Result<(Server, Identit
         input: Some(BufWriter::new(input)),
         output: BufReader::new(output),
         watchdog: None,
+        spin: Spin::new(),
         ended: None,
     };
     let timeout = spec.limits.handshake_timeout;
@@ -437,6 +441,7 @@ impl Server {
                     fd: self.output.get_ref().as_raw_fd(),
                     io: &mut self.output,
                     child: &self.child,
+                    spin: &mut self.spin,
                 },
                 callbacks,
             ) {
@@ -599,6 +604,8 @@ struct Watched<'a, T> {
     io: &'a mut T,
     fd: RawFd,
     child: &'a Mutex<Child>,
+    /// Tried before each wait.
+    spin: &'a mut Spin,
 }
 
 /// How often a call waiting for its reply checks whether its server lives.
@@ -607,7 +614,8 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(50);
 impl<T: Read> Read for Watched<'_, BufReader<T>> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            match self.io.read(buf) {
+            let io = &mut *self.io;
+            match self.spin.until_ready(|| io.read(buf)) {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                     let waited = wait_for(
                         self.fd,
@@ -628,60 +636,6 @@ impl<T: Read> Read for Watched<'_, BufReader<T>> {
             }
         }
     }
-}
-
-/// Waits until `fd` has `events` (or an error or hang-up, which the next
-/// read or write reports), failing with `TimedOut` at `deadline`.
-fn wait_for(fd: RawFd, events: libc::c_short, deadline: Option<Instant>) -> io::Result<()> {
-    loop {
-        let timeout = match deadline {
-            None => -1,
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(io::ErrorKind::TimedOut.into());
-                }
-                // Rounded up: never a busy loop of zero-millisecond polls.
-                libc::c_int::try_from(left.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX)
-            }
-        };
-        let mut pollfd = libc::pollfd {
-            fd,
-            events,
-            revents: 0,
-        };
-        // SAFETY: one valid `pollfd`, a live local that `poll` writes.
-        match unsafe { libc::poll(&mut pollfd, 1, timeout) } {
-            0 => {}
-            n if n > 0 => return Ok(()),
-            _ => {
-                let error = io::Error::last_os_error();
-                if error.kind() != io::ErrorKind::Interrupted {
-                    return Err(error);
-                }
-            }
-        }
-    }
-}
-
-fn set_nonblocking(fd: RawFd, nonblocking: bool) -> io::Result<()> {
-    // SAFETY: `fcntl` on a descriptor this process owns (a pipe end held by
-    // the server's `Child`), reading and setting its status flags.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let flags = if nonblocking {
-            flags | libc::O_NONBLOCK
-        } else {
-            flags & !libc::O_NONBLOCK
-        };
-        if libc::fcntl(fd, libc::F_SETFL, flags) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }
 
 // -------------------------------------------------------------- the watchdog
