@@ -25,7 +25,9 @@
 //! then costs what the IPC costs (system calls, a context switch, the
 //! framing), not a wake-up of another CPU, which on a virtual machine with
 //! idle vCPUs costs tens of microseconds and would measure the hypervisor.
-//! Rows `call_spread/*` measure (c) and (d) for 8 B unpinned, to show it.
+//! Rows `call_spread/*` measure (c) and (d) unpinned, as hosts run: both
+//! sides of isolated mode spin briefly before they block, so that a call
+//! needs no wake-up; the summary gives the CPU time that costs per call.
 //!
 //! The framework rows (`framework/*`, issue 10) do the same for an interface
 //! declared with `#[rivet::interface]` (`Bench`, in `tests/bench-interface`),
@@ -112,7 +114,8 @@ fn main() {
     criterion.final_summary();
     if benchmarking {
         let memory = Memory::measure(&plugins);
-        summary(started, &memory);
+        let cpu = [false, true].map(|pinned| CpuCost::measure(&plugins, pinned));
+        summary(started, &memory, &cpu);
     }
 }
 
@@ -439,43 +442,46 @@ fn calls(c: &mut Criterion, plugins: &Plugins) {
     // the IPC costs, not a wake-up of another (virtual) CPU.
     {
         let _pinned = PinnedToOneCpu::new();
-        let noop_out = plugins.noop(&loader, Mode::Process);
-        let echo_out = plugins.echo(&loader, Mode::Process);
-        let mut peer = Peer::start();
-        group.bench_function(BenchmarkId::new("c_isolated", "noop"), |b| {
-            b.iter(|| noop_out.run(black_box(Vec::new())))
-        });
-        group.bench_function(BenchmarkId::new("d_socketpair", "noop"), |b| {
-            b.iter(|| peer.ping(black_box(b"x")))
-        });
-        for (label, artifact, bytes) in &artifacts {
-            assert_eq!(&echo_out.provision(artifact.clone()).unwrap(), artifact);
-            group.bench_function(BenchmarkId::new("c_isolated", label), |b| {
-                b.iter(|| echo_out.provision(black_box(artifact.clone())))
-            });
-            group.bench_function(BenchmarkId::new("d_socketpair", label), |b| {
-                b.iter(|| peer.ping(black_box(bytes)))
-            });
-        }
+        isolated_rows(&mut group, plugins, &loader, &artifacts);
     }
     group.finish();
 
     // (c) and (d) again with the processes free to run on any CPU, as a host
-    // runs by default: each message then also wakes another CPU.
+    // runs by default: each message may then also wake another CPU.
     let mut group = c.benchmark_group("call_spread");
     group
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    let echo_out = plugins.echo(&loader, Mode::Process);
-    let mut peer = Peer::start();
-    let (_, artifact, bytes) = &artifacts[0];
-    group.bench_function(BenchmarkId::new("c_isolated", "8B"), |b| {
-        b.iter(|| echo_out.provision(black_box(artifact.clone())))
-    });
-    group.bench_function(BenchmarkId::new("d_socketpair", "8B"), |b| {
-        b.iter(|| peer.ping(black_box(bytes)))
-    });
+    isolated_rows(&mut group, plugins, &loader, &artifacts);
     group.finish();
+}
+
+/// Rows (c) and (d) of the four kinds' calls, in `group`: the plugins
+/// isolated, and the socketpair floor, for every payload.
+fn isolated_rows(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    plugins: &Plugins,
+    loader: &Loader,
+    artifacts: &[(&str, Artifact, Vec<u8>)],
+) {
+    let noop_out = plugins.noop(loader, Mode::Process);
+    let echo_out = plugins.echo(loader, Mode::Process);
+    let mut peer = Peer::start();
+    group.bench_function(BenchmarkId::new("c_isolated", "noop"), |b| {
+        b.iter(|| noop_out.run(black_box(Vec::new())))
+    });
+    group.bench_function(BenchmarkId::new("d_socketpair", "noop"), |b| {
+        b.iter(|| peer.ping(black_box(b"x")))
+    });
+    for (label, artifact, bytes) in artifacts {
+        assert_eq!(&echo_out.provision(artifact.clone()).unwrap(), artifact);
+        group.bench_function(BenchmarkId::new("c_isolated", label), |b| {
+            b.iter(|| echo_out.provision(black_box(artifact.clone())))
+        });
+        group.bench_function(BenchmarkId::new("d_socketpair", label), |b| {
+            b.iter(|| peer.ping(black_box(bytes)))
+        });
+    }
 }
 
 // ------------------------------------------------------ the framework calls
@@ -784,6 +790,66 @@ impl Memory {
     }
 }
 
+/// What an isolated no-op call costs in CPU time, on both sides, in
+/// microseconds per call, measured over [`CPU_CALLS`] calls of command
+/// `noop` (unpinned or pinned to one CPU).
+struct CpuCost {
+    pinned: bool,
+    wall: f64,
+    host: f64,
+    server: f64,
+}
+
+/// How many calls [`CpuCost`] times: enough for the 10 ms resolution of
+/// `/proc/PID/stat`.
+const CPU_CALLS: u32 = 300_000;
+
+impl CpuCost {
+    fn measure(plugins: &Plugins, pinned: bool) -> CpuCost {
+        let _pinned = pinned.then(PinnedToOneCpu::new);
+        let loader = plugins.loader();
+        let noop = plugins.noop(&loader, Mode::Process);
+        for _ in 0..10_000 {
+            noop.run(Vec::new()).unwrap();
+        }
+        let server = plugin_server_pid();
+        let (wall, host, served) = (Instant::now(), thread_cpu(), process_cpu(server));
+        for _ in 0..CPU_CALLS {
+            noop.run(Vec::new()).unwrap();
+        }
+        let per_call = |seconds: f64| seconds * 1e6 / f64::from(CPU_CALLS);
+        CpuCost {
+            pinned,
+            wall: per_call(wall.elapsed().as_secs_f64()),
+            host: per_call(thread_cpu() - host),
+            server: per_call(process_cpu(server) - served),
+        }
+    }
+}
+
+/// The CPU time (user and system) of the calling thread, in seconds.
+fn thread_cpu() -> f64 {
+    // SAFETY: `getrusage` fills the zeroed `rusage` it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_THREAD, &mut usage), 0);
+        usage
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// The CPU time (user and system) of process `pid`, in seconds.
+fn process_cpu(pid: u32) -> f64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("the server's stat");
+    let (_, rest) = stat.rsplit_once(')').expect("`pid (comm) ...`");
+    // After `comm`: state is field 3, utime 14 and stime 15.
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    // SAFETY: `sysconf` reads a constant of the system.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
 /// The pid of this process's one running `rivet-server` child.
 fn plugin_server_pid() -> u32 {
     let me = std::process::id();
@@ -848,7 +914,7 @@ fn verdict(met: Option<bool>) -> &'static str {
     }
 }
 
-fn summary(started: SystemTime, memory: &Memory) {
+fn summary(started: SystemTime, memory: &Memory, costs: &[CpuCost]) {
     let columns = ["noop", "8B", "64KiB"];
     let row = |name: &str| -> Vec<Option<f64>> {
         columns
@@ -963,6 +1029,16 @@ fn summary(started: SystemTime, memory: &Memory) {
         ),
     ] {
         println!("| {what:<47} | {:<11} |", format!("{kib} KiB"));
+    }
+    println!();
+    println!("| CPU per isolated no-op call (µs) | wall        | host CPU    | server CPU  |");
+    println!("| -------------------------------- | ----------- | ----------- | ----------- |");
+    for cost in costs {
+        let label = if cost.pinned { "pinned to one CPU" } else { "unpinned" };
+        println!(
+            "| {label:<32} | {:<11.2} | {:<11.2} | {:<11.2} |",
+            cost.wall, cost.host, cost.server
+        );
     }
 
     let ms = |ns: Option<f64>| ns.map(|ns| ns / 1e6);

@@ -17,9 +17,11 @@ use serde::de::DeserializeOwned;
 pub const MAX_FRAME: usize = 64 << 20;
 
 /// How much of an announced frame is allocated before its bytes arrive: a
-/// whole small frame, so the usual message takes one allocation; beyond it
-/// the buffer grows with what is read.
-const FIRST_ALLOCATION: usize = 64 << 10;
+/// whole frame up to 1 MiB, so a message that size takes one allocation
+/// and no copy (a 64 KiB payload used to be copied once more when the
+/// buffer grew); beyond it the buffer grows with what is read, so a peer
+/// announcing a huge frame gets no more than this before it sends it.
+const FIRST_ALLOCATION: usize = 1 << 20;
 
 /// What can go wrong reading or writing frames.
 #[derive(Debug, thiserror::Error)]

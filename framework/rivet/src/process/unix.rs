@@ -17,7 +17,7 @@ use rivet_host::ProcessLimits;
 
 use rivet_host::process::describe_status;
 
-use super::wait::{Spin, set_nonblocking, wait_for};
+use super::wait::{Spin, grow_pipe, set_nonblocking, wait_for};
 use super::{BUILTIN_VAR, COOKIE, COOKIE_VAR, LOG_VAR, Served, Started};
 use crate::host::Callbacks;
 use crate::{Error, LoadError, log_bridge};
@@ -393,6 +393,8 @@ impl Server {
         );
         set_nonblocking(input_fd, true)?;
         set_nonblocking(output_fd, true)?;
+        grow_pipe(input_fd);
+        grow_pipe(output_fd);
         let mut timed_input = Timed {
             io: input.get_mut(),
             fd: input_fd,

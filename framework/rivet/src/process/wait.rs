@@ -135,6 +135,25 @@ pub(crate) fn wait_for(
     }
 }
 
+/// The pipe capacity asked for: a 64 KiB message (the default capacity)
+/// then goes through in one write, without the writer waiting for the
+/// reader to drain the pipe.
+const PIPE_CAPACITY: libc::c_int = 1 << 20;
+
+/// Asks for a larger capacity of the pipe `fd` is an end of (Linux;
+/// elsewhere, and when refused, as by `/proc/sys/fs/pipe-max-size`, the
+/// pipe keeps its capacity, which only costs speed).
+pub(crate) fn grow_pipe(fd: RawFd) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `fcntl(F_SETPIPE_SZ)` on a pipe end the caller owns; it
+    // changes only the pipe's capacity, and its failure is harmless.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETPIPE_SZ, PIPE_CAPACITY);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = fd;
+}
+
 pub(crate) fn set_nonblocking(fd: RawFd, nonblocking: bool) -> io::Result<()> {
     // SAFETY: `fcntl` on a descriptor the caller owns (a pipe end), reading
     // and setting its status flags.
