@@ -1034,7 +1034,11 @@ fn summary(started: SystemTime, memory: &Memory, costs: &[CpuCost]) {
     println!("| CPU per isolated no-op call (µs) | wall        | host CPU    | server CPU  |");
     println!("| -------------------------------- | ----------- | ----------- | ----------- |");
     for cost in costs {
-        let label = if cost.pinned { "pinned to one CPU" } else { "unpinned" };
+        let label = if cost.pinned {
+            "pinned to one CPU"
+        } else {
+            "unpinned"
+        };
         println!(
             "| {label:<32} | {:<11.2} | {:<11.2} | {:<11.2} |",
             cost.wall, cost.host, cost.server
